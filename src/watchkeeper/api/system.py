@@ -1,0 +1,98 @@
+"""Unauthenticated self-observability: /healthz, /readyz, /metrics."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import text
+
+from watchkeeper.audit import service as audit
+from watchkeeper.db import migrate
+from watchkeeper.worker import service as queue
+
+router = APIRouter(tags=["system"])
+
+
+class Metrics:
+    """Per-app Prometheus registry: HTTP traffic plus gauges read from the database on scrape."""
+
+    def __init__(self, container):
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "watchkeeper_http_requests_total", "HTTP requests served.", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "watchkeeper_http_request_duration_seconds", "HTTP request latency.", ["method", "route"],
+            registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.registry.register(_DatabaseCollector(container))
+
+
+class _DatabaseCollector:
+    def __init__(self, container):
+        self.container = container
+
+    def collect(self):
+        try:
+            with self.container.session() as session:
+                stats = queue.stats(session)
+                chain = audit.chain_length(session)
+        except Exception:  # noqa: BLE001 - a scrape must not fail because the database is down
+            up = GaugeMetricFamily("watchkeeper_database_up", "Whether the last scrape reached the database.")
+            up.add_metric([], 0)
+            yield up
+            return
+        up = GaugeMetricFamily("watchkeeper_database_up", "Whether the last scrape reached the database.")
+        up.add_metric([], 1)
+        yield up
+        for name, doc, value in (
+            ("watchkeeper_job_queue_depth", "Jobs ready to run now.", stats.depth),
+            ("watchkeeper_job_queue_lag_seconds", "Age of the oldest ready job.", stats.lag_seconds),
+            ("watchkeeper_jobs_running", "Jobs currently leased by a worker.", stats.running),
+            ("watchkeeper_jobs_dead", "Jobs that exhausted their attempts.", stats.dead),
+            ("watchkeeper_audit_chain_length", "Events in the audit hash chain.", chain),
+        ):
+            g = GaugeMetricFamily(name, doc)
+            g.add_metric([], value)
+            yield g
+
+
+async def metrics_middleware(request: Request, call_next):
+    start = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    path = getattr(route, "path", "unmatched")
+    if path != "/metrics":
+        m: Metrics = request.app.state.metrics
+        m.requests.labels(request.method, path, str(response.status_code)).inc()
+        m.latency.labels(request.method, path).observe(time.perf_counter() - start)
+    return response
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz():
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: database reachable and migrations current")
+def readyz(request: Request):
+    container = request.app.state.container
+    checks: dict[str, str] = {}
+    try:
+        with container.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if migrate.is_current(container.engine) else "pending: run `watchkeeper migrate`"
+    except Exception as exc:  # noqa: BLE001
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request):
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

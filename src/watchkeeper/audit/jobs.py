@@ -1,0 +1,27 @@
+"""Periodic audit work: signed checkpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from watchkeeper import clock
+from watchkeeper.audit import service as audit
+from watchkeeper.audit.models import AuditCheckpoint
+from watchkeeper.audit.signing import Signer
+
+MAX_CHECKPOINT_AGE = dt.timedelta(hours=1)
+
+
+def checkpoint(session: Session, payload: dict[str, Any], ctx) -> dict:
+    """Sign the chain head when enough events arrived or the last checkpoint is an hour old."""
+    pending = audit.events_since_checkpoint(session)
+    last_at = session.execute(select(func.max(AuditCheckpoint.at))).scalar()
+    stale = last_at is None or clock.utcnow() - clock.ensure_aware(last_at) >= MAX_CHECKPOINT_AGE
+    if pending == 0 or (pending < ctx.settings.audit_checkpoint_every and not stale and not payload.get("force")):
+        return {"signed": False, "pending": pending}
+    cp = audit.checkpoint(session, signer=Signer.load_or_create(ctx.settings.audit_key_path()))
+    return {"signed": cp is not None, "seq": cp.seq if cp else None}

@@ -1,0 +1,194 @@
+"""Record, verify, checkpoint and export audit events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from watchkeeper import clock
+from watchkeeper.audit import _chain
+from watchkeeper.audit.models import AuditCheckpoint, AuditEvent, AuditHead
+from watchkeeper.audit.schemas import AuditEventRead, AuditFilter, VerifyReport
+from watchkeeper.audit.signing import Signer, checkpoint_message
+
+SOURCES = {"api", "cli", "ui", "apply", "worker", "system"}
+
+
+class ActorLike(Protocol):
+    name: str
+    id: int | None
+    source: str
+
+
+def record(
+    session: Session,
+    *,
+    actor: ActorLike,
+    action: str,
+    target: str,
+    before: Any = None,
+    after: Any = None,
+    note: str | None = None,
+) -> AuditEvent:
+    """Append one event to the chain in the caller's transaction. Does not commit.
+
+    The head row is locked (FOR UPDATE on PostgreSQL; SQLite transactions are already
+    serialised by BEGIN IMMEDIATE), so concurrent writers extend the chain one at a time.
+    """
+    if actor.source not in SOURCES:
+        raise ValueError(f"unknown audit source {actor.source!r}")
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=_chain.GENESIS)
+        session.add(head)
+        session.flush()
+    before_j, after_j = _chain.jsonable(before), _chain.jsonable(after)
+    at = clock.utcnow()
+    seq = head.seq + 1
+    fields = _chain.event_fields(
+        seq=seq, at=at, actor=actor.name, actor_id=actor.id, action=action, target=target,
+        source=actor.source, before=before_j, after=after_j, note=note,
+    )
+    event = AuditEvent(
+        seq=seq, at=at, actor=actor.name, actor_id=actor.id, action=action, target=target,
+        source=actor.source, before=before_j, after=after_j, note=note,
+        prev_hash=head.hash, hash=_chain.digest(head.hash, fields),
+    )
+    session.add(event)
+    head.seq, head.hash = seq, event.hash
+    session.flush()
+    return event
+
+
+def diff(before: dict | None, after: dict | None) -> tuple[dict | None, dict | None]:
+    """Keep only the keys that changed, so audit rows show the change, not the whole object."""
+    if before is None or after is None:
+        return before, after
+    keys = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    return {k: before.get(k) for k in sorted(keys)}, {k: after.get(k) for k in sorted(keys)}
+
+
+def chain_length(session: Session) -> int:
+    head = session.get(AuditHead, 1)
+    return head.seq if head else 0
+
+
+def list_events(session: Session, *, filter: AuditFilter) -> list[AuditEventRead]:
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    if filter.actor:
+        query = query.where(AuditEvent.actor == filter.actor)
+    if filter.action:
+        query = query.where(AuditEvent.action.startswith(filter.action))
+    if filter.target:
+        query = query.where(AuditEvent.target.contains(filter.target))
+    if filter.source:
+        query = query.where(AuditEvent.source == filter.source)
+    if filter.since:
+        query = query.where(AuditEvent.at >= filter.since)
+    if filter.until:
+        query = query.where(AuditEvent.at < filter.until)
+    if filter.before_seq:
+        query = query.where(AuditEvent.seq < filter.before_seq)
+    rows = session.execute(query.limit(filter.limit)).scalars()
+    return [AuditEventRead.model_validate(row) for row in rows]
+
+
+def _fields_of(row: AuditEvent) -> dict:
+    return _chain.event_fields(
+        seq=row.seq, at=row.at, actor=row.actor, actor_id=row.actor_id, action=row.action,
+        target=row.target, source=row.source, before=row.before, after=row.after, note=row.note,
+    )
+
+
+def verify(session: Session, *, signer: Signer | None = None, batch: int = 5000) -> VerifyReport:
+    """Walk the whole chain and the checkpoints; report the first event that does not hold.
+
+    Detects an edited row (its hash no longer matches), a deleted or reordered row (gap in
+    sequence or a broken prev_hash link), a truncated tail (the head points past the last row)
+    and, with the signing key, a rewritten chain (a checkpoint's signed hash disagrees).
+    """
+    checkpoints = {
+        cp.seq: cp for cp in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).scalars()
+    }
+    prev_hash, expected_seq, checked, checked_cps = _chain.GENESIS, 1, 0, 0
+    last_seq = 0
+    while True:
+        rows = list(
+            session.execute(
+                select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq).limit(batch)
+            ).scalars()
+        )
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected_seq:
+                return VerifyReport.broken(checked, expected_seq, f"event {expected_seq} is missing (next present is {row.seq}): rows were deleted")
+            if row.prev_hash != prev_hash:
+                return VerifyReport.broken(checked, row.seq, f"event {row.seq} does not link to event {row.seq - 1}: rows were reordered or replaced")
+            if _chain.digest(prev_hash, _fields_of(row)) != row.hash:
+                return VerifyReport.broken(checked, row.seq, f"event {row.seq} ({row.action} on {row.target}) was edited after it was written")
+            cp = checkpoints.get(row.seq)
+            if cp is not None:
+                if cp.hash != row.hash:
+                    return VerifyReport.broken(checked, row.seq, f"checkpoint at event {row.seq} disagrees with the chain: the chain was rewritten")
+                if signer is not None and cp.key_id == signer.key_id:
+                    if not signer.verify(checkpoint_message(cp.seq, cp.hash), cp.signature):
+                        return VerifyReport.broken(checked, row.seq, f"checkpoint at event {row.seq} has a bad signature")
+                checked_cps += 1
+            prev_hash, expected_seq, checked, last_seq = row.hash, row.seq + 1, checked + 1, row.seq
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != last_seq or head.hash != prev_hash):
+        return VerifyReport.broken(checked, last_seq + 1, f"the chain head says {head.seq} events but {last_seq} remain: the newest events were deleted")
+    orphan = [seq for seq in checkpoints if seq > last_seq]
+    if orphan:
+        return VerifyReport.broken(checked, min(orphan), f"a checkpoint covers event {min(orphan)}, which no longer exists")
+    return VerifyReport(ok=True, events_checked=checked, checkpoints_checked=checked_cps)
+
+
+def checkpoint(session: Session, *, signer: Signer) -> AuditCheckpoint | None:
+    """Sign the current head. Returns None when nothing was added since the last checkpoint."""
+    head = session.get(AuditHead, 1)
+    if head is None or head.seq == 0:
+        return None
+    last = session.execute(select(func.max(AuditCheckpoint.seq))).scalar()
+    if last is not None and last >= head.seq:
+        return None
+    cp = AuditCheckpoint(
+        seq=head.seq, hash=head.hash, at=clock.utcnow(), key_id=signer.key_id,
+        signature=signer.sign(checkpoint_message(head.seq, head.hash)),
+    )
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+def events_since_checkpoint(session: Session) -> int:
+    last = session.execute(select(func.max(AuditCheckpoint.seq))).scalar() or 0
+    return chain_length(session) - last
+
+
+def export(session: Session, *, since: dt.datetime | None = None, batch: int = 2000) -> Iterator[str]:
+    """JSON lines, oldest first, each with its hash so a reader can re-verify the chain."""
+    seq = 0
+    while True:
+        query = select(AuditEvent).where(AuditEvent.seq > seq).order_by(AuditEvent.seq).limit(batch)
+        if since is not None:
+            query = query.where(AuditEvent.at >= since)
+        rows = list(session.execute(query).scalars())
+        if not rows:
+            return
+        for row in rows:
+            data = AuditEventRead.model_validate(row).model_dump(mode="json")
+            yield json.dumps(data, sort_keys=True)
+        seq = rows[-1].seq
+
+
+__all__ = [
+    "ActorLike", "record", "diff", "verify", "checkpoint", "export", "list_events", "chain_length",
+    "events_since_checkpoint",
+]

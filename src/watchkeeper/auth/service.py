@@ -1,0 +1,374 @@
+"""Users, role bindings, API tokens, UI sessions and the permission check."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from watchkeeper import clock
+from watchkeeper.audit import service as audit
+from watchkeeper.auth import _perms
+from watchkeeper.auth._perms import Role
+from watchkeeper.auth.models import ApiToken, LoginAttempt, RoleBinding, User, WebSession
+from watchkeeper.auth.schemas import Grant, TokenCreate, TokenCreated, TokenRead, UserCreate, UserRead
+from watchkeeper.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RateLimited, Unauthenticated
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
+TOKEN_PREFIX = "wk_"
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+    """Whoever is acting: a user (through the UI or a token) or the system itself."""
+
+    name: str
+    id: int | None
+    source: str
+    grants: tuple[Grant, ...] = ()
+    token_scopes: tuple[str, ...] | None = None
+    superuser: bool = False
+
+    @classmethod
+    def system(cls, name: str, source: str) -> "Actor":
+        """A local actor with full rights: the CLI on the server, `apply`, the worker."""
+        return cls(name=name, id=None, source=source, superuser=True)
+
+    def with_source(self, source: str) -> "Actor":
+        return dataclasses.replace(self, source=source)
+
+    def can(self, permission: str, *, team: str | None = None, service: str | None = None) -> bool:
+        if self.superuser:
+            return True
+        if not _perms.scopes_allow(list(self.token_scopes) if self.token_scopes is not None else None, permission):
+            return False
+        for grant in self.grants:
+            if not _perms.role_grants(grant.role, permission):
+                continue
+            if grant.scope_kind == "global":
+                return True
+            if _perms.is_global_only(permission):
+                continue
+            if grant.scope_kind == "team" and team is not None and grant.scope_name == team:
+                return True
+            if grant.scope_kind == "service" and service is not None and grant.scope_name == service:
+                return True
+            if team is None and service is None and permission.endswith(".read"):
+                # Listing: a scoped viewer may list; the list itself is filtered by `visible`.
+                return True
+        return False
+
+    def sees(self, *, team: str | None, service: str | None) -> bool:
+        """Whether the actor may see an object owned by `team` (lists filter with this)."""
+        return self.can("catalog.read", team=team or "", service=service or "")
+
+
+def require(actor: Actor, permission: str, *, team: str | None = None, service: str | None = None) -> None:
+    """Raise PermissionDenied unless `actor` holds `permission` for the team or service."""
+    if actor.can(permission, team=team, service=service):
+        return
+    where = f" on service '{service}'" if service else f" for team '{team}'" if team else ""
+    raise PermissionDenied(
+        f"{actor.name} may not {permission}{where}; ask an admin for a role that grants it",
+        code="auth.forbidden",
+    )
+
+
+# ---------------------------------------------------------------- users
+
+
+def _user_read(user: User) -> UserRead:
+    read = UserRead.model_validate(user)
+    read.grants = [str(_grant_of(b)) for b in user.bindings]
+    return read
+
+
+def _grant_of(binding: RoleBinding) -> Grant:
+    return Grant(role=Role(binding.role), scope_kind=binding.scope_kind, scope_name=binding.scope_name)
+
+
+def _get_user(session: Session, username: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user named '{username}'; `watchkeeper user list` shows them", code="user.not_found")
+    return user
+
+
+def create_user(session: Session, *, data: UserCreate, actor: Actor) -> tuple[UserRead, str]:
+    """Create a user; returns it with its password (generated when none was given).
+
+    Raises Conflict when the username is taken. Audited. Does not commit.
+    """
+    require(actor, "user.create")
+    if session.execute(select(User.id).where(User.username == data.username)).first():
+        raise Conflict(f"user '{data.username}' already exists; pick another username", code="user.exists")
+    password = data.password or secrets.token_urlsafe(15)
+    user = User(
+        username=data.username, email=data.email, full_name=data.full_name,
+        password_hash=_hasher.hash(password), must_change_password=data.password is None,
+    )
+    session.add(user)
+    session.flush()
+    for grant in data.grants:
+        _bind(session, user, grant, actor)
+    session.flush()
+    read = _user_read(user)
+    audit.record(session, actor=actor, action="user.create", target=f"user:{user.username}",
+                 after=read.model_dump(exclude={"last_login_at"}))
+    return read, password
+
+
+def _bind(session: Session, user: User, grant: Grant, actor: Actor) -> None:
+    user.bindings.append(
+        RoleBinding(role=grant.role.value, scope_kind=grant.scope_kind, scope_name=grant.scope_name,
+                    granted_at=clock.utcnow(), granted_by=actor.name)
+    )
+
+
+def grant_role(session: Session, *, username: str, grant: Grant, actor: Actor) -> UserRead:
+    require(actor, "user.update")
+    user = _get_user(session, username)
+    if any(_grant_of(b) == grant for b in user.bindings):
+        return _user_read(user)
+    _bind(session, user, grant, actor)
+    session.flush()
+    audit.record(session, actor=actor, action="user.grant", target=f"user:{username}", after={"grant": str(grant)})
+    return _user_read(user)
+
+
+def revoke_role(session: Session, *, username: str, grant: Grant, actor: Actor) -> UserRead:
+    require(actor, "user.update")
+    user = _get_user(session, username)
+    match = [b for b in user.bindings if _grant_of(b) == grant]
+    if not match:
+        raise NotFound(f"user '{username}' does not hold {grant}", code="user.grant_not_found")
+    for binding in match:
+        user.bindings.remove(binding)
+    session.flush()
+    audit.record(session, actor=actor, action="user.revoke", target=f"user:{username}", before={"grant": str(grant)})
+    return _user_read(user)
+
+
+def set_password(session: Session, *, username: str, password: str, actor: Actor) -> None:
+    if len(password) < 12:
+        raise InvalidInput("password is shorter than 12 characters; choose a longer one", field="password")
+    user = _get_user(session, username)
+    if actor.id != user.id:
+        require(actor, "user.update")
+    user.password_hash = _hasher.hash(password)
+    user.must_change_password = False
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id, WebSession.id.is_not(None)))
+    audit.record(session, actor=actor, action="user.set_password", target=f"user:{username}")
+
+
+def deactivate_user(session: Session, *, username: str, actor: Actor) -> UserRead:
+    require(actor, "user.update")
+    user = _get_user(session, username)
+    user.is_active = False
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    session.flush()
+    audit.record(session, actor=actor, action="user.deactivate", target=f"user:{username}",
+                 before={"is_active": True}, after={"is_active": False})
+    return _user_read(user)
+
+
+def list_users(session: Session, *, actor: Actor) -> list[UserRead]:
+    require(actor, "user.read")
+    return [_user_read(u) for u in session.execute(select(User).order_by(User.username)).scalars()]
+
+
+def get_user(session: Session, *, username: str) -> UserRead:
+    return _user_read(_get_user(session, username))
+
+
+def count_users(session: Session) -> int:
+    return session.execute(select(func.count(User.id))).scalar_one()
+
+
+def ensure_first_admin(session: Session) -> str | None:
+    """On an empty database, create user 'admin' and return its one-time password.
+
+    Returns None when any user exists. Audited as the system. Does not commit.
+    """
+    if count_users(session):
+        return None
+    system = Actor.system("system", "system")
+    _, password = create_user(
+        session, data=UserCreate(username="admin", full_name="First administrator", grants=[Grant(role=Role.ADMIN)]),
+        actor=system,
+    )
+    return password
+
+
+def actor_for_user(user: User, *, source: str, token_scopes: tuple[str, ...] | None = None) -> Actor:
+    return Actor(
+        name=user.username, id=user.id, source=source,
+        grants=tuple(_grant_of(b) for b in user.bindings), token_scopes=token_scopes,
+    )
+
+
+# ---------------------------------------------------------------- login and sessions
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def login(
+    session: Session, *, username: str, password: str, client: str, hours: int,
+    max_failures: int, window_seconds: int,
+) -> tuple[str, WebSession, Actor]:
+    """Check a password and open a UI session; returns (cookie value, session row, actor).
+
+    Rate-limited per username and per client address; failures are recorded and audited.
+    Raises Unauthenticated or RateLimited. Does not commit (the caller must commit failures too).
+    """
+    now = clock.utcnow()
+    since = now - dt.timedelta(seconds=window_seconds)
+    fails = dict(
+        session.execute(
+            select(LoginAttempt.username, func.count())
+            .where(LoginAttempt.at >= since, LoginAttempt.success.is_(False), LoginAttempt.username == username)
+            .group_by(LoginAttempt.username)
+        ).all()
+    ).get(username, 0)
+    client_fails = session.execute(
+        select(func.count()).where(LoginAttempt.at >= since, LoginAttempt.success.is_(False), LoginAttempt.client == client)
+    ).scalar_one()
+    if fails >= max_failures or client_fails >= max_failures * 4:
+        raise RateLimited(
+            f"too many failed logins for '{username}'; wait {window_seconds // 60} minutes or ask an admin to reset the password",
+            retry_after=window_seconds, code="auth.rate_limited",
+        )
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    ok = False
+    if user is not None and user.is_active and user.password_hash:
+        try:
+            ok = _hasher.verify(user.password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+    else:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)  # same cost whether or not the user exists
+        except VerifyMismatchError:
+            pass
+    session.add(LoginAttempt(username=username[:100], client=client[:100], at=now, success=ok))
+    system = Actor.system(f"anonymous@{client}", "ui")
+    if not ok:
+        audit.record(session, actor=system, action="auth.login_failed", target=f"user:{username[:100]}")
+        session.flush()
+        raise Unauthenticated("wrong username or password", code="auth.bad_credentials")
+    assert user is not None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = now
+    raw = secrets.token_urlsafe(32)
+    web = WebSession(
+        token_hash=_sha(raw), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
+        created_at=now, expires_at=now + dt.timedelta(hours=hours), client=client[:100],
+    )
+    session.add(web)
+    session.flush()
+    actor = actor_for_user(user, source="ui")
+    audit.record(session, actor=actor, action="auth.login", target=f"user:{user.username}")
+    return raw, web, actor
+
+
+def resolve_session(session: Session, *, cookie: str) -> tuple[Actor, WebSession] | None:
+    row = session.execute(select(WebSession).where(WebSession.token_hash == _sha(cookie))).scalar_one_or_none()
+    if row is None or row.expires_at <= clock.utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return actor_for_user(user, source="ui"), row
+
+
+def logout(session: Session, *, cookie: str, actor: Actor) -> None:
+    session.execute(delete(WebSession).where(WebSession.token_hash == _sha(cookie)))
+    audit.record(session, actor=actor, action="auth.logout", target=f"user:{actor.name}")
+
+
+def check_csrf(web_session: WebSession, submitted: str | None) -> None:
+    if not submitted or not hmac.compare_digest(web_session.csrf_token, submitted):
+        raise PermissionDenied("the form's CSRF token is missing or stale; reload the page and submit again", code="auth.csrf")
+
+
+# ---------------------------------------------------------------- API tokens
+
+
+def create_token(session: Session, *, username: str, data: TokenCreate, actor: Actor) -> TokenCreated:
+    """Issue a token for `username`; the secret is returned once and stored as a SHA-256 hash.
+
+    A user may create tokens for themselves; others need `token.manage`. A token never carries
+    more than its owner's roles. Audited. Does not commit.
+    """
+    user = _get_user(session, username)
+    if actor.id != user.id:
+        require(actor, "token.manage")
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    raw = f"{TOKEN_PREFIX}{prefix}_{secret}"
+    expires = clock.utcnow() + dt.timedelta(days=data.expires_in_days) if data.expires_in_days else None
+    token = ApiToken(user_id=user.id, name=data.name, prefix=prefix, token_hash=_sha(raw),
+                     scopes=list(data.scopes), expires_at=expires)
+    session.add(token)
+    session.flush()
+    audit.record(session, actor=actor, action="token.create", target=f"token:{prefix}",
+                 after={"user": username, "name": data.name, "scopes": data.scopes, "expires_at": expires})
+    return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=raw)
+
+
+def authenticate_token(session: Session, *, raw: str, source: str = "api") -> Actor:
+    """Resolve a bearer token to an actor; records last use at most once a minute."""
+    parts = raw.split("_")
+    if not raw.startswith(TOKEN_PREFIX) or len(parts) < 3:
+        raise Unauthenticated("the bearer token is malformed; tokens look like wk_xxxxxxxx_...", code="auth.bad_token")
+    prefix = parts[1]
+    token = session.execute(select(ApiToken).where(ApiToken.prefix == prefix)).scalar_one_or_none()
+    if token is None or not hmac.compare_digest(token.token_hash, _sha(raw)):
+        raise Unauthenticated("the bearer token is not known; create one with `watchkeeper token create`", code="auth.bad_token")
+    now = clock.utcnow()
+    if token.revoked_at is not None:
+        raise Unauthenticated(f"token {prefix} was revoked; create a new one", code="auth.token_revoked")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise Unauthenticated(f"token {prefix} expired at {token.expires_at:%Y-%m-%d %H:%M} UTC; create a new one", code="auth.token_expired")
+    user = session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        raise Unauthenticated(f"the owner of token {prefix} is deactivated", code="auth.user_inactive")
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
+        token.last_used_at = now
+    return actor_for_user(user, source=source, token_scopes=tuple(token.scopes))
+
+
+def list_tokens(session: Session, *, username: str | None, actor: Actor) -> list[TokenRead]:
+    query = select(ApiToken).order_by(ApiToken.id)
+    if username is not None:
+        user = _get_user(session, username)
+        if actor.id != user.id:
+            require(actor, "token.manage")
+        query = query.where(ApiToken.user_id == user.id)
+    else:
+        require(actor, "token.manage")
+    return [TokenRead.model_validate(t) for t in session.execute(query).scalars()]
+
+
+def revoke_token(session: Session, *, prefix: str, actor: Actor) -> TokenRead:
+    token = session.execute(select(ApiToken).where(ApiToken.prefix == prefix)).scalar_one_or_none()
+    if token is None:
+        raise NotFound(f"no token with prefix '{prefix}'; `watchkeeper token list` shows them", code="token.not_found")
+    if actor.id != token.user_id:
+        require(actor, "token.manage")
+    if token.revoked_at is None:
+        token.revoked_at = clock.utcnow()
+        audit.record(session, actor=actor, action="token.revoke", target=f"token:{prefix}")
+    session.flush()
+    return TokenRead.model_validate(token)

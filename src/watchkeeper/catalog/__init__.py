@@ -1,0 +1,7 @@
+"""The service catalog and its stages.
+
+Owns teams, people (contact methods, time zone), services (owner team, tier, stage, links,
+dependencies, support hours, SLA/SLO/RPO/RTO targets), the dependency graph and stage
+transitions POC → MVP → MMP → PROD. Promotion asks the gate registry (`gate.py`), into which
+the readiness domain plugs its checks; the catalog never imports readiness.
+"""

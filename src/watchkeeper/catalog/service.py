@@ -1,0 +1,480 @@
+"""Public functions of the catalog: teams, people, services, dependencies and stages.
+
+Every mutating function checks permission, writes one audit event and flushes; the caller
+(request, CLI command, apply, job) owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from watchkeeper import clock
+from watchkeeper.audit import service as audit
+from watchkeeper.auth.service import Actor, require
+from watchkeeper.catalog import _graph, gate
+from watchkeeper.catalog._stages import Move, Stage
+from watchkeeper.catalog.errors import InvalidTransition, ServiceNotFound, TeamNotFound
+from watchkeeper.catalog.models import Dependency, Person, Service, StageChange, Team, TeamMember
+from watchkeeper.catalog.schemas import (
+    PersonCreate, PersonRead, PersonUpdate, ServiceCreate, ServiceFilter, ServiceRead, ServiceUpdate,
+    StageChangeRead, Targets, TeamCreate, TeamRead, TeamUpdate,
+)
+from watchkeeper.errors import Conflict, InvalidInput, NotFound
+
+MANAGED = ("runtime", "config")
+
+
+# ---------------------------------------------------------------- teams
+
+
+def _team_read(team: Team) -> TeamRead:
+    return TeamRead(
+        name=team.name, display_name=team.display_name, description=team.description, email=team.email,
+        chat=team.chat, members=sorted(m.person.handle for m in team.members), managed_by=team.managed_by,
+    )
+
+
+def _team(session: Session, name: str) -> Team:
+    team = session.execute(select(Team).where(Team.name == name)).scalar_one_or_none()
+    if team is None:
+        known = ", ".join(session.execute(select(Team.name).order_by(Team.name).limit(20)).scalars()) or "none yet"
+        raise TeamNotFound(f"no team named '{name}'; known teams: {known}", field="team")
+    return team
+
+
+def _people(session: Session, handles: list[str]) -> list[Person]:
+    found = {p.handle: p for p in session.execute(select(Person).where(Person.handle.in_(handles))).scalars()}
+    missing = [h for h in handles if h not in found]
+    if missing:
+        raise InvalidInput(f"unknown people {missing}; add them under `people:` first", field="members")
+    return [found[h] for h in handles]
+
+
+def _set_members(session: Session, team: Team, handles: list[str]) -> None:
+    wanted = {p.id: p for p in _people(session, sorted(set(handles)))}
+    team.members[:] = [m for m in team.members if m.person_id in wanted]
+    have = {m.person_id for m in team.members}
+    for pid, person in wanted.items():
+        if pid not in have:
+            team.members.append(TeamMember(person=person))
+
+
+def create_team(session: Session, *, data: TeamCreate, actor: Actor, managed_by: str = "runtime") -> TeamRead:
+    """Create a team. Raises Conflict if the name is taken. Audited."""
+    require(actor, "team.create", team=data.name)
+    if session.execute(select(Team.id).where(Team.name == data.name)).first():
+        raise Conflict(f"team '{data.name}' already exists", code="team.exists", field="name")
+    team = Team(name=data.name, display_name=data.display_name, description=data.description,
+                email=data.email, chat=data.chat, managed_by=managed_by)
+    session.add(team)
+    _set_members(session, team, data.members)
+    session.flush()
+    read = _team_read(team)
+    audit.record(session, actor=actor, action="team.create", target=f"team:{team.name}", after=read)
+    return read
+
+
+def update_team(session: Session, *, name: str, data: TeamUpdate, actor: Actor) -> TeamRead:
+    team = _team(session, name)
+    require(actor, "team.update", team=name)
+    before = _team_read(team).model_dump(mode="json")
+    for field in ("display_name", "description", "email", "chat"):
+        if field in data.model_fields_set:
+            setattr(team, field, getattr(data, field))
+    if data.members is not None:
+        _set_members(session, team, data.members)
+    session.flush()
+    after = _team_read(team)
+    b, a = audit.diff(before, after.model_dump(mode="json"))
+    if a:
+        audit.record(session, actor=actor, action="team.update", target=f"team:{name}", before=b, after=a)
+    return after
+
+
+def delete_team(session: Session, *, name: str, actor: Actor) -> None:
+    team = _team(session, name)
+    require(actor, "team.delete", team=name)
+    owned = list(session.execute(select(Service.name).where(Service.team_id == team.id)).scalars())
+    if owned:
+        raise Conflict(f"team '{name}' still owns services {owned}; move or delete them first", code="team.in_use")
+    before = _team_read(team)
+    session.delete(team)
+    session.flush()
+    audit.record(session, actor=actor, action="team.delete", target=f"team:{name}", before=before)
+
+
+def list_teams(session: Session, *, actor: Actor) -> list[TeamRead]:
+    require(actor, "team.read")
+    teams = session.execute(select(Team).order_by(Team.name)).scalars()
+    return [_team_read(t) for t in teams if actor.sees(team=t.name, service=None)]
+
+
+def get_team(session: Session, *, name: str) -> TeamRead:
+    return _team_read(_team(session, name))
+
+
+# ---------------------------------------------------------------- people
+
+
+def _person(session: Session, handle: str) -> Person:
+    person = session.execute(select(Person).where(Person.handle == handle)).scalar_one_or_none()
+    if person is None:
+        raise NotFound(f"no person with handle '{handle}'", code="person.not_found")
+    return person
+
+
+def _person_read(session: Session, person: Person) -> PersonRead:
+    teams = session.execute(
+        select(Team.name).join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.person_id == person.id)
+    ).scalars()
+    return PersonRead(
+        handle=person.handle, full_name=person.full_name, email=person.email, timezone=person.timezone,
+        contact_methods=person.contact_methods or [], teams=sorted(teams), managed_by=person.managed_by,
+    )
+
+
+def create_person(session: Session, *, data: PersonCreate, actor: Actor, managed_by: str = "runtime") -> PersonRead:
+    require(actor, "person.create")
+    if session.execute(select(Person.id).where(Person.handle == data.handle)).first():
+        raise Conflict(f"person '{data.handle}' already exists", code="person.exists", field="handle")
+    person = Person(handle=data.handle, full_name=data.full_name, email=data.email, timezone=data.timezone,
+                    contact_methods=[c.model_dump() for c in data.contact_methods], managed_by=managed_by)
+    session.add(person)
+    session.flush()
+    read = _person_read(session, person)
+    audit.record(session, actor=actor, action="person.create", target=f"person:{person.handle}", after=read)
+    return read
+
+
+def update_person(session: Session, *, handle: str, data: PersonUpdate, actor: Actor) -> PersonRead:
+    require(actor, "person.update")
+    person = _person(session, handle)
+    before = _person_read(session, person).model_dump(mode="json")
+    for field in ("full_name", "email"):
+        if field in data.model_fields_set:
+            setattr(person, field, getattr(data, field))
+    if data.timezone is not None:
+        person.timezone = data.timezone
+    if data.contact_methods is not None:
+        person.contact_methods = [c.model_dump() for c in data.contact_methods]
+    session.flush()
+    after = _person_read(session, person)
+    b, a = audit.diff(before, after.model_dump(mode="json"))
+    if a:
+        audit.record(session, actor=actor, action="person.update", target=f"person:{handle}", before=b, after=a)
+    return after
+
+
+def delete_person(session: Session, *, handle: str, actor: Actor) -> None:
+    require(actor, "person.delete")
+    person = _person(session, handle)
+    before = _person_read(session, person)
+    session.delete(person)
+    session.flush()
+    audit.record(session, actor=actor, action="person.delete", target=f"person:{handle}", before=before)
+
+
+def list_people(session: Session, *, actor: Actor) -> list[PersonRead]:
+    require(actor, "person.read")
+    return [_person_read(session, p) for p in session.execute(select(Person).order_by(Person.handle)).scalars()]
+
+
+def get_person(session: Session, *, handle: str) -> PersonRead:
+    return _person_read(session, _person(session, handle))
+
+
+# ---------------------------------------------------------------- services
+
+
+def _service(session: Session, name: str) -> Service:
+    svc = session.execute(select(Service).where(Service.name == name)).scalar_one_or_none()
+    if svc is None:
+        raise ServiceNotFound(f"no service named '{name}'; `watchkeeper service list` shows them")
+    return svc
+
+
+def _edges(session: Session) -> dict[str, set[str]]:
+    """The whole dependency graph by name: service -> services it depends on."""
+    names = dict(session.execute(select(Service.id, Service.name)).all())
+    edges: dict[str, set[str]] = defaultdict(set)
+    for sid, did in session.execute(select(Dependency.service_id, Dependency.depends_on_id)).all():
+        edges[names[sid]].add(names[did])
+    return edges
+
+
+def dependency_graph(session: Session) -> dict[str, list[str]]:
+    """Service name → names it depends on (directly). For inhibition, readiness and the UI."""
+    return {k: sorted(v) for k, v in _edges(session).items()}
+
+
+def upstream_of(session: Session, *, name: str) -> list[str]:
+    """Every service `name` depends on, transitively, nearest first."""
+    return _graph.upstream(_edges(session), name)
+
+
+def _service_read(session: Session, svc: Service, edges: dict[str, set[str]] | None = None) -> ServiceRead:
+    edges = edges if edges is not None else _edges(session)
+    dependents = sorted(n for n, deps in edges.items() if svc.name in deps)
+    return ServiceRead(
+        id=svc.id, name=svc.name, display_name=svc.display_name, description=svc.description,
+        team=svc.team.name, tier=svc.tier, stage=Stage(svc.stage), public_url=svc.public_url,
+        links=svc.links or [], depends_on=sorted(edges.get(svc.name, ())), dependents=dependents,
+        support_hours=svc.support_hours, targets=_targets_of(svc), forced=svc.forced,
+        forced_reason=svc.forced_reason, managed_by=svc.managed_by, created_at=svc.created_at,
+        updated_at=svc.updated_at,
+    )
+
+
+def _targets_of(svc: Service) -> Targets:
+    return Targets(
+        sla=svc.sla_target, slo=svc.slo_target,
+        slo_window=svc.slo_window_seconds,
+        rpo=svc.rpo_seconds, rto=svc.rto_seconds,
+    )
+
+
+def _apply_targets(svc: Service, targets: Targets) -> None:
+    svc.sla_target, svc.slo_target = targets.sla, targets.slo
+    svc.slo_window_seconds = int(targets.slo_window.total_seconds()) if targets.slo_window else None
+    svc.rpo_seconds = int(targets.rpo.total_seconds()) if targets.rpo else None
+    svc.rto_seconds = int(targets.rto.total_seconds()) if targets.rto else None
+
+
+def _set_dependencies(session: Session, svc: Service, names: list[str]) -> None:
+    names = sorted(set(names))
+    if svc.name in names:
+        raise InvalidInput(f"service '{svc.name}' cannot depend on itself", field="depends_on")
+    ids = dict(session.execute(select(Service.name, Service.id).where(Service.name.in_(names))).all())
+    missing = [n for n in names if n not in ids]
+    if missing:
+        raise InvalidInput(f"service '{svc.name}' depends on unknown services {missing}; create them first", field="depends_on")
+    edges = _edges(session)
+    edges[svc.name] = set(names)
+    cycle = _graph.find_cycle(edges, start=svc.name)
+    if cycle:
+        raise InvalidInput(
+            "dependencies would form a cycle: " + " → ".join(cycle) + "; remove one of these edges",
+            field="depends_on", code="service.dependency_cycle",
+        )
+    current = {d.depends_on_id: d for d in session.execute(select(Dependency).where(Dependency.service_id == svc.id)).scalars()}
+    for did, dep in current.items():
+        if did not in ids.values():
+            session.delete(dep)
+    for did in ids.values():
+        if did not in current:
+            session.add(Dependency(service_id=svc.id, depends_on_id=did))
+    session.flush()
+
+
+def create_service(
+    session: Session, *, data: ServiceCreate, actor: Actor, managed_by: str = "runtime"
+) -> ServiceRead:
+    """Create a service owned by `data.team`. Raises Conflict, TeamNotFound, InvalidInput
+    (unknown dependency or a cycle, which is named). Audited. Does not commit."""
+    require(actor, "service.create", team=data.team, service=data.name)
+    if session.execute(select(Service.id).where(Service.name == data.name)).first():
+        raise Conflict(f"service '{data.name}' already exists; update it instead", code="service.exists", field="name")
+    team = _team(session, data.team)
+    svc = Service(
+        name=data.name, display_name=data.display_name, description=data.description, team=team,
+        tier=data.tier, stage=data.stage.value, public_url=str(data.public_url) if data.public_url else None,
+        links=[link.model_dump(mode="json") for link in data.links],
+        support_hours=data.support_hours.model_dump(mode="json") if data.support_hours else None,
+        managed_by=managed_by,
+    )
+    _apply_targets(svc, data.targets)
+    session.add(svc)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"service '{data.name}' already exists", code="service.exists", field="name") from None
+    _set_dependencies(session, svc, data.depends_on)
+    read = _service_read(session, svc)
+    audit.record(session, actor=actor, action="service.create", target=f"service:{svc.name}",
+                 after=read.model_dump(mode="json", exclude={"id", "created_at", "updated_at", "dependents"}))
+    return read
+
+
+_SNAPSHOT_EXCLUDE = {"id", "created_at", "updated_at", "dependents", "forced", "forced_reason"}
+
+
+def update_service(session: Session, *, name: str, data: ServiceUpdate, actor: Actor) -> ServiceRead:
+    """Change a service's attributes (not its stage: see promote/demote). Audited with the diff."""
+    svc = _service(session, name)
+    require(actor, "service.update", team=svc.team.name, service=name)
+    before = _service_read(session, svc).model_dump(mode="json", exclude=_SNAPSHOT_EXCLUDE)
+    fields = data.model_fields_set
+    if "team" in fields and data.team is not None:
+        new_team = _team(session, data.team)
+        require(actor, "service.update", team=new_team.name, service=name)
+        svc.team = new_team
+    for field in ("display_name", "description"):
+        if field in fields:
+            setattr(svc, field, getattr(data, field))
+    if "tier" in fields and data.tier is not None:
+        svc.tier = data.tier
+    if "public_url" in fields:
+        svc.public_url = str(data.public_url) if data.public_url else None
+    if "links" in fields:
+        svc.links = [link.model_dump(mode="json") for link in data.links or []]
+    if "support_hours" in fields:
+        svc.support_hours = data.support_hours.model_dump(mode="json") if data.support_hours else None
+    if "targets" in fields:
+        _apply_targets(svc, data.targets or Targets())
+    session.flush()
+    if "depends_on" in fields and data.depends_on is not None:
+        _set_dependencies(session, svc, data.depends_on)
+    after = _service_read(session, svc)
+    b, a = audit.diff(before, after.model_dump(mode="json", exclude=_SNAPSHOT_EXCLUDE))
+    if a:
+        audit.record(session, actor=actor, action="service.update", target=f"service:{name}", before=b, after=a)
+    return after
+
+
+def delete_service(session: Session, *, name: str, actor: Actor) -> None:
+    """Delete a service. Refused while other services depend on it (they are named)."""
+    svc = _service(session, name)
+    require(actor, "service.delete", team=svc.team.name, service=name)
+    read = _service_read(session, svc)
+    if read.dependents:
+        raise Conflict(
+            f"services {read.dependents} depend on '{name}'; remove those dependencies first", code="service.in_use"
+        )
+    session.delete(svc)
+    session.flush()
+    audit.record(session, actor=actor, action="service.delete", target=f"service:{name}",
+                 before=read.model_dump(mode="json", exclude=_SNAPSHOT_EXCLUDE))
+
+
+def get_service(session: Session, *, name: str) -> ServiceRead:
+    """Raises ServiceNotFound."""
+    return _service_read(session, _service(session, name))
+
+
+def find_service(session: Session, *, name: str) -> ServiceRead | None:
+    svc = session.execute(select(Service).where(Service.name == name)).scalar_one_or_none()
+    return _service_read(session, svc) if svc else None
+
+
+def list_services(session: Session, *, actor: Actor, filter: ServiceFilter | None = None) -> list[ServiceRead]:
+    """Services the actor may see, by name."""
+    require(actor, "service.read")
+    filter = filter or ServiceFilter()
+    query = select(Service).join(Team, Service.team_id == Team.id).order_by(Service.name)
+    if filter.team:
+        query = query.where(Team.name == filter.team)
+    if filter.stage:
+        query = query.where(Service.stage == filter.stage.value)
+    if filter.tier:
+        query = query.where(Service.tier == filter.tier)
+    if filter.q:
+        like = f"%{filter.q}%"
+        query = query.where(or_(Service.name.ilike(like), Service.display_name.ilike(like)))
+    edges = _edges(session)
+    return [
+        _service_read(session, s, edges)
+        for s in session.execute(query).unique().scalars()
+        if actor.sees(team=s.team.name, service=s.name)
+    ]
+
+
+def stage_history(session: Session, *, name: str) -> list[StageChangeRead]:
+    svc = _service(session, name)
+    rows = session.execute(
+        select(StageChange).where(StageChange.service_id == svc.id).order_by(StageChange.at.desc(), StageChange.id.desc())
+    ).scalars()
+    return [StageChangeRead.model_validate(r) for r in rows]
+
+
+# ---------------------------------------------------------------- stages
+
+
+def promote(
+    session: Session, *, name: str, to: Stage, actor: Actor, force: bool = False, reason: str | None = None
+) -> ServiceRead:
+    """Move a service one stage up, after asking every registered gate.
+
+    Refuses a skip (InvalidTransition naming the skipped stages and their risks), a move that
+    is not upward, and a move a gate fails — unless `force` with a reason, which needs
+    `service.force` (admins) and marks the service as forced. Audited. Does not commit.
+    """
+    svc = _service(session, name)
+    require(actor, "service.promote", team=svc.team.name, service=name)
+    move = Move(Stage(svc.stage), Stage(to))
+    if not move.is_promotion:
+        raise InvalidTransition(
+            f"'{name}' is already at {svc.stage}; promote moves up only — use `watchkeeper service demote` to step back",
+            code="service.not_a_promotion",
+        )
+    if move.skipped:
+        raise InvalidTransition(move.skip_message(name), code="service.stage_skip")
+    failures = gate.evaluate(session, service=_service_read(session, svc), target=move.target)
+    if failures and not force:
+        items = "; ".join(f"{f.item}: {f.reason}" for f in failures)
+        raise InvalidTransition(
+            f"'{name}' is not ready for {move.target.value}: {items}", code="service.gate_failed"
+        )
+    if force:
+        require(actor, "service.force")
+        if not reason or len(reason.strip()) < 3:
+            raise InvalidInput("a forced promotion needs --reason explaining why the gate is overridden", field="reason")
+    _record_move(session, svc, move, actor=actor, reason=reason, forced=bool(failures) and force)
+    if force and failures:
+        svc.forced, svc.forced_reason = True, reason
+    session.flush()
+    audit.record(
+        session, actor=actor, action="service.promote", target=f"service:{name}",
+        before={"stage": move.current.value}, after={"stage": move.target.value, "forced": bool(force and failures)},
+        note=reason if force else None,
+    )
+    return _service_read(session, svc)
+
+
+def demote(session: Session, *, name: str, to: Stage, reason: str, actor: Actor) -> ServiceRead:
+    """Move a service down to any lower stage; a reason is required. Audited. Does not commit."""
+    svc = _service(session, name)
+    require(actor, "service.promote", team=svc.team.name, service=name)
+    move = Move(Stage(svc.stage), Stage(to))
+    if not move.is_demotion:
+        raise InvalidTransition(f"'{name}' is at {svc.stage}; demote moves to a lower stage only", code="service.not_a_demotion")
+    if not reason or len(reason.strip()) < 3:
+        raise InvalidInput("a demotion needs a reason", field="reason")
+    _record_move(session, svc, move, actor=actor, reason=reason, forced=False)
+    svc.forced, svc.forced_reason = False, None
+    session.flush()
+    audit.record(session, actor=actor, action="service.demote", target=f"service:{name}",
+                 before={"stage": move.current.value}, after={"stage": move.target.value}, note=reason)
+    return _service_read(session, svc)
+
+
+def clear_forced(session: Session, *, name: str, actor: Actor) -> None:
+    """The gate passes again: drop the forced mark. Audited."""
+    svc = _service(session, name)
+    if svc.forced:
+        svc.forced, svc.forced_reason = False, None
+        audit.record(session, actor=actor, action="service.unforce", target=f"service:{name}")
+        session.flush()
+
+
+def _record_move(session: Session, svc: Service, move: Move, *, actor: Actor, reason: str | None, forced: bool) -> None:
+    svc.stage = move.target.value
+    session.add(StageChange(service_id=svc.id, from_stage=move.current.value, to_stage=move.target.value,
+                            at=clock.utcnow(), actor=actor.name, reason=reason, forced=forced))
+
+
+
+
+def adopt(session: Session, *, kind: str, name: str, actor: Actor) -> None:
+    """Hand an object made at run time over to the config file (apply calls this). Audited."""
+    model = {"service": Service, "team": Team, "person": Person}[kind]
+    column = Person.handle if kind == "person" else model.name
+    row = session.execute(select(model).where(column == name)).scalar_one()
+    if row.managed_by != "config":
+        row.managed_by = "config"
+        session.flush()
+        audit.record(session, actor=actor, action=f"{kind}.adopt", target=f"{kind}:{name}",
+                     before={"managed_by": "runtime"}, after={"managed_by": "config"})

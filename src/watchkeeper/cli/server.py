@@ -1,0 +1,169 @@
+"""serve, worker, migrate, init, jobs."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from watchkeeper import logs
+from watchkeeper.app import build, prepare_database
+from watchkeeper.cli.common import emit, local_actor, session_scope, state
+from watchkeeper.db import migrate as migrations
+
+log = logging.getLogger(__name__)
+EXAMPLE = Path(__file__).resolve().parent.parent / "configfile" / "example.yaml"
+
+
+def _announce_admin(password: str | None) -> None:
+    if password:
+        typer.echo(
+            "\n  First start: created user 'admin' with one-time password:\n\n"
+            f"      {password}\n\n"
+            "  It is shown only now. Sign in and change it (`watchkeeper user set-password admin`).\n",
+            err=True,
+        )
+
+
+def serve(
+    ctx: typer.Context,
+    config: Annotated[Optional[Path], typer.Option("--config", "-f", help="watchkeeper.yaml to apply at start-up.", envvar="WATCHKEEPER_CONFIG_FILE")] = None,
+    host: Annotated[Optional[str], typer.Option(help="Listen address (default 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Listen port (default 8080).")] = None,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Serve only; run `watchkeeper worker` separately.")] = False,
+) -> None:
+    """Run the API, the web UI and (unless --no-worker) the worker in one process."""
+    import uvicorn
+
+    from watchkeeper.api.app import create_app
+    from watchkeeper.configfile import loader, plan
+    from watchkeeper.worker.runner import Worker
+
+    st = state(ctx)
+    settings = st.settings(host=host, port=port, config_file=config)
+    logs.configure(json_output=settings.log_json, level=settings.log_level)
+    container = build(settings)
+    st._container = container
+    _announce_admin(prepare_database(container))
+    if settings.config_file:
+        cfg = loader.load_file(settings.config_file)
+        with container.session() as session:
+            result = plan.apply(session, cfg, actor=local_actor("apply"), source_text=settings.config_file.read_text())
+            session.commit()
+        log.info("config applied", extra={"file": str(settings.config_file), **result.summary()})
+    stop = threading.Event()
+    worker_thread = None
+    if settings.worker_enabled and not no_worker:
+        worker = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings)
+        worker_thread = threading.Thread(target=worker.run, args=(stop,), name="wk-worker", daemon=True)
+        worker_thread.start()
+    app = create_app(container)
+    typer.echo(f"Watchkeeper listening on http://{settings.host}:{settings.port}", err=True)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                    access_log=False, log_config=None)
+    finally:
+        stop.set()
+        if worker_thread:
+            worker_thread.join(timeout=settings.worker_lease_seconds)
+
+
+def worker(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Run the jobs that are ready now, then exit.")] = False,
+    location: Annotated[Optional[str], typer.Option(help="Probe location label of this worker.")] = None,
+) -> None:
+    """Run a worker process. Start as many as you like against one PostgreSQL database."""
+    from watchkeeper.worker.runner import Worker
+
+    st = state(ctx)
+    settings = st.settings(worker_location=location)
+    logs.configure(json_output=settings.log_json, level=settings.log_level)
+    container = build(settings)
+    st._container = container
+    _announce_admin(prepare_database(container))
+    w = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings)
+    if once:
+        w.leader_tick()
+        done = w.run_once()
+        w.leadership.release()
+        emit(ctx, {"jobs_run": done})
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    w.run(stop)
+
+
+def migrate(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Option(help="Target revision (default: newest).")] = "heads",
+    down: Annotated[bool, typer.Option("--down", help="Downgrade to REVISION instead (e.g. base). Destroys data.")] = False,
+) -> None:
+    """Bring the database schema up to date (serve and worker do this on start)."""
+    container = state(ctx).container()
+    if down:
+        migrations.downgrade(container.engine, revision)
+        emit(ctx, {"downgraded_to": revision})
+        return
+    migrations.upgrade(container.engine, revision)
+    _announce_admin(prepare_database(container))
+    emit(ctx, {"schema": sorted(migrations.current(container.engine))})
+
+
+def init(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Where to write watchkeeper.yaml (created if missing).")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing watchkeeper.yaml.")] = False,
+) -> None:
+    """Write a commented example watchkeeper.yaml to start from."""
+    from watchkeeper.errors import Conflict
+
+    target = directory / "watchkeeper.yaml"
+    if target.exists() and not force:
+        raise Conflict(f"{target} already exists; pass --force to overwrite it")
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(EXAMPLE, target)
+    emit(ctx, {"written": str(target), "next": f"watchkeeper validate -f {target} && watchkeeper apply -f {target}"})
+
+
+jobs_app = typer.Typer(help="Inspect the worker's job queue.", no_args_is_help=True)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    ctx: typer.Context,
+    status: Annotated[Optional[str], typer.Option(help="queued, running, succeeded or dead.")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="Job kind, e.g. audit.checkpoint.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+) -> None:
+    """List jobs, newest first."""
+    from watchkeeper.worker import service as queue
+    from watchkeeper.worker.schemas import JobFilter
+
+    with session_scope(ctx) as session:
+        rows = queue.list_jobs(session, filter=JobFilter(status=status, kind=kind, limit=limit))
+    emit(ctx, [r.model_dump() for r in rows], columns=["id", "kind", "status", "attempts", "run_after", "claimed_by", "last_error"])
+
+
+@jobs_app.command("retry")
+def jobs_retry(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Id of a dead job.")]) -> None:
+    """Give a dead job one more attempt."""
+    from watchkeeper.worker import service as queue
+
+    with session_scope(ctx) as session:
+        job = queue.retry_job(session, job_id=job_id, actor=local_actor())
+    emit(ctx, job.model_dump(), columns=None)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(worker)
+    app.command()(migrate)
+    app.command()(init)
+    app.add_typer(jobs_app, name="jobs")

@@ -1,0 +1,116 @@
+"""The one Settings object. No other module reads os.environ.
+
+Settings come from `WATCHKEEPER_*` environment variables (secrets may also come from
+`WATCHKEEPER_<NAME>_FILE`, the path of a file holding the value). They are built once at
+the entry point (`Settings.load()`) and passed down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./watchkeeper.db"
+_PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password"}
+_FILE_SECRETS = ("secret_key",)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WATCHKEEPER_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of the store: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB.",
+    )
+    config_file: Path | None = Field(
+        None, description="watchkeeper.yaml applied at `serve` start-up (optional)."
+    )
+    data_dir: Path = Field(
+        Path("./.watchkeeper"),
+        description="Directory for local state kept outside the database: the audit signing key.",
+    )
+    audit_key_file: Path | None = Field(
+        None,
+        description="Ed25519 private key (PEM) that signs audit checkpoints; default DATA_DIR/audit-signing.pem.",
+    )
+    audit_checkpoint_every: int = Field(
+        1000, ge=1, description="Sign a checkpoint after this many new audit events (the worker also checkpoints hourly)."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs links and cookies; default: generated once into DATA_DIR/secret-key.",
+    )
+    host: str = Field("127.0.0.1", description="Address `serve` listens on.")
+    port: int = Field(8080, ge=1, le=65535, description="Port `serve` listens on.")
+    public_url: str = Field(
+        "http://127.0.0.1:8080", description="Base URL people use to reach this server (links in messages)."
+    )
+    secure_cookies: bool = Field(
+        False, description="Mark session cookies Secure; turn on whenever the UI is served over HTTPS."
+    )
+    session_hours: int = Field(12, ge=1, description="Lifetime of a UI login session.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins per user or client address allowed within the login window."
+    )
+    login_window_seconds: int = Field(900, ge=1, description="Window over which failed logins are counted.")
+    log_json: bool = Field(False, description="Write logs as JSON lines (for production log shippers).")
+    log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
+    worker_enabled: bool = Field(True, description="Run the worker inside `serve` (turn off when running `worker` processes).")
+    worker_id: str | None = Field(None, description="Name of this worker in leases; default host:pid.")
+    worker_location: str = Field("default", description="Probe location label carried by this worker.")
+    worker_poll_seconds: float = Field(1.0, gt=0, description="How often an idle worker looks for jobs.")
+    worker_lease_seconds: int = Field(60, ge=5, description="How long a claimed job is leased before another worker may take it.")
+    worker_concurrency: int = Field(4, ge=1, description="Jobs one worker process runs at once.")
+    leader_lease_seconds: int = Field(15, ge=3, description="Lease of a singleton duty on SQLite (PostgreSQL uses an advisory lock).")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("log_level must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            raw = value.get_secret_value()
+            if raw.lower() in _PLACEHOLDER_SECRETS or len(raw) < 16:
+                raise ValueError("secret_key is a placeholder or shorter than 16 characters; generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+        return value
+
+    @classmethod
+    def load(cls, **overrides) -> "Settings":
+        """Build settings from the environment, `_FILE` secrets and explicit overrides."""
+        extra: dict = {}
+        for name in _FILE_SECRETS:
+            path = os.environ.get(f"WATCHKEEPER_{name.upper()}_FILE")
+            if path and f"WATCHKEEPER_{name.upper()}" not in os.environ:
+                extra[name] = Path(path).read_text().strip()
+        extra.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**extra)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def audit_key_path(self) -> Path:
+        return self.audit_key_file or self.data_dir / "audit-signing.pem"
+
+    def signing_secret(self) -> bytes:
+        """The server secret; generated once into DATA_DIR when not configured."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret-key"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()

@@ -1,0 +1,239 @@
+"""Plan and apply: reconcile the objects a config file owns with the database.
+
+Each kind has a reconciler that knows its desired objects (from the file), its current
+config-owned objects (from the domain's service layer), and how to create, update and delete
+through that service layer — so every change is permission-checked and audited like any other.
+Objects created at run time are never deleted; one with the same name as a declared object is
+adopted (it becomes owned by the file). `apply` runs in one transaction: all or nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from watchkeeper.audit import service as audit
+from watchkeeper.auth.service import Actor
+from watchkeeper.catalog import service as catalog
+from watchkeeper.catalog._graph import find_cycle
+from watchkeeper.catalog.schemas import PersonUpdate, ServiceUpdate, TeamUpdate
+from watchkeeper.configfile.schema import WatchkeeperConfig
+
+
+@dataclasses.dataclass
+class Change:
+    action: str  # create | update | delete | note
+    kind: str
+    name: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    detail: str | None = None
+
+    def describe(self) -> str:
+        sign = {"create": "+", "update": "~", "delete": "-", "note": "!"}[self.action]
+        text = f"{sign} {self.action} {self.kind} '{self.name}'"
+        if self.action == "update" and self.after:
+            text += ": " + ", ".join(f"{k} {_short(self.before.get(k) if self.before else None)} → {_short(v)}" for k, v in self.after.items())
+        if self.detail:
+            text += f" ({self.detail})"
+        return text
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclasses.dataclass
+class Plan:
+    changes: list[Change]
+
+    @property
+    def empty(self) -> bool:
+        return not any(c.action != "note" for c in self.changes)
+
+    def summary(self) -> dict[str, int]:
+        out = {"create": 0, "update": 0, "delete": 0}
+        for c in self.changes:
+            if c.action in out:
+                out[c.action] += 1
+        return out
+
+
+@dataclasses.dataclass
+class Reconciler:
+    kind: str
+    desired: Callable[[WatchkeeperConfig], dict[str, dict]]
+    current: Callable[[Session, Actor], dict[str, tuple[str, dict]]]  # name -> (managed_by, fields)
+    create: Callable[[Session, dict, Actor], None]
+    update: Callable[[Session, str, dict, Actor], None]
+    delete: Callable[[Session, str, Actor], None]
+    ignore: tuple[str, ...] = ()
+
+
+def _fields(model, exclude=()) -> dict:
+    return model.model_dump(mode="json", exclude=set(exclude))
+
+
+# ---------------------------------------------------------------- catalog reconcilers
+
+_SERVICE_FIELDS = ("team", "display_name", "description", "tier", "public_url", "links", "depends_on", "support_hours", "targets")
+
+
+def _service_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
+    out = {}
+    for svc in catalog.list_services(session, actor=actor):
+        data = svc.model_dump(mode="json")
+        out[svc.name] = (svc.managed_by, {k: data[k] for k in _SERVICE_FIELDS} | {"stage": data["stage"]})
+    return out
+
+
+def _service_create(session: Session, fields: dict, actor: Actor) -> None:
+    from watchkeeper.catalog.schemas import ServiceCreate
+
+    catalog.create_service(session, data=ServiceCreate.model_validate(fields), actor=actor, managed_by="config")
+
+
+def _service_update(session: Session, name: str, fields: dict, actor: Actor) -> None:
+    changes = {k: v for k, v in fields.items() if k in _SERVICE_FIELDS}
+    if changes:
+        catalog.update_service(session, name=name, data=ServiceUpdate.model_validate(changes), actor=actor)
+
+
+def _team_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
+    return {t.name: (t.managed_by, _fields(t, exclude=("managed_by",))) for t in catalog.list_teams(session, actor=actor)}
+
+
+def _person_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
+    return {p.handle: (p.managed_by, _fields(p, exclude=("managed_by", "teams"))) for p in catalog.list_people(session, actor=actor)}
+
+
+def _team_create(session, fields, actor):
+    from watchkeeper.catalog.schemas import TeamCreate
+
+    catalog.create_team(session, data=TeamCreate.model_validate(fields), actor=actor, managed_by="config")
+
+
+def _person_create(session, fields, actor):
+    from watchkeeper.catalog.schemas import PersonCreate
+
+    catalog.create_person(session, data=PersonCreate.model_validate(fields), actor=actor, managed_by="config")
+
+
+def _services_in_dependency_order(cfg: WatchkeeperConfig) -> dict[str, dict]:
+    by_name = {s.name: s for s in cfg.services}
+    ordered: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen or name not in by_name:
+            return
+        seen.add(name)
+        for dep in by_name[name].depends_on:
+            visit(dep)
+        ordered.append(name)
+
+    assert find_cycle({n: s.depends_on for n, s in by_name.items()}) is None
+    for name in by_name:
+        visit(name)
+    return {n: _fields(by_name[n]) | {"depends_on": sorted(set(by_name[n].depends_on))} for n in ordered}
+
+
+RECONCILERS: list[Reconciler] = [
+    Reconciler(
+        kind="person",
+        desired=lambda cfg: {p.handle: _fields(p) for p in cfg.people},
+        current=_person_current,
+        create=_person_create,
+        update=lambda s, name, f, a: catalog.update_person(s, handle=name, data=PersonUpdate.model_validate({k: v for k, v in f.items() if k != "handle"}), actor=a),
+        delete=lambda s, name, a: catalog.delete_person(s, handle=name, actor=a),
+        ignore=("handle",),
+    ),
+    Reconciler(
+        kind="team",
+        desired=lambda cfg: {t.name: _fields(t) | {"members": sorted(set(t.members))} for t in cfg.teams},
+        current=_team_current,
+        create=_team_create,
+        update=lambda s, name, f, a: catalog.update_team(s, name=name, data=TeamUpdate.model_validate({k: v for k, v in f.items() if k != "name"}), actor=a),
+        delete=lambda s, name, a: catalog.delete_team(s, name=name, actor=a),
+        ignore=("name",),
+    ),
+    Reconciler(
+        kind="service",
+        desired=_services_in_dependency_order,
+        current=_service_current,
+        create=_service_create,
+        update=_service_update,
+        delete=lambda s, name, a: catalog.delete_service(s, name=name, actor=a),
+        ignore=("name", "stage"),
+    ),
+]
+
+# Deletes run in reverse so services go before the teams that own them.
+_DELETE_ORDER = list(reversed(RECONCILERS))
+
+
+def _diff(desired: dict, current: dict, ignore: tuple[str, ...]) -> tuple[dict, dict]:
+    before, after = {}, {}
+    for key, value in desired.items():
+        if key in ignore:
+            continue
+        if current.get(key) != value:
+            before[key], after[key] = current.get(key), value
+    return before, after
+
+
+def plan(session: Session, cfg: WatchkeeperConfig, *, actor: Actor) -> Plan:
+    changes: list[Change] = []
+    for rec in RECONCILERS:
+        desired, current = rec.desired(cfg), rec.current(session, actor)
+        for name, fields in desired.items():
+            if name not in current:
+                changes.append(Change("create", rec.kind, name, after=fields))
+                continue
+            managed_by, have = current[name]
+            before, after = _diff(fields, have, rec.ignore)
+            if after or managed_by != "config":
+                changes.append(Change("update", rec.kind, name, before=before, after=after,
+                                      detail="adopt: created at run time, now owned by the file" if managed_by != "config" else None))
+            if rec.kind == "service" and have.get("stage") != fields.get("stage") and name in current:
+                changes.append(Change("note", rec.kind, name, detail=f"file says stage {fields.get('stage')}, service is at {have.get('stage')}; apply never changes stages — use `watchkeeper promote`"))
+    for rec in _DELETE_ORDER:
+        desired, current = rec.desired(cfg), rec.current(session, actor)
+        for name, (managed_by, have) in current.items():
+            if managed_by == "config" and name not in desired:
+                changes.append(Change("delete", rec.kind, name, before=have))
+    return Plan(changes)
+
+
+def apply(session: Session, cfg: WatchkeeperConfig, *, actor: Actor, source_text: str = "") -> Plan:
+    """Compute the plan and carry it out in the caller's transaction (the caller commits once,
+    so a failure anywhere leaves the database untouched). Audited per object and once overall."""
+    from watchkeeper.auth.service import require
+
+    require(actor, "config.apply")
+    result = plan(session, cfg, actor=actor)
+    recs = {r.kind: r for r in RECONCILERS}
+    from watchkeeper.catalog.service import adopt
+
+    for change in result.changes:
+        rec = recs[change.kind]
+        if change.action == "create":
+            rec.create(session, change.after or {}, actor)
+        elif change.action == "update":
+            if change.detail and change.detail.startswith("adopt"):
+                adopt(session, kind=change.kind, name=change.name, actor=actor)
+            if change.after:
+                rec.update(session, change.name, change.after, actor)
+    for change in result.changes:
+        if change.action == "delete":
+            recs[change.kind].delete(session, change.name, actor)
+    if not result.empty:
+        audit.record(session, actor=actor, action="config.apply", target="config:watchkeeper.yaml",
+                     after={"summary": result.summary(), "sha256": hashlib.sha256(source_text.encode()).hexdigest()})
+    session.flush()
+    return result

@@ -1,0 +1,1 @@
+"""Storage: engine and session factory, the declarative Base, portable column types, migrations."""

@@ -1,0 +1,67 @@
+"""Engine and session factory for SQLite (embedded default) and PostgreSQL (scale-out).
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout, and every transaction
+starts with BEGIN IMMEDIATE: writers queue for the lock up front instead of failing with
+"database is locked" when a read snapshot turns stale halfway through a write.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from watchkeeper.errors import InvalidInput
+
+BUSY_TIMEOUT_MS = 15_000
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - any parse failure is the user's URL
+        raise InvalidInput(
+            f"database URL {url!r} is not valid; use sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB",
+            field="database_url",
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(
+            parsed, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
+        _configure_sqlite(engine)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    raise InvalidInput(
+        f"database backend {backend!r} is not supported; use sqlite:///PATH or postgresql+psycopg://...",
+        field="database_url",
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Take transaction control away from the driver so BEGIN IMMEDIATE and SAVEPOINT work.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def is_postgres(session_or_engine) -> bool:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "postgresql"

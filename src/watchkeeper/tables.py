@@ -1,0 +1,12 @@
+"""Composition of every domain's tables so Base.metadata knows them all (Alembic, tests).
+
+Each domain adds its `models` module here when it gains tables.
+"""
+
+from watchkeeper.audit import models as _audit  # noqa: F401
+from watchkeeper.auth import models as _auth  # noqa: F401
+from watchkeeper.catalog import models as _catalog  # noqa: F401
+from watchkeeper.db.base import Base
+from watchkeeper.worker import models as _worker  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from watchkeeper.api.deps import SessionDep
+from watchkeeper.auth.service import require
+from watchkeeper.catalog import service as catalog
+from watchkeeper.catalog._stages import ORDER, Stage
+from watchkeeper.catalog.schemas import ServiceFilter
+from watchkeeper.errors import WatchkeeperError
+from watchkeeper.web.render import FormActor, PageActor, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home(actor: PageActor):
+    return RedirectResponse("/services", status_code=303)
+
+
+@router.get("/services", response_class=HTMLResponse)
+def services(request: Request, session: SessionDep, actor: PageActor,
+             stage: str | None = None, team: str | None = None, q: str | None = None):
+    flt = ServiceFilter(stage=Stage(stage) if stage in Stage.__members__ else None, team=team or None, q=q or None)
+    rows = catalog.list_services(session, actor=actor, filter=flt)
+    teams = catalog.list_teams(session, actor=actor)
+    return render(request, "catalog/services.html", services=rows, teams=teams, stages=ORDER, flt=flt)
+
+
+@router.get("/services/{name}", response_class=HTMLResponse)
+def service_detail(request: Request, name: str, session: SessionDep, actor: PageActor, error: str | None = None):
+    svc = catalog.get_service(session, name=name)
+    require(actor, "service.read", team=svc.team, service=name)
+    history = catalog.stage_history(session, name=name)
+    nxt = ORDER[svc.stage.rank + 1] if svc.stage.rank + 1 < len(ORDER) else None
+    lower = ORDER[: svc.stage.rank]
+    return render(request, "catalog/service.html", svc=svc, history=history, next_stage=nxt, lower=lower, error=error)
+
+
+@router.post("/services/{name}/promote", response_class=HTMLResponse)
+def promote(request: Request, name: str, session: SessionDep, actor: FormActor, to: Annotated[str, Form()]):
+    try:
+        catalog.promote(session, name=name, to=Stage(to), actor=actor)
+    except (WatchkeeperError, ValueError) as exc:
+        session.rollback()
+        return service_detail(request, name, session, actor, error=getattr(exc, "message", str(exc)))
+    return RedirectResponse(f"/services/{name}", status_code=303)
+
+
+@router.post("/services/{name}/demote", response_class=HTMLResponse)
+def demote(request: Request, name: str, session: SessionDep, actor: FormActor,
+           to: Annotated[str, Form()], reason: Annotated[str, Form()] = ""):
+    try:
+        catalog.demote(session, name=name, to=Stage(to), reason=reason, actor=actor)
+    except (WatchkeeperError, ValueError) as exc:
+        session.rollback()
+        return service_detail(request, name, session, actor, error=getattr(exc, "message", str(exc)))
+    return RedirectResponse(f"/services/{name}", status_code=303)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from watchkeeper.db.base import Base
+from watchkeeper.db.types import JSONType, UTCDateTime
+
+
+class Job(Base):
+    __tablename__ = "worker_job"
+    __table_args__ = (Index("ix_worker_job_ready", "status", "run_after"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100), index=True)
+    payload: Mapped[Any] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(20))
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    run_after: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_token: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[Any | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Schedule(Base):
+    """When each periodic job is next due. Written only by the leader."""
+
+    __tablename__ = "worker_schedule"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    next_run_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class LeaderLease(Base):
+    """Leader election on SQLite (PostgreSQL uses an advisory lock instead)."""
+
+    __tablename__ = "worker_leader"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

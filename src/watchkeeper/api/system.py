@@ -83,10 +83,11 @@ def readyz(request: Request):
     container = request.app.state.container
     checks: dict[str, str] = {}
     try:
-        with container.engine.connect() as conn:
+        with container.session() as session:
+            conn = session.connection()
             conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-        checks["migrations"] = "ok" if migrate.is_current(container.engine) else "pending: run `watchkeeper migrate`"
+            checks["database"] = "ok"
+            checks["migrations"] = "ok" if migrate.is_current(conn) else "pending: run `watchkeeper migrate`"
     except Exception as exc:  # noqa: BLE001
         checks["database"] = f"unreachable: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -32,10 +32,18 @@ def heads(engine: Engine) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
 
 
-def current(engine: Engine) -> set[str]:
-    with engine.connect() as conn:
+def current(bind: Engine | Connection) -> set[str]:
+    if isinstance(bind, Connection):
+        return set(MigrationContext.configure(bind).get_current_heads())
+    with bind.connect() as conn:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def is_current(engine: Engine) -> bool:
-    return current(engine) == heads(engine)
+def is_current(bind: Engine | Connection) -> bool:
+    return current(bind) == set(ScriptDirectory.from_config(_script_config()).get_heads())
+
+
+def _script_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg

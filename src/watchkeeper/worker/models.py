@@ -21,7 +21,7 @@ class Job(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     run_after: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    max_attempts: Mapped[int | None] = mapped_column(Integer)  # None: the job kind's default
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     lease_token: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -42,6 +42,7 @@ class Worker:
         jobs: dict[str, registry.JobSpec] | None = None,
         periodic: list[registry.Periodic] | None = None,
         duties: list[Duty] | None = None,
+        loops: list[registry.Loop] | None = None,
     ):
         self.engine = engine
         self.session_factory = session_factory
@@ -49,6 +50,7 @@ class Worker:
         self.jobs = jobs if jobs is not None else registry.JOBS
         self.periodic = periodic if periodic is not None else registry.PERIODIC
         self.duties = duties or []
+        self.loops = loops or []
         self.id = settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.lease = dt.timedelta(seconds=settings.worker_lease_seconds)
         self.leadership = Leadership(
@@ -71,6 +73,9 @@ class Worker:
                 session.commit()
                 log.error("unknown job kind", extra=extra)
                 return
+            # End the read transaction before the handler runs: on SQLite an open transaction
+            # holds the database's write lock, and handlers may do slow I/O before they write.
+            session.rollback()
             try:
                 result = spec.handler(session, payload, ctx)
                 if queue.complete(session, job_id=job_id, token=token, result=jsonable(result)):
@@ -88,7 +93,8 @@ class Worker:
                 error, retryable = f"{type(exc).__name__}: {exc}", True
                 log.exception("job failed", extra=extra)
         with self.session_factory() as session:
-            status = queue.fail(session, job_id=job_id, token=token, error=error, retryable=retryable)
+            status = queue.fail(session, job_id=job_id, token=token, error=error, retryable=retryable,
+                                default_max_attempts=spec.max_attempts)
             session.commit()
         log.warning("job attempt failed", extra={**extra, "error": error, "status": str(status)})
 
@@ -177,6 +183,7 @@ class Worker:
         housekeeping_every = min(self.lease.total_seconds(), self.leadership.lease.total_seconds()) / 3
         last_housekeeping = 0.0
         log.info("worker started", extra={"worker": self.id, "concurrency": concurrency})
+        loop_threads = self._start_loops(stop)
         with concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="wk-job") as pool:
             while not stop.is_set():
                 try:
@@ -197,4 +204,20 @@ class Worker:
                 if not taken:
                     stop.wait(self.settings.worker_poll_seconds)
             log.info("worker stopping; finishing in-flight jobs", extra={"worker": self.id})
+        for thread in loop_threads:
+            thread.join(timeout=self.lease.total_seconds())
         self.leadership.release()
+
+    def _start_loops(self, stop: threading.Event) -> list[threading.Thread]:
+        threads = []
+        for loop in self.loops:
+            def target(loop=loop):
+                try:
+                    loop.run(engine=self.engine, session_factory=self.session_factory, settings=self.settings,
+                             stop=stop, worker_id=self.id)
+                except Exception:  # noqa: BLE001 - a crashed companion must not take the job loop down
+                    log.exception("worker loop crashed", extra={"loop": loop.name})
+            thread = threading.Thread(target=target, name=f"wk-{loop.name}", daemon=True)
+            thread.start()
+            threads.append(thread)
+        return threads

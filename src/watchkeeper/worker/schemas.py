@@ -24,7 +24,7 @@ class JobRead(BaseModel):
     dedupe_key: str | None
     run_after: dt.datetime
     attempts: int
-    max_attempts: int
+    max_attempts: int | None
     claimed_by: str | None
     lease_until: dt.datetime | None
     last_error: str | None

@@ -28,6 +28,7 @@ from watchkeeper.worker.schemas import JobFilter, JobRead, JobStatus, QueueStats
 
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 3600
+DEFAULT_MAX_ATTEMPTS = 5
 
 
 def backoff(attempt: int) -> dt.timedelta:
@@ -42,10 +43,11 @@ def enqueue(
     payload: dict[str, Any] | None = None,
     run_after: dt.datetime | None = None,
     dedupe_key: str | None = None,
-    max_attempts: int = 5,
+    max_attempts: int | None = None,
 ) -> int | None:
     """Queue a job in the caller's transaction. With `dedupe_key`, a second enqueue of the same
-    key is a no-op and returns None. Does not commit."""
+    key is a no-op and returns None. `max_attempts` overrides the job kind's default.
+    Does not commit."""
     now = clock.utcnow()
     job = Job(
         kind=kind, payload=payload or {}, status=JobStatus.QUEUED.value, dedupe_key=dedupe_key,
@@ -134,15 +136,18 @@ def complete(session: Session, *, job_id: int, token: str, result: Any = None) -
     return res.rowcount == 1
 
 
-def fail(session: Session, *, job_id: int, token: str, error: str, retryable: bool = True) -> JobStatus | None:
-    """Record a failed attempt: back to the queue with backoff, or dead after the last attempt."""
+def fail(
+    session: Session, *, job_id: int, token: str, error: str, retryable: bool = True, default_max_attempts: int = DEFAULT_MAX_ATTEMPTS
+) -> JobStatus | None:
+    """Record a failed attempt: back to the queue with backoff, or dead after the last attempt
+    (the job's own max_attempts, else the kind's `default_max_attempts`)."""
     job = session.get(Job, job_id)
     if job is None or job.lease_token != token or job.status != JobStatus.RUNNING.value:
         return None
     now = clock.utcnow()
     job.last_error = error[:4000]
     job.lease_until = None
-    if not retryable or job.attempts >= job.max_attempts:
+    if not retryable or job.attempts >= (job.max_attempts or default_max_attempts):
         job.status, job.finished_at = JobStatus.DEAD.value, now
     else:
         job.status, job.run_after = JobStatus.QUEUED.value, now + backoff(job.attempts)
@@ -155,7 +160,8 @@ def dead_expired_leases(session: Session) -> int:
     now = clock.utcnow()
     res = session.execute(
         update(Job)
-        .where(Job.status == JobStatus.RUNNING.value, Job.lease_until < now, Job.attempts >= Job.max_attempts)
+        .where(Job.status == JobStatus.RUNNING.value, Job.lease_until < now,
+               Job.attempts >= func.coalesce(Job.max_attempts, DEFAULT_MAX_ATTEMPTS))
         .values(status=JobStatus.DEAD.value, finished_at=now, last_error="lease expired on the last attempt (worker died?)")
         .execution_options(synchronize_session=False)
     )
@@ -172,7 +178,11 @@ def list_jobs(session: Session, *, filter: JobFilter) -> list[JobRead]:
 
 
 def get_job(session: Session, *, job_id: int) -> JobRead:
-    return JobRead.model_validate(load(session, job_id=job_id))
+    """The job as stored now (re-read even if this session saw it before)."""
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None:
+        raise NotFound(f"no job with id {job_id}", code="job.not_found")
+    return JobRead.model_validate(job)
 
 
 def retry_job(session: Session, *, job_id: int, actor) -> JobRead:

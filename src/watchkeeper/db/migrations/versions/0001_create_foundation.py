@@ -120,7 +120,7 @@ def upgrade() -> None:
     sa.Column('dedupe_key', sa.String(length=200), nullable=True),
     sa.Column('run_after', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('max_attempts', sa.Integer(), nullable=False),
+    sa.Column('max_attempts', sa.Integer(), nullable=True),
     sa.Column('claimed_by', sa.String(length=200), nullable=True),
     sa.Column('lease_token', sa.String(length=64), nullable=True),
     sa.Column('lease_until', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
@@ -268,6 +268,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_catalog_stage_change_service_id'), ['service_id'], unique=False)
 
     # ### end Alembic commands ###
+    # The chain head exists from the start, so concurrent first writers lock it instead of racing to create it.
+    op.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
 
 
 def downgrade() -> None:

@@ -1,0 +1,161 @@
+"""The audit chain detects edits, deletions, reordering and rewrites, on both stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from hypothesis import given, settings as hsettings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select, text, update
+
+from watchkeeper.audit import _chain
+from watchkeeper.audit import service as audit
+from watchkeeper.audit.models import AuditEvent
+from watchkeeper.audit.signing import Signer
+from watchkeeper.auth.service import Actor
+
+ACTOR = Actor.system("tester", "cli")
+
+
+def _write(session, n: int, prefix: str = "thing") -> None:
+    for i in range(n):
+        audit.record(session, actor=ACTOR, action=f"{prefix}.update", target=f"{prefix}:{i}",
+                     before={"n": i}, after={"n": i + 1, "when": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)})
+    session.flush()
+
+
+def test_intact_chain_verifies(session):
+    _write(session, 5)
+    report = audit.verify(session)
+    assert report.ok and report.events_checked == 5
+
+
+def test_editing_a_row_names_that_event(session):
+    _write(session, 5)
+    session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(actor="mallory"))
+    report = audit.verify(session)
+    assert not report.ok and report.first_bad_seq == 3 and "edited" in report.reason
+
+
+def test_editing_json_payload_is_detected(session):
+    _write(session, 3)
+    session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(after={"n": 999}))
+    report = audit.verify(session)
+    assert not report.ok and report.first_bad_seq == 2
+
+
+def test_deleting_a_middle_row_is_detected(session):
+    _write(session, 5)
+    session.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
+    report = audit.verify(session)
+    assert not report.ok and report.first_bad_seq == 2 and "missing" in report.reason
+
+
+def test_deleting_the_newest_rows_is_detected(session):
+    _write(session, 5)
+    session.execute(delete(AuditEvent).where(AuditEvent.seq >= 4))
+    report = audit.verify(session)
+    assert not report.ok and report.first_bad_seq == 4
+
+
+def test_swapping_two_rows_is_detected(session):
+    _write(session, 4)
+    session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(seq=-2))
+    session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(seq=2))
+    session.execute(update(AuditEvent).where(AuditEvent.seq == -2).values(seq=3))
+    report = audit.verify(session)
+    assert not report.ok and report.first_bad_seq == 2
+
+
+def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(session, tmp_path):
+    signer = Signer.load_or_create(tmp_path / "key.pem")
+    _write(session, 4)
+    assert audit.checkpoint(session, signer=signer).seq == 4
+    # An attacker edits event 2 and recomputes every later hash so the links hold again.
+    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+    rows[1].actor = "mallory"
+    prev = rows[0].hash
+    for row in rows[1:]:
+        fields = _chain.event_fields(seq=row.seq, at=row.at, actor=row.actor, actor_id=row.actor_id, action=row.action,
+                                     target=row.target, source=row.source, before=row.before, after=row.after, note=row.note)
+        row.prev_hash, row.hash = prev, _chain.digest(prev, fields)
+        prev = row.hash
+    session.execute(text("UPDATE audit_head SET hash = :h"), {"h": prev})
+    session.flush()
+    report = audit.verify(session, signer=signer)
+    assert not report.ok and report.first_bad_seq == 4 and "rewritten" in report.reason
+
+
+def test_checkpoint_signature_is_checked_with_the_key(session, tmp_path):
+    signer = Signer.load_or_create(tmp_path / "key.pem")
+    _write(session, 2)
+    audit.checkpoint(session, signer=signer)
+    session.execute(text("UPDATE audit_checkpoint SET signature = :s"), {"s": signer.sign(b"something else")})
+    report = audit.verify(session, signer=signer)
+    assert not report.ok and "signature" in report.reason
+
+
+def test_signing_key_file_is_private(tmp_path):
+    path = tmp_path / "k.pem"
+    Signer.load_or_create(path)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert Signer.load_or_create(path).key_id == Signer.load_or_create(path).key_id
+
+
+def test_export_is_json_lines_oldest_first_with_hashes(session):
+    import json
+
+    _write(session, 3)
+    lines = [json.loads(line) for line in audit.export(session)]
+    assert [e["seq"] for e in lines] == [1, 2, 3]
+    assert lines[1]["prev_hash"] == lines[0]["hash"]
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.text(max_size=20),
+                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+                    max_leaves=12))
+def test_digest_is_stable_under_key_order_and_json_round_trip(payload):
+    import json
+
+    fields = _chain.event_fields(seq=1, at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), actor="a", actor_id=None,
+                                 action="x.y", target="t", source="api", before=payload, after=None, note=None)
+    round_tripped = json.loads(json.dumps(fields))
+    assert _chain.digest("0" * 64, fields) == _chain.digest("0" * 64, round_tripped)
+
+
+def test_parallel_writers_keep_the_chain_valid(fresh_url, backend):
+    """Eight threads, each with its own connection and transactions, append concurrently."""
+    from watchkeeper.db import migrate
+    from watchkeeper.db.engine import make_engine, make_session_factory
+
+    engine = make_engine(fresh_url)
+    migrate.upgrade(engine)
+    factory = make_session_factory(engine)
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            for i in range(15):
+                with factory() as s:
+                    audit.record(s, actor=Actor.system(f"w{k}", "worker"), action="load.write", target=f"w{k}:{i}")
+                    s.commit()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    try:
+        assert not errors, errors[:1]
+        with factory() as s:
+            report = audit.verify(s)
+            assert report.ok, report.reason
+            assert report.events_checked == 8 * 15
+            assert audit.chain_length(s) == 120
+    finally:
+        engine.dispose()

@@ -1,0 +1,97 @@
+"""apply: a plan, one transaction, idempotent, never touching objects made at run time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.factories.catalog import make_service
+from watchkeeper.catalog import service as catalog
+from watchkeeper.catalog._stages import Stage
+from watchkeeper.configfile import loader, plan
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "watchkeeper.yaml"
+
+
+def _cfg(text: str):
+    return loader.load_text(text, file="test.yaml")
+
+
+BASE = """
+version: 1
+people:
+  - handle: ann
+teams:
+  - name: core
+    members: [ann]
+services:
+  - name: db
+    team: core
+  - name: api
+    team: core
+    tier: 2
+    depends_on: [db]
+    targets: {slo: 99.9, slo_window: 30d, rto: 1h}
+"""
+
+
+def test_apply_twice_reports_no_changes_the_second_time(session, system_actor):
+    cfg = loader.load_file(EXAMPLE)
+    first = plan.apply(session, cfg, actor=system_actor)
+    assert first.summary()["create"] >= 4
+    second = plan.apply(session, cfg, actor=system_actor)
+    assert second.empty, [c.describe() for c in second.changes]
+
+
+def test_dry_run_plan_changes_nothing(session, system_actor):
+    result = plan.plan(session, _cfg(BASE), actor=system_actor)
+    assert [(c.action, c.kind, c.name) for c in result.changes] == [
+        ("create", "person", "ann"), ("create", "team", "core"), ("create", "service", "db"), ("create", "service", "api")]
+    assert catalog.list_services(session, actor=system_actor) == []
+
+
+def test_changing_the_file_updates_and_deletes_only_what_it_owns(session, system_actor):
+    plan.apply(session, _cfg(BASE), actor=system_actor)
+    make_service(session, name="adhoc", team="core")  # made at run time
+    edited = BASE.replace("tier: 2", "tier: 1").replace("  - name: db\n    team: core\n", "").replace("depends_on: [db]", "depends_on: []")
+    result = plan.plan(session, _cfg(edited), actor=system_actor)
+    described = {(c.action, c.name): c for c in result.changes}
+    assert described[("update", "api")].after == {"tier": 1, "depends_on": []}
+    assert ("delete", "db") in described
+    assert not any(name == "adhoc" for _, name in described)
+    plan.apply(session, _cfg(edited), actor=system_actor)
+    names = {s.name for s in catalog.list_services(session, actor=system_actor)}
+    assert names == {"api", "adhoc"}
+
+
+def test_apply_never_changes_stages_and_says_so(session, system_actor):
+    plan.apply(session, _cfg(BASE), actor=system_actor)
+    catalog.promote(session, name="api", to=Stage.MVP, actor=system_actor)
+    result = plan.apply(session, _cfg(BASE), actor=system_actor)
+    assert result.empty
+    assert any(c.action == "note" and "promote" in c.detail for c in result.changes)
+    assert catalog.get_service(session, name="api").stage == Stage.MVP
+
+
+def test_a_runtime_object_with_a_declared_name_is_adopted(session, system_actor):
+    make_service(session, name="db", team="core")
+    result = plan.apply(session, _cfg(BASE), actor=system_actor)
+    assert any(c.name == "db" and c.detail and "adopt" in c.detail for c in result.changes)
+    assert catalog.get_service(session, name="db").managed_by == "config"
+
+
+def test_a_failing_apply_changes_nothing(session, system_actor):
+    """A change that fails halfway (a team still owns a run-time service) rolls back entirely."""
+    plan.apply(session, _cfg(BASE), actor=system_actor)
+    session.commit()
+    make_service(session, name="adhoc", team="core")
+    session.commit()
+    without_team = "version: 1\npeople:\n  - handle: ann\n  - handle: zed\nteams: []\nservices: []\n"
+    from watchkeeper.errors import Conflict
+
+    with pytest.raises(Conflict):
+        plan.apply(session, _cfg(without_team), actor=system_actor)
+    session.rollback()
+    assert {s.name for s in catalog.list_services(session, actor=system_actor)} == {"db", "api", "adhoc"}
+    assert [p.handle for p in catalog.list_people(session, actor=system_actor)] == ["ann"]

@@ -1,0 +1,140 @@
+"""Several real worker processes on one database: no job runs twice, and a job whose worker is
+killed with SIGKILL mid-run is completed by another worker once the lease expires."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from watchkeeper.db import migrate
+from watchkeeper.db.engine import make_engine, make_session_factory
+from watchkeeper.worker import service as queue
+from watchkeeper.worker.leader import Leadership
+from watchkeeper.worker.models import Job
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def _spawn(url: str, log: Path, name: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.worker._proc", url, str(log), name], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def _stop(*procs):
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+@pytest.fixture
+def db(fresh_url):
+    engine = make_engine(fresh_url)
+    migrate.upgrade(engine)
+    yield fresh_url, make_session_factory(engine)
+    engine.dispose()
+
+
+def test_two_workers_never_run_the_same_job_twice(db, tmp_path):
+    url, factory = db
+    log = tmp_path / "runs.log"
+    with factory() as s:
+        ids = [queue.enqueue(s, kind="test.record", payload={"sleep": 0.01}) for _ in range(120)]
+        s.commit()
+    a, b = _spawn(url, log, "a"), _spawn(url, log, "b")
+    try:
+        def all_done():
+            with factory() as s:
+                return s.execute(select(Job.status).where(Job.id.in_(ids))).scalars().all().count("succeeded") == len(ids)
+
+        _wait(all_done, 90, "all jobs to succeed")
+    finally:
+        _stop(a, b)
+    lines = log.read_text().split()
+    runs = [int(x) for x in lines[0::2]]
+    workers = set(lines[1::2])
+    assert sorted(runs) == sorted(ids), "a job ran twice or not at all"
+    assert workers == {"a", "b"}, "both workers should have taken part"
+
+
+def test_a_job_killed_mid_run_is_completed_by_the_other_worker(db, tmp_path):
+    url, factory = db
+    log = tmp_path / "runs.log"
+    with factory() as s:
+        job_id = queue.enqueue(s, kind="test.record", payload={"sleep": 30})
+        s.commit()
+    a = _spawn(url, log, "a")
+    b = None
+    try:
+        def running_on_a():
+            with factory() as s:
+                job = s.get(Job, job_id)
+                return job.status == "running" and job.claimed_by == "a"
+
+        _wait(running_on_a, 20, "worker a to claim the job")
+        os.kill(a.pid, signal.SIGKILL)
+        a.wait(timeout=10)
+        with factory() as s:
+            s.execute(Job.__table__.update().where(Job.id == job_id).values(payload={"sleep": 0}))
+            s.commit()
+        b = _spawn(url, log, "b")
+
+        def done():
+            with factory() as s:
+                return s.get(Job, job_id).status == "succeeded"
+
+        _wait(done, 30, "worker b to finish the job after a's lease expired")
+    finally:
+        _stop(*(p for p in (a, b) if p))
+    with factory() as s:
+        job = s.get(Job, job_id)
+        assert job.claimed_by == "b" and job.attempts == 2
+    assert log.read_text().split() == [str(job_id), "b"]
+
+
+def test_leadership_moves_to_a_standby_when_the_leader_dies(db, backend):
+    url, _ = db
+    engine_a, engine_b = make_engine(url), make_engine(url)
+    lease = dt.timedelta(seconds=3)
+    a = Leadership(engine_a, name="scheduler", holder="a", lease=lease)
+    b = Leadership(engine_b, name="scheduler", holder="b", lease=lease)
+    try:
+        assert a.try_acquire()
+        assert not b.try_acquire()
+        assert a.try_acquire(), "the leader keeps leading while alive"
+        started = time.monotonic()
+        if backend == "postgresql":
+            a._conn.invalidate()  # the connection dies with the process: the server drops the lock
+            engine_a.dispose()
+        # On SQLite the dead leader simply stops renewing; the lease runs out.
+        _wait(b.try_acquire, 30, "the standby to take over")
+        assert time.monotonic() - started < 30
+    finally:
+        b.release()
+        engine_a.dispose()
+        engine_b.dispose()

@@ -61,11 +61,34 @@ class _DatabaseCollector:
             yield g
 
 
+def _templates(app) -> dict[int, str]:
+    """id(route) -> full path template. Routers included under a prefix keep their own short
+    path on the route object, so the full template is read from the app's route table once."""
+    out: dict[int, str] = {}
+    for route in app.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        for ctx in (contexts() if contexts else [route]):
+            original = getattr(ctx, "original_route", ctx)
+            if getattr(ctx, "path", None):
+                out[id(original)] = ctx.path
+    return out
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    if route is None:
+        return "unmatched"
+    state = request.app.state
+    table = getattr(state, "route_templates", None)
+    if table is None:
+        table = state.route_templates = _templates(request.app)
+    return table.get(id(route), getattr(route, "path", "unmatched"))
+
+
 async def metrics_middleware(request: Request, call_next):
     start = time.perf_counter()
     response = await call_next(request)
-    route = request.scope.get("route")
-    path = getattr(route, "path", "unmatched")
+    path = _route_template(request)
     if path != "/metrics":
         m: Metrics = request.app.state.metrics
         m.requests.labels(request.method, path, str(response.status_code)).inc()

@@ -1,0 +1,46 @@
+"""A person logs in with Chromium and opens a service page."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+SHOTS = Path(os.environ.get("WATCHKEEPER_SCREENSHOTS", "")) if os.environ.get("WATCHKEEPER_SCREENSHOTS") else None
+
+
+def _shot(page, name, tmp_path):
+    target = (SHOTS or tmp_path) / f"{name}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target), full_page=True)
+    return target
+
+
+def test_login_and_open_a_service_page(live_server, browser, tmp_path, backend):
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.goto(f"{live_server}/services")
+    assert page.url.startswith(f"{live_server}/login")
+    page.fill("input[name=username]", "erin")
+    page.fill("input[name=password]", "wrong-password")
+    page.click("button[type=submit]")
+    assert "wrong username or password" in page.inner_text("[role=alert]")
+    page.fill("input[name=username]", "erin")
+    page.fill("input[name=password]", "erin-password-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/services")
+    rows = page.locator("table.grid tbody tr")
+    assert rows.count() == 2
+    _shot(page, f"services-{backend}", tmp_path)
+    page.click("text=Demo shop")
+    page.wait_for_url(f"{live_server}/services/demo")
+    assert page.locator("h1").inner_text().startswith("Demo shop")
+    assert "watchkeeper" in page.inner_text("section.card:has-text('Dependencies')")
+    # A skip is impossible from the UI: the only promote button offers the next stage.
+    assert page.locator("button:has-text('Promote to MVP')").count() == 1
+    shot = _shot(page, f"service-{backend}", tmp_path)
+    assert shot.stat().st_size > 10_000
+    page.click("text=Audit log")
+    assert page.locator("table.audit tbody tr").count() >= 5
+    _shot(page, f"audit-{backend}", tmp_path)

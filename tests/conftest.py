@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper import clock
-from watchkeeper.app import Container, build
+from watchkeeper.app import Container
 from watchkeeper.config import Settings
 from watchkeeper.db import migrate
 from watchkeeper.db.engine import make_engine
@@ -65,6 +65,22 @@ class PgServer:
             for name in self.created:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self._admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def production_wiring():
+    """Every test sees the same ports and subscriptions as production, whatever ran before it."""
+    from watchkeeper import app as composition
+
+    composition.wire(None)
+
+
+@pytest.fixture
+def no_gates(monkeypatch):
+    """For tests of the stage rules alone: no promotion gate is registered."""
+    from watchkeeper.catalog import gate
+
+    monkeypatch.setattr(gate, "_gates", {})
 
 
 @pytest.fixture(scope="session")
@@ -143,7 +159,8 @@ def settings(tmp_path: Path, migrated_engine: Engine) -> Settings:
 
 @pytest.fixture
 def container(settings: Settings, migrated_engine: Engine, session_factory) -> Container:
-    return build(settings, engine=migrated_engine, session_factory=session_factory)
+    # Wiring happened once for the session (production_wiring); tests may then narrow it.
+    return Container(settings=settings, engine=migrated_engine, session_factory=session_factory)
 
 
 @pytest.fixture

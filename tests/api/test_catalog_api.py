@@ -33,7 +33,7 @@ def test_outsider_gets_403_on_another_teams_service(client, personas):
     assert r.status_code == 403
 
 
-def test_promote_skip_is_refused_over_the_api(client, personas):
+def test_promote_skip_is_refused_over_the_api(no_gates, client, personas):
     h = personas["root"].headers
     client.post("/api/v1/services", json={"name": "demo", "team": "payments"}, headers=h)
     r = client.post("/api/v1/services/demo/promote", json={"to": "PROD"}, headers=h)

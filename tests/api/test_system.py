@@ -65,3 +65,22 @@ def test_secret_key_can_come_from_a_file(tmp_path, monkeypatch):
     monkeypatch.setenv("WATCHKEEPER_SECRET_KEY_FILE", str(path))
     monkeypatch.delenv("WATCHKEEPER_SECRET_KEY", raising=False)
     assert Settings.load().secret_key.get_secret_value() == "a-very-long-secret-from-a-file"
+
+
+def test_readyz_is_503_while_migrations_are_pending(fresh_url, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from watchkeeper.api.app import create_app
+    from watchkeeper.app import Container
+    from watchkeeper.db.engine import make_engine, make_session_factory
+
+    engine = make_engine(fresh_url)
+    try:
+        container = Container(settings=Settings(database_url=fresh_url, data_dir=tmp_path), engine=engine,
+                              session_factory=make_session_factory(engine))
+        with TestClient(create_app(container)) as c:
+            response = c.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["checks"]["migrations"].startswith("pending")
+    finally:
+        engine.dispose()

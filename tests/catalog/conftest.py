@@ -1,9 +1,6 @@
 import pytest
 
-from watchkeeper.catalog import gate
-
 
 @pytest.fixture(autouse=True)
-def no_gates(monkeypatch):
+def _catalog_tests_run_without_gates(no_gates):
     """Catalog tests exercise the stage rules alone; gates are plugged in per test."""
-    monkeypatch.setattr(gate, "_gates", {})

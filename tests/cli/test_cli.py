@@ -42,12 +42,49 @@ def test_root_help_documents_the_global_options():
     assert "--database-url" in result.output and "--json" in result.output and "WATCHKEEPER_DATABASE_URL" in result.output
 
 
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
 def _run(args, url, cwd, check=True):
-    env = {**os.environ, "WATCHKEEPER_DATABASE_URL": url, "WATCHKEEPER_DATA_DIR": str(cwd / "data")}
-    proc = subprocess.run([sys.executable, "-m", "watchkeeper", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    """Run `watchkeeper ARGS` in-process through the real entry point (main(): global options,
+    error handling, exit codes), with the database chosen by WATCHKEEPER_DATABASE_URL."""
+    import contextlib
+    import io
+
+    from watchkeeper.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {k: os.environ.get(k) for k in ("WATCHKEEPER_DATABASE_URL", "WATCHKEEPER_DATA_DIR")}
+    os.environ.update({"WATCHKEEPER_DATABASE_URL": url, "WATCHKEEPER_DATA_DIR": str(cwd / "data")})
+    previous = os.getcwd()
+    os.chdir(cwd)
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        os.chdir(previous)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    result = Result(code, out.getvalue(), err.getvalue())
     if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_the_console_script_runs_as_a_real_process(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "watchkeeper", "--json", "validate", "-f", str(EXAMPLE)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["valid"] is True
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ def test_changing_the_file_updates_and_deletes_only_what_it_owns(session, system
     assert names == {"api", "adhoc"}
 
 
-def test_apply_never_changes_stages_and_says_so(session, system_actor):
+def test_apply_never_changes_stages_and_says_so(no_gates, session, system_actor):
     plan.apply(session, _cfg(BASE), actor=system_actor)
     catalog.promote(session, name="api", to=Stage.MVP, actor=system_actor)
     result = plan.apply(session, _cfg(BASE), actor=system_actor)

@@ -22,7 +22,16 @@ from watchkeeper.auth.schemas import Grant, TokenCreate, TokenCreated, TokenRead
 from watchkeeper.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RateLimited, Unauthenticated
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    """A real hash to verify against when the user does not exist, so both paths cost the same.
+    Computed on first use, not at import (argon2 is deliberately slow)."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not-a-real-password-used-for-timing")
+    return _dummy_hash
 TOKEN_PREFIX = "wk_"
 
 
@@ -257,7 +266,7 @@ def login(
             ok = False
     else:
         try:
-            _hasher.verify(_DUMMY_HASH, password)  # same cost whether or not the user exists
+            _hasher.verify(_dummy(), password)  # same cost whether or not the user exists
         except VerifyMismatchError:
             pass
     session.add(LoginAttempt(username=username[:100], client=client[:100], at=now, success=ok))

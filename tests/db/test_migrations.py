@@ -33,3 +33,25 @@ def test_models_and_migrations_do_not_differ(migrated_engine):
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, metadata)
     assert diff == [], f"models differ from migrations; generate a migration: {diff}"
+
+
+def test_processes_starting_together_prepare_the_database_once(fresh_url, tmp_path):
+    """Four `watchkeeper migrate` processes on one empty database: all succeed, one admin."""
+    import os
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    env = {**os.environ, "WATCHKEEPER_DATABASE_URL": fresh_url, "WATCHKEEPER_DATA_DIR": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-m", "watchkeeper", "migrate"], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], [r[1][-500:] for r in results]
+    assert sum(r[1].count("one-time password") for r in results) == 1
+    engine = make_engine(fresh_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM auth_user")).scalar() == 1
+    finally:
+        engine.dispose()

@@ -216,9 +216,22 @@ def upstream_of(session: Session, *, name: str) -> list[str]:
     return _graph.upstream(_edges(session), name)
 
 
-def _service_read(session: Session, svc: Service, edges: dict[str, set[str]] | None = None) -> ServiceRead:
+def _reverse(edges: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Service name -> names of the services that depend on it."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for name, deps in edges.items():
+        for dep in deps:
+            out[dep].append(name)
+    return out
+
+
+def _service_read(
+    session: Session, svc: Service, edges: dict[str, set[str]] | None = None,
+    reverse: dict[str, list[str]] | None = None,
+) -> ServiceRead:
     edges = edges if edges is not None else _edges(session)
-    dependents = sorted(n for n, deps in edges.items() if svc.name in deps)
+    reverse = reverse if reverse is not None else _reverse(edges)
+    dependents = sorted(reverse.get(svc.name, ()))
     return ServiceRead(
         id=svc.id, name=svc.name, display_name=svc.display_name, description=svc.description,
         team=svc.team.name, tier=svc.tier, stage=Stage(svc.stage), public_url=svc.public_url,
@@ -375,8 +388,9 @@ def list_services(session: Session, *, actor: Actor, filter: ServiceFilter | Non
         like = f"%{filter.q}%"
         query = query.where(or_(Service.name.ilike(like), Service.display_name.ilike(like)))
     edges = _edges(session)
+    reverse = _reverse(edges)
     return [
-        _service_read(session, s, edges)
+        _service_read(session, s, edges, reverse)
         for s in session.execute(query).unique().scalars()
         if actor.sees(team=s.team.name, service=s.name)
     ]

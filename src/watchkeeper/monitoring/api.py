@@ -1,0 +1,432 @@
+"""REST API for monitors, metrics, alert rules, SLOs and SLA reports (under /api/v1), and the
+public heartbeat ping routes (under /ping/, where the token in the URL is the credential)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import PlainTextResponse
+from prometheus_client.core import CounterMetricFamily
+
+from watchkeeper import clock, durations
+from watchkeeper.api.deps import CurrentActor, SessionDep
+from watchkeeper.api.errors import error_body
+from watchkeeper.auth.service import require
+from watchkeeper.errors import InvalidInput, WatchkeeperError
+from watchkeeper.monitoring import _rules, rules, signals, slos, store
+from watchkeeper.monitoring import service as monitoring
+from watchkeeper.monitoring.ping_writer import PingWriter
+from watchkeeper.monitoring.schemas import (
+    CheckRead, MetricPush, MonitorCreate, MonitorFilter, MonitorRead, MonitorUpdate, PingResult, PingSignal,
+    ProbeOutcome, PushResult, QueryResult, RuleCreate, RuleRead, RuleUpdate, SeriesRead, SignalFilter, SignalRead,
+    SlaReport, SloCreate, SloRead, SloStatus, SloUpdate, UptimeRead,
+)
+
+router = APIRouter(tags=["monitoring"])
+ping_router = APIRouter(prefix="/ping", tags=["heartbeats"])
+
+
+def _scope(session, service: str | None) -> dict:
+    team, svc = monitoring.scope_of(session, service) if service else (None, None)
+    return {"team": team, "service": svc}
+
+
+def _readable(session, actor, name: str) -> MonitorRead:
+    m = monitoring.get_monitor(session, name=name)
+    require(actor, "monitor.read", **_scope(session, m.service))
+    return m
+
+
+# ---------------------------------------------------------------- monitors
+
+
+@router.get("/monitors", response_model=list[MonitorRead], summary="List monitors with status")
+def list_monitors(session: SessionDep, actor: CurrentActor, filter: Annotated[MonitorFilter, Depends()]):
+    return monitoring.list_monitors(session, actor=actor, filter=filter)
+
+
+@router.post("/monitors", response_model=MonitorRead, status_code=status.HTTP_201_CREATED, summary="Create a monitor")
+def create_monitor(body: MonitorCreate, session: SessionDep, actor: CurrentActor):
+    return monitoring.create_monitor(session, data=body, actor=actor)
+
+
+@router.get("/monitors/{name}", response_model=MonitorRead, summary="Get a monitor with per-location state")
+def get_monitor(name: str, session: SessionDep, actor: CurrentActor):
+    return _readable(session, actor, name)
+
+
+@router.patch("/monitors/{name}", response_model=MonitorRead, summary="Update a monitor")
+def update_monitor(name: str, body: MonitorUpdate, session: SessionDep, actor: CurrentActor):
+    return monitoring.update_monitor(session, name=name, data=body, actor=actor)
+
+
+@router.delete("/monitors/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a monitor and its results")
+def delete_monitor(name: str, session: SessionDep, actor: CurrentActor):
+    monitoring.delete_monitor(session, name=name, actor=actor)
+
+
+@router.post("/monitors/{name}/pause", response_model=MonitorRead, summary="Pause a monitor (resolves its alert)")
+def pause_monitor(name: str, session: SessionDep, actor: CurrentActor):
+    return monitoring.set_enabled(session, name=name, enabled=False, actor=actor)
+
+
+@router.post("/monitors/{name}/resume", response_model=MonitorRead, summary="Resume a paused monitor")
+def resume_monitor(name: str, session: SessionDep, actor: CurrentActor):
+    return monitoring.set_enabled(session, name=name, enabled=True, actor=actor)
+
+
+@router.post("/monitors/{name}/check", response_model=ProbeOutcome,
+             summary="Run a monitor once now and return what it saw (stores nothing)")
+def check_monitor(name: str, session: SessionDep, actor: CurrentActor):
+    monitor = monitoring.prepare_check(session, name=name, actor=actor)
+    # End the read transaction before probing: a SQLite write lock must not be held for the
+    # length of a probe (the target may be this very server).
+    session.commit()
+    return monitoring.run_check(monitor, location="api")
+
+
+@router.get("/monitors/{name}/checks", response_model=list[CheckRead], summary="Recent check results, newest first")
+def monitor_checks(name: str, session: SessionDep, actor: CurrentActor,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100, failures: bool = False):
+    _readable(session, actor, name)
+    return monitoring.list_checks(session, name=name, limit=limit, failures_only=failures)
+
+
+@router.get("/monitors/{name}/uptime", response_model=list[UptimeRead], summary="Uptime over 24 h, 7 d and 30 d")
+def monitor_uptime(name: str, session: SessionDep, actor: CurrentActor, request: Request):
+    _readable(session, actor, name)
+    return monitoring.uptime(session, name=name, retention=store.Retention.from_settings(request.app.state.container.settings))
+
+
+@router.get("/monitors/{name}/pings", summary="Recent heartbeat pings, newest first")
+def monitor_pings(name: str, session: SessionDep, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le=500)] = 50):
+    _readable(session, actor, name)
+    return monitoring.list_pings(session, name=name, limit=limit)
+
+
+@router.get("/monitors/{name}/latency", response_model=list[SeriesRead],
+            summary="Latency per location (seconds) for charts; range like 24h or 7d")
+def monitor_latency(name: str, session: SessionDep, actor: CurrentActor, request: Request, range: str = "24h"):
+    _readable(session, actor, name)
+    span = _duration(range, "range")
+    sel = _rules.Selector("probe_duration_seconds", (_rules.Matcher("monitor", "=", name),))
+    end = clock.utcnow()
+    return store.read_series(session, sel, start=end - span, end=end,
+                             retention=store.Retention.from_settings(request.app.state.container.settings))
+
+
+@router.get("/signals", response_model=list[SignalRead],
+            summary="Firing/resolved transitions of monitors, heartbeats, rules and SLOs, newest first")
+def list_signals(session: SessionDep, actor: CurrentActor, filter: Annotated[SignalFilter, Depends()]):
+    require(actor, "monitor.read")
+    return signals.list_signals(session, filter=filter)
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def _duration(text: str, field: str) -> dt.timedelta:
+    try:
+        value = durations.parse(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{field}: {exc}", field=field) from None
+    if value.total_seconds() <= 0:
+        raise InvalidInput(f"{field} must be longer than 0s", field=field)
+    return value
+
+
+async def _raw_body(request: Request) -> bytes:
+    """Read the body on the event loop so the handler itself can stay synchronous (it runs in
+    the thread pool, where database work does not block other requests)."""
+    return await request.body()
+
+
+@router.post(
+    "/metrics", response_model=PushResult, status_code=status.HTTP_202_ACCEPTED,
+    summary="Push metric samples (Prometheus text exposition or JSON)",
+    description="Send `Content-Type: text/plain` with Prometheus exposition lines, or JSON "
+                '`{"samples": [{"name": "orders_total", "labels": {"region": "eu"}, "value": 42}]}`. '
+                "Needs the metric.push permission (the `ingest` token scope has it).",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": MetricPush.model_json_schema()},
+        "text/plain": {"schema": {"type": "string"}, "example": 'orders_total{region="eu"} 42\n'},
+    }}},
+)
+def push_metrics(request: Request, raw: Annotated[bytes, Depends(_raw_body)], session: SessionDep, actor: CurrentActor):
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in ("application/json", ""):
+        try:
+            payload = json.loads(raw or b"null")
+        except ValueError:
+            raise InvalidInput("the request body is not valid JSON; check quoting and commas") from None
+        if not isinstance(payload, dict):
+            raise InvalidInput('send an object: {"samples": [{"name": ..., "value": ...}]}', field="samples")
+        from pydantic import ValidationError
+
+        try:
+            samples = MetricPush.model_validate(payload).samples
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
+    elif ctype.startswith("text/"):
+        samples = store.parse_text(raw.decode("utf-8", errors="replace"))
+    else:
+        raise InvalidInput(f"content type {ctype!r} is not accepted; send application/json or text/plain exposition")
+    return store.push(session, samples=samples, actor=actor)
+
+
+@router.get("/metrics/query", response_model=QueryResult,
+            summary="Evaluate a rule-language expression over the metrics store")
+def query_metrics(session: SessionDep, actor: CurrentActor, request: Request,
+                  expr: Annotated[str, Query(description='e.g. avg(probe_duration_seconds[5m]) by (monitor)')]):
+    require(actor, "metric.read")
+    try:
+        parsed = _rules.parse(expr)
+    except _rules.RuleSyntaxError as exc:
+        raise InvalidInput(f"expr: {exc}", field="expr") from None
+    values = store.evaluate(session, parsed.query, retention=store.Retention.from_settings(request.app.state.container.settings))
+    groups = [{"labels": dict(k), "value": v, **({"holds": parsed.holds(v)} if parsed.op else {})}
+              for k, v in sorted(values.items())]
+    return QueryResult(expr=parsed.format(), groups=groups)
+
+
+@router.get("/metrics/series", response_model=list[SeriesRead], summary="Points of the series a selector matches")
+def series(session: SessionDep, actor: CurrentActor, request: Request,
+           selector: Annotated[str, Query(description='e.g. orders_total{region="eu"}')], range: str = "1h"):
+    require(actor, "metric.read")
+    try:
+        sel = _rules.parse_selector(selector)
+    except _rules.RuleSyntaxError as exc:
+        raise InvalidInput(f"selector: {exc}", field="selector") from None
+    end = clock.utcnow()
+    return store.read_series(session, sel, start=end - _duration(range, "range"), end=end,
+                             retention=store.Retention.from_settings(request.app.state.container.settings))
+
+
+# ---------------------------------------------------------------- alert rules
+
+
+@router.get("/alert-rules", response_model=list[RuleRead], response_model_by_alias=True, summary="List alert rules")
+def list_rules(session: SessionDep, actor: CurrentActor, service: str | None = None):
+    return rules.list_rules(session, actor=actor, service=service)
+
+
+@router.post("/alert-rules", response_model=RuleRead, status_code=status.HTTP_201_CREATED, summary="Create an alert rule")
+def create_rule(body: RuleCreate, session: SessionDep, actor: CurrentActor):
+    return rules.create_rule(session, data=body, actor=actor)
+
+
+@router.get("/alert-rules/{name}", response_model=RuleRead, summary="Get an alert rule with its pending and firing alerts")
+def get_rule(name: str, session: SessionDep, actor: CurrentActor):
+    rule = rules.get_rule(session, name=name)
+    require(actor, "rule.read", **_scope(session, rule.service))
+    return rule
+
+
+@router.patch("/alert-rules/{name}", response_model=RuleRead, summary="Update an alert rule")
+def update_rule(name: str, body: RuleUpdate, session: SessionDep, actor: CurrentActor):
+    return rules.update_rule(session, name=name, data=body, actor=actor)
+
+
+@router.delete("/alert-rules/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an alert rule")
+def delete_rule(name: str, session: SessionDep, actor: CurrentActor):
+    rules.delete_rule(session, name=name, actor=actor)
+
+
+# ---------------------------------------------------------------- SLOs
+
+
+@router.get("/slos", response_model=list[SloRead], summary="List SLOs")
+def list_slos(session: SessionDep, actor: CurrentActor, service: str | None = None):
+    return slos.list_slos(session, actor=actor, service=service)
+
+
+@router.post("/slos", response_model=SloRead, status_code=status.HTTP_201_CREATED, summary="Create an SLO")
+def create_slo(body: SloCreate, session: SessionDep, actor: CurrentActor):
+    return slos.create_slo(session, data=body, actor=actor)
+
+
+@router.get("/slos/{name}", response_model=SloStatus, summary="An SLO with attainment, error budget and burn rates")
+def get_slo(name: str, session: SessionDep, actor: CurrentActor, request: Request):
+    slo = slos.get_slo(session, name=name)
+    require(actor, "slo.read", **_scope(session, slo.service))
+    return slos.status(session, name=name, retention=store.Retention.from_settings(request.app.state.container.settings))
+
+
+@router.patch("/slos/{name}", response_model=SloRead, summary="Update an SLO")
+def update_slo(name: str, body: SloUpdate, session: SessionDep, actor: CurrentActor):
+    return slos.update_slo(session, name=name, data=body, actor=actor)
+
+
+@router.delete("/slos/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an SLO")
+def delete_slo(name: str, session: SessionDep, actor: CurrentActor):
+    slos.delete_slo(session, name=name, actor=actor)
+
+
+@router.get("/sla", response_model=SlaReport, summary="Monthly SLA attainment per service")
+def sla_report(session: SessionDep, actor: CurrentActor, request: Request,
+               month: Annotated[str | None, Query(description="YYYY-MM; default: this month")] = None):
+    month = month or clock.utcnow().strftime("%Y-%m")
+    return slos.sla_report(session, month=month, actor=actor,
+                           retention=store.Retention.from_settings(request.app.state.container.settings))
+
+
+# ---------------------------------------------------------------- public heartbeat pings
+
+MAX_PING_BODY = 10_000
+PING_METHODS = ("GET", "POST", "HEAD")
+
+
+def _parse_signal(signal: str | None) -> tuple[PingSignal, int | None]:
+    """The signal part of a ping URL: none (success), start/success/fail, or an exit status."""
+    if signal is None:
+        return PingSignal.SUCCESS, None
+    if signal.isdigit():
+        exit_status = int(signal)
+        if exit_status > 255:
+            raise InvalidInput(f"exit status {exit_status} is out of range; send 0-255", field="signal")
+        return (PingSignal.SUCCESS if exit_status == 0 else PingSignal.FAIL), exit_status
+    try:
+        return PingSignal(signal), None
+    except ValueError:
+        raise InvalidInput(f"unknown ping signal '{signal}'; use start, success, fail or an exit status", field="signal") from None
+
+
+def _ping_writer(app) -> PingWriter:
+    """The process's group-commit writer for pings, made on first use (one per app); its
+    batch counters join the app's /metrics."""
+    writer = getattr(app.state, "ping_writer", None)
+    if writer is None:
+        writer = app.state.ping_writer = PingWriter(app.state.container.session_factory)
+        metrics = getattr(app.state, "metrics", None)
+        if metrics is not None:
+            metrics.registry.register(_PingWriterCollector(writer))
+    return writer
+
+
+class _PingWriterCollector:
+    def __init__(self, writer: PingWriter):
+        self.writer = writer
+
+    def collect(self):
+        stats = self.writer.stats
+        for name, doc, value in (
+            ("watchkeeper_ping_batches", "Heartbeat ping batches written (one transaction each).", stats.batches),
+            ("watchkeeper_ping_batch_pings", "Pings written in those batches (divide by batches for the batch size).", stats.pings),
+            ("watchkeeper_ping_batch_failures", "Ping batches that failed (their pings were retried one by one or refused).", stats.failed_batches),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
+
+
+async def _record_ping(app, *, token: str, signal: str | None, body: bytes | None, client: str | None) -> PingResult:
+    kind, exit_status = _parse_signal(signal)
+    text = body[:MAX_PING_BODY].decode("utf-8", errors="replace") if body else None
+    # Returns only once the ping's batch is committed (ping_writer.py): every 200 is durable.
+    return await _ping_writer(app).record(
+        monitoring.PingIn(token=token, signal=kind, exit_status=exit_status, client=client, body=text or None))
+
+
+def _ping_text(result: PingResult) -> str:
+    return f"OK {result.monitor} {result.status}\n"
+
+
+# The documented routes (OpenAPI, summaries). In `create_app` PingFastPath answers the same
+# URLs before routing; these answer wherever the app is composed without it.
+async def _ping(request: Request, token: str, signal: str | None) -> Response:
+    body = await request.body() if request.method == "POST" else None
+    result = await _record_ping(request.app, token=token, signal=signal, body=body,
+                                client=request.client.host if request.client else None)
+    if request.method == "HEAD":
+        return Response(status_code=200)
+    return PlainTextResponse(_ping_text(result))
+
+
+async def ping_success(token: str, request: Request):
+    return await _ping(request, token, None)
+
+
+async def ping_signal(token: str, signal: str, request: Request):
+    return await _ping(request, token, signal)
+
+
+for _method in PING_METHODS:
+    ping_router.add_api_route(
+        "/{token}", ping_success, methods=[_method], response_class=PlainTextResponse,
+        operation_id=f"ping_success_{_method.lower()}",
+        summary="Heartbeat ping: the job succeeded (public; the token in the URL is the credential)",
+    )
+    ping_router.add_api_route(
+        "/{token}/{signal}", ping_signal, methods=[_method], response_class=PlainTextResponse,
+        operation_id=f"ping_signal_{_method.lower()}",
+        summary="Heartbeat ping with a signal: start, success, fail, or the job's exit status (0-255)",
+    )
+
+# (method, has a signal part) -> the route PingFastPath answers for
+_PING_ROUTES = {(method, route.path.endswith("/{signal}")): route for route in ping_router.routes for method in route.methods}
+
+
+class PingFastPath:
+    """Plain-ASGI answer for /ping/<token>[/<signal>] in front of the router.
+
+    Pings are the busiest public URL (every cron job of every user); FastAPI's routing and
+    dependency machinery cost more CPU than the ping itself. This answers exactly what the
+    routes above answer — same status codes and bodies, canonical error JSON — and sets
+    scope["route"] to the matching route, so MetricsMiddleware counts it under its template.
+    Anything it does not recognise (other methods, malformed paths) goes on to the router.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in PING_METHODS:
+            await self.app(scope, receive, send)
+            return
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        if not path.startswith("/ping/"):
+            await self.app(scope, receive, send)
+            return
+        parts = path[len("/ping/"):].split("/")
+        if len(parts) > 2 or not all(parts):
+            await self.app(scope, receive, send)
+            return
+        token, signal = parts[0], (parts[1] if len(parts) == 2 else None)
+        scope["route"] = _PING_ROUTES[(scope["method"], signal is not None)]
+        body = await _read_body(receive) if scope["method"] == "POST" else None
+        try:
+            result = await _record_ping(scope["app"], token=token, signal=signal, body=body,
+                                        client=scope["client"][0] if scope.get("client") else None)
+        except WatchkeeperError as exc:
+            payload = json.dumps(error_body(exc.code, exc.message, exc.field)).encode()
+            await _respond(send, exc.status_code, b"application/json", payload)
+            return
+        if scope["method"] == "HEAD":
+            await _respond(send, 200, None, b"")
+        else:
+            await _respond(send, 200, b"text/plain; charset=utf-8", _ping_text(result).encode())
+
+
+async def _read_body(receive) -> bytes:
+    chunks = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def _respond(send, status_code: int, content_type: bytes | None, body: bytes) -> None:
+    headers = [(b"content-length", str(len(body)).encode())]
+    if content_type:
+        headers.append((b"content-type", content_type))
+    await send({"type": "http.response.start", "status": status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

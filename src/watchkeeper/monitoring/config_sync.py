@@ -1,0 +1,125 @@
+"""Reconcile the `monitors:`, `alert_rules:` and `slos:` sections of watchkeeper.yaml through
+the monitoring services (configfile/plan.py lists these reconcilers)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from watchkeeper.auth.service import Actor
+from watchkeeper.monitoring import rules, slos
+from watchkeeper.monitoring import service as monitoring
+from watchkeeper.monitoring._state import default_quorum
+from watchkeeper.monitoring.schemas import (
+    KINDS, MonitorCreate, MonitorRead, MonitorUpdate, RuleCreate, RuleUpdate, SloCreate,
+)
+
+_MONITOR_FIELDS = ("description", "service", "interval", "timeout", "failures_before_down", "locations", "quorum",
+                   "labels", "severity", "runbook_url", "enabled")
+
+
+def _monitor_fields(m: MonitorCreate | MonitorRead) -> dict:
+    data = m.model_dump(mode="json", by_alias=True)
+    out = {"name": m.name, **{k: data[k] for k in _MONITOR_FIELDS}}
+    if out["quorum"] is None:
+        out["quorum"] = default_quorum(out["locations"])
+    kind = m.kind
+    out[kind] = data[kind]
+    return out
+
+
+def monitors_desired(cfg) -> dict[str, dict]:
+    return {m.name: _monitor_fields(m) for m in cfg.monitors}
+
+
+def monitors_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
+    return {m.name: (m.managed_by, _monitor_fields(m)) for m in monitoring.list_monitors(session, actor=actor)}
+
+
+def monitor_create(session: Session, fields: dict, actor: Actor) -> None:
+    monitoring.create_monitor(session, data=MonitorCreate.model_validate(fields), actor=actor, managed_by="config")
+
+
+def monitor_update(session: Session, name: str, fields: dict, actor: Actor) -> None:
+    changes = {k: v for k, v in fields.items() if k in _MONITOR_FIELDS or k in KINDS}
+    monitoring.update_monitor(session, name=name, data=MonitorUpdate.model_validate(changes), actor=actor)
+
+
+def monitor_delete(session: Session, name: str, actor: Actor) -> None:
+    monitoring.delete_monitor(session, name=name, actor=actor)
+
+
+def monitor_adopt(session: Session, name: str, actor: Actor) -> None:
+    monitoring.adopt(session, name=name, actor=actor)
+
+
+_RULE_FIELDS = ("expr", "source", "prometheus_url", "for", "every", "service", "severity", "labels", "annotations", "enabled")
+
+
+def rules_desired(cfg) -> dict[str, dict]:
+    out = {}
+    for r in cfg.alert_rules:
+        data = r.model_dump(mode="json", by_alias=True)
+        out[r.name] = {"name": r.name, **{k: data[k] for k in _RULE_FIELDS}}
+    return out
+
+
+def rules_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
+    out = {}
+    for r in rules.list_rules(session, actor=actor):
+        data = r.model_dump(mode="json", by_alias=True)
+        out[r.name] = (r.managed_by, {"name": r.name, **{k: data[k] for k in _RULE_FIELDS}})
+    return out
+
+
+def rule_create(session: Session, fields: dict, actor: Actor) -> None:
+    rules.create_rule(session, data=RuleCreate.model_validate(fields), actor=actor, managed_by="config")
+
+
+def rule_update(session: Session, name: str, fields: dict, actor: Actor) -> None:
+    rules.update_rule(session, name=name, data=RuleUpdate.model_validate(fields), actor=actor)
+
+
+def rule_delete(session: Session, name: str, actor: Actor) -> None:
+    rules.delete_rule(session, name=name, actor=actor)
+
+
+def rule_adopt(session: Session, name: str, actor: Actor) -> None:
+    rules.adopt(session, name=name, actor=actor)
+
+
+_SLO_FIELDS = ("service", "kind", "target", "window", "description", "alerting", "monitor", "good", "total", "counters",
+               "metric", "threshold", "prometheus_url", "good_query", "total_query")
+
+
+def slos_desired(cfg) -> dict[str, dict]:
+    out = {}
+    for s in cfg.slos:
+        data = s.model_dump(mode="json")
+        out[s.name] = {"name": s.name, **{k: data[k] for k in _SLO_FIELDS}}
+    return out
+
+
+def slos_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
+    out = {}
+    for s in slos.list_slos(session, actor=actor):
+        data = s.model_dump(mode="json")
+        out[s.name] = (s.managed_by, {"name": s.name, **{k: data.get(k) for k in _SLO_FIELDS}})
+    return out
+
+
+def slo_create(session: Session, fields: dict, actor: Actor) -> None:
+    slos.create_slo(session, data=SloCreate.model_validate(fields), actor=actor, managed_by="config")
+
+
+def slo_update(session: Session, name: str, fields: dict, actor: Actor) -> None:
+    current = slos.get_slo(session, name=name).model_dump(mode="json")
+    merged = {k: current.get(k) for k in _SLO_FIELDS} | fields | {"name": name}
+    slos.replace_slo(session, data=SloCreate.model_validate({k: v for k, v in merged.items() if v is not None}), actor=actor)
+
+
+def slo_delete(session: Session, name: str, actor: Actor) -> None:
+    slos.delete_slo(session, name=name, actor=actor)
+
+
+def slo_adopt(session: Session, name: str, actor: Actor) -> None:
+    slos.adopt(session, name=name, actor=actor)

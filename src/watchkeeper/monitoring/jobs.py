@@ -1,0 +1,52 @@
+"""Periodic monitoring work for the worker: heartbeat deadlines, alert rules, SLO accounting
+and burn-rate alerts, metric roll-ups and retention. (Probes run in the probe runner loop.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from watchkeeper import clock
+from watchkeeper.monitoring import rules, service, slos, store
+from watchkeeper.monitoring.models import Check, Ping, Signal
+
+
+def heartbeats(session: Session, payload: dict[str, Any], ctx) -> dict:
+    """Take down heartbeats whose ping is overdue past the grace time."""
+    return {"down": service.check_heartbeats(session)}
+
+
+def evaluate_rules(session: Session, payload: dict[str, Any], ctx) -> dict:
+    return {"transitions": rules.evaluate_due(session, retention=store.Retention.from_settings(ctx.settings))}
+
+
+def evaluate_slos(session: Session, payload: dict[str, Any], ctx) -> dict:
+    return {"transitions": slos.evaluate_all(session, retention=store.Retention.from_settings(ctx.settings))}
+
+
+def rollup(session: Session, payload: dict[str, Any], ctx) -> dict:
+    return {str(k): v for k, v in store.rollup(session).items()}
+
+
+def prune(session: Session, payload: dict[str, Any], ctx) -> dict:
+    """Retention: raw samples, probe results and pings after the raw retention, roll-ups after
+    theirs, signal history after the hour-roll-up retention."""
+    retention = store.Retention.from_settings(ctx.settings)
+    now = clock.utcnow()
+    out = store.prune(session, retention=retention, now=now)
+    out["checks"] = session.execute(delete(Check).where(Check.checked_at < now - retention.raw)).rowcount
+    out["pings"] = session.execute(delete(Ping).where(Ping.at < now - retention.raw)).rowcount
+    out["signals"] = session.execute(delete(Signal).where(Signal.at < now - retention.hour)).rowcount
+    return out
+
+
+EVERY = {
+    "monitoring.heartbeats": dt.timedelta(seconds=15),
+    "monitoring.rules": dt.timedelta(seconds=15),
+    "monitoring.slos": dt.timedelta(minutes=1),
+    "monitoring.rollup": dt.timedelta(minutes=1),
+    "monitoring.prune": dt.timedelta(hours=1),
+}

@@ -1,0 +1,102 @@
+"""HTTP(S) probe: status, body and JSONPath assertions, latency threshold, redirects, TLS."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import httpx
+
+from watchkeeper.monitoring.probes.base import LOCATION_HEADER, ProbeContext, ProbeResult, describe_exc, fail, short
+from watchkeeper.monitoring.schemas import HttpSpec, JsonAssertion
+
+MAX_BODY = 1024 * 1024
+
+
+def status_matches(code: int, patterns: list[str]) -> bool:
+    for pattern in patterns:
+        if pattern.endswith("xx"):
+            if str(code)[0] == pattern[0]:
+                return True
+        elif "-" in pattern:
+            lo, hi = pattern.split("-")
+            if int(lo) <= code <= int(hi):
+                return True
+        elif int(pattern) == code:
+            return True
+    return False
+
+
+def _json_check(doc: Any, a: JsonAssertion) -> str | None:
+    from jsonpath_ng import parse as jp
+
+    found = [m.value for m in jp(a.path).find(doc)]
+    if a.op == "exists":
+        want = a.value if isinstance(a.value, bool) else True
+        return None if bool(found) == want else f"{a.path} {'is missing' if want else 'exists'}"
+    if not found:
+        return f"{a.path} is missing from the response"
+    value = found[0]
+    try:
+        ok = {
+            "==": lambda: value == a.value, "!=": lambda: value != a.value,
+            ">": lambda: value > a.value, ">=": lambda: value >= a.value,
+            "<": lambda: value < a.value, "<=": lambda: value <= a.value,
+            "contains": lambda: a.value in value,
+        }[a.op]()
+    except TypeError:
+        return f"{a.path} is {value!r}, which cannot be compared with {a.value!r}"
+    return None if ok else f"{a.path} is {value!r}, expected {a.op} {a.value!r}"
+
+
+def assertions(spec: HttpSpec, response: httpx.Response, body: bytes, latency_ms: float) -> str | None:
+    """The first failing assertion, as a sentence; None when all hold."""
+    if not status_matches(response.status_code, spec.expect_status):
+        return f"expected status {', '.join(spec.expect_status)}, got {response.status_code} {response.reason_phrase}"
+    text = None
+    if spec.body_contains is not None or spec.body_regex is not None:
+        text = body.decode(response.encoding or "utf-8", errors="replace")
+    if spec.body_contains is not None and spec.body_contains not in text:
+        return f"body does not contain {spec.body_contains!r}"
+    if spec.body_regex is not None and re.search(spec.body_regex, text) is None:
+        return f"body does not match /{spec.body_regex}/"
+    if spec.json_assertions:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return f"body is not JSON (starts {short(body[:60].decode(errors='replace'), 60)!r})"
+        for a in spec.json_assertions:
+            problem = _json_check(doc, a)
+            if problem:
+                return problem
+    if spec.max_latency is not None and latency_ms > spec.max_latency.total_seconds() * 1000:
+        return f"response took {latency_ms:.0f} ms, limit {spec.max_latency.total_seconds() * 1000:.0f} ms"
+    return None
+
+
+async def probe(spec: HttpSpec, ctx: ProbeContext) -> ProbeResult:
+    client = ctx.http.get(verify=spec.verify_tls)
+    headers = {LOCATION_HEADER: ctx.location, **spec.headers}
+    start = time.perf_counter()
+    try:
+        response = await client.request(
+            spec.method, spec.url, headers=headers, content=spec.body,
+            follow_redirects=spec.follow_redirects, timeout=ctx.timeout,
+        )
+    except httpx.TimeoutException:
+        return fail(f"timed out after {ctx.timeout:g}s", latency_ms=(time.perf_counter() - start) * 1000)
+    except httpx.ConnectError as exc:
+        return fail(f"connection failed: {describe_exc(exc)}", latency_ms=(time.perf_counter() - start) * 1000)
+    except httpx.HTTPError as exc:
+        return fail(f"request failed: {type(exc).__name__}: {describe_exc(exc)}", latency_ms=(time.perf_counter() - start) * 1000)
+    latency_ms = (time.perf_counter() - start) * 1000
+    body = response.content[:MAX_BODY]
+    details = {"status_code": response.status_code, "url": str(response.url)}
+    if response.history:
+        details["redirects"] = len(response.history)
+    problem = assertions(spec, response, body, latency_ms)
+    if problem:
+        return ProbeResult(ok=False, latency_ms=latency_ms, error=problem, details=details)
+    return ProbeResult(ok=True, latency_ms=latency_ms, details=details)

@@ -1,0 +1,37 @@
+"""TCP probe: connect, optionally send a line and expect text in the reply."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from watchkeeper.monitoring.probes.base import ProbeContext, ProbeResult, describe_exc, fail, short
+from watchkeeper.monitoring.schemas import TcpSpec
+
+
+async def probe(spec: TcpSpec, ctx: ProbeContext) -> ProbeResult:
+    start = time.perf_counter()
+    try:
+        reader, writer = await asyncio.open_connection(spec.host, spec.port)
+    except OSError as exc:
+        return fail(f"connection to {spec.host}:{spec.port} failed: {describe_exc(exc)}",
+                    latency_ms=(time.perf_counter() - start) * 1000)
+    latency_ms = (time.perf_counter() - start) * 1000
+    try:
+        if spec.send is not None:
+            writer.write(spec.send.encode())
+            await writer.drain()
+        if spec.expect is not None:
+            data = await reader.read(4096)
+            text = data.decode(errors="replace")
+            if spec.expect not in text:
+                return fail(f"reply does not contain {spec.expect!r} (got {short(text, 80)!r})", latency_ms=latency_ms)
+    except OSError as exc:
+        return fail(f"connection to {spec.host}:{spec.port} broke: {describe_exc(exc)}", latency_ms=latency_ms)
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+    return ProbeResult(ok=True, latency_ms=latency_ms)

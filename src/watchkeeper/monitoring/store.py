@@ -1,0 +1,347 @@
+"""The embedded metrics store: series, raw samples, 1-minute and 1-hour roll-ups, retention.
+
+Probe results land here as `probe_success` (1/0) and `probe_duration_seconds` per monitor and
+location; users push their own series (business KPIs) and scrape monitors add Prometheus
+targets' samples. Queries read raw samples while the window is within raw retention and
+switch to roll-ups (count/sum/min/max per bucket) for older data, so a 30-day SLO never scans
+30 days of raw rows. When one installation outgrows this (hundreds of thousands of series),
+point rules and SLOs at an external Prometheus instead (docs/monitoring.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from watchkeeper import clock
+from watchkeeper.auth.service import Actor, require
+from watchkeeper.errors import InvalidInput
+from watchkeeper.monitoring import _rules
+from watchkeeper.monitoring._schedule import to_ms
+from watchkeeper.monitoring.models import Rollup, RollupMark, Sample, Series
+from watchkeeper.monitoring.schemas import MetricSample, PushResult, SeriesRead
+
+log = logging.getLogger(__name__)
+
+RESOLUTIONS = (60, 3600)
+MAX_PUSH = 50_000
+_CHUNK = 500
+
+
+@dataclasses.dataclass(frozen=True)
+class Retention:
+    raw: dt.timedelta = dt.timedelta(days=7)
+    minute: dt.timedelta = dt.timedelta(days=30)
+    hour: dt.timedelta = dt.timedelta(days=400)
+
+    @classmethod
+    def from_settings(cls, settings) -> "Retention":
+        return cls(
+            raw=dt.timedelta(days=settings.metrics_raw_retention_days),
+            minute=dt.timedelta(days=settings.metrics_minute_retention_days),
+            hour=dt.timedelta(days=settings.metrics_hour_retention_days),
+        )
+
+
+def series_key(name: str, labels: dict[str, str]) -> str:
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{name}{{{inner}}}"
+
+
+def insert_ignore(session: Session, model, rows: list[dict], index: Sequence[str], *, count_column=None) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING on either store. With `count_column` returns how many
+    rows were inserted (via RETURNING, which reports only inserted rows); otherwise -1."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)).on_conflict_do_nothing(
+        index_elements=list(index)
+    )
+    if count_column is None:
+        session.connection().execute(stmt, rows)
+        return -1
+    return len(session.connection().execute(stmt.returning(count_column), rows).all())
+
+
+def ensure_series(session: Session, items: Iterable[tuple[str, dict[str, str]]], cache: dict[str, int] | None = None) -> list[int]:
+    """Series ids for (name, labels) pairs, creating missing series. `cache` (key → id) saves
+    lookups across calls; the caller clears it if series may have been pruned."""
+    cache = cache if cache is not None else {}
+    items = list(items)
+    keys = [series_key(n, lbl) for n, lbl in items]
+    missing = sorted({k for k in keys if k not in cache})
+    for i in range(0, len(missing), _CHUNK):
+        chunk = missing[i : i + _CHUNK]
+        cache.update(dict(session.execute(select(Series.key, Series.id).where(Series.key.in_(chunk))).all()))
+    still = {k: item for k, item in zip(keys, items) if k not in cache}
+    if still:
+        now = clock.utcnow()
+        insert_ignore(session, Series, [
+            {"key": k, "name": n, "labels": dict(lbl), "created_at": now} for k, (n, lbl) in still.items()
+        ], ["key"])
+        chunk_keys = list(still)
+        for i in range(0, len(chunk_keys), _CHUNK):
+            cache.update(dict(session.execute(
+                select(Series.key, Series.id).where(Series.key.in_(chunk_keys[i : i + _CHUNK]))
+            ).all()))
+    return [cache[k] for k in keys]
+
+
+def write(
+    session: Session, samples: Iterable[tuple[str, dict[str, str], float, int]], *, cache: dict[str, int] | None = None
+) -> tuple[int, int]:
+    """Store (name, labels, value, ts_ms) samples. Returns (samples, distinct series). Does not commit."""
+    samples = list(samples)
+    if not samples:
+        return 0, 0
+    ids = ensure_series(session, ((n, lbl) for n, lbl, _, _ in samples), cache)
+    session.execute(insert(Sample), [
+        {"series_id": sid, "ts_ms": ts, "value": float(v)} for sid, (_, _, v, ts) in zip(ids, samples)
+    ])
+    return len(samples), len(set(ids))
+
+
+def push(session: Session, *, samples: list[MetricSample], actor: Actor) -> PushResult:
+    """Store pushed samples (business KPIs, batch job results). Needs `metric.push`.
+
+    Not audited per call: pushes are data, not configuration (like alert ingest and pings).
+    Raises InvalidInput for an empty or oversized batch. Does not commit.
+    """
+    require(actor, "metric.push")
+    if not samples:
+        raise InvalidInput("no samples given; send at least one", field="samples")
+    if len(samples) > MAX_PUSH:
+        raise InvalidInput(f"{len(samples)} samples in one push; send at most {MAX_PUSH} per request", field="samples")
+    now_ms = to_ms(clock.utcnow())
+    rows = [(s.name, s.labels, s.value, to_ms(s.timestamp) if s.timestamp else now_ms) for s in samples]
+    count, series = write(session, rows)
+    return PushResult(accepted=count, series=series)
+
+
+def parse_text(text: str) -> list[MetricSample]:
+    """Prometheus text exposition → samples. Raises InvalidInput naming the problem."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out = []
+    try:
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                ts = dt.datetime.fromtimestamp(float(s.timestamp), dt.timezone.utc) if s.timestamp else None
+                out.append(MetricSample(name=s.name, labels=dict(s.labels), value=s.value, timestamp=ts))
+    except (ValueError, TypeError, IndexError) as exc:
+        raise InvalidInput(f"the body is not Prometheus text exposition: {str(exc)[:200]}; "
+                           "send lines like `orders_total{region=\"eu\"} 42` or JSON samples", field="body") from None
+    return out
+
+
+# ---------------------------------------------------------------- reading
+
+
+def find_series(session: Session, selector: _rules.Selector) -> list[tuple[int, dict[str, str]]]:
+    rows = session.execute(select(Series.id, Series.labels).where(Series.name == selector.name)).all()
+    return [(sid, lbl) for sid, lbl in rows if selector.matches(selector.name, lbl)]
+
+
+def raw_points(session: Session, ids: list[int], start_ms: int, end_ms: int) -> dict[int, list[tuple[int, float]]]:
+    """Samples with start <= ts <= end per series, oldest first."""
+    out: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for i in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(Sample.series_id, Sample.ts_ms, Sample.value)
+            .where(Sample.series_id.in_(ids[i : i + _CHUNK]), Sample.ts_ms >= start_ms, Sample.ts_ms <= end_ms)
+            .order_by(Sample.series_id, Sample.ts_ms)
+        ).all()
+        for sid, ts, value in rows:
+            out[sid].append((ts, value))
+    return out
+
+
+def _buckets(session: Session, ids: list[int], resolution: int, start_ms: int, end_ms: int) -> dict[int, list[tuple[int, float, float, float]]]:
+    out: dict[int, list[tuple[int, float, float, float]]] = defaultdict(list)
+    for i in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(Rollup.series_id, Rollup.count, Rollup.sum, Rollup.min, Rollup.max)
+            .where(Rollup.series_id.in_(ids[i : i + _CHUNK]), Rollup.resolution_s == resolution,
+                   Rollup.bucket_ms >= start_ms, Rollup.bucket_ms < end_ms)
+        ).all()
+        for sid, count, total, lo, hi in rows:
+            out[sid].append((count, total, lo, hi))
+    return out
+
+
+def _marks(session: Session) -> dict[int, int]:
+    return dict(session.execute(select(RollupMark.resolution_s, RollupMark.done_until_ms)).all())
+
+
+def evaluate(
+    session: Session, query: _rules.Query, *, at: dt.datetime | None = None, retention: Retention | None = None
+) -> dict[_rules.Labels, float]:
+    """One value per `by` group for the query's window ending at `at`.
+
+    Within raw retention the raw samples are used (exact). Older windows combine hour roll-ups,
+    then minute roll-ups, then the raw samples not yet rolled up.
+    """
+    retention = retention or Retention()
+    at = at or clock.utcnow()
+    end_ms = to_ms(at)
+    start_ms = end_ms - int(query.window_seconds * 1000)
+    series = find_series(session, query.selector)
+    if not series:
+        return {}
+    ids = [sid for sid, _ in series]
+    labels = dict(series)
+    if start_ms >= to_ms(at - retention.raw):
+        pts = raw_points(session, ids, start_ms, end_ms)
+        return _rules.aggregate_raw(query, ((labels[sid], pts.get(sid, [])) for sid in ids))
+    marks = _marks(session)
+    per: dict[int, list[tuple[int, float, float, float]]] = defaultdict(list)
+    cursor = start_ms
+    for resolution in (3600, 60):
+        mark = marks.get(resolution)
+        if mark is None or mark <= cursor:
+            continue
+        for sid, rows in _buckets(session, ids, resolution, cursor, mark).items():
+            per[sid].extend(rows)
+        cursor = mark
+    for sid, pts in raw_points(session, ids, cursor, end_ms).items():
+        per[sid].extend((1, v, v, v) for _, v in pts)
+    return _rules.aggregate_buckets(query, ((labels[sid], per.get(sid, [])) for sid in ids))
+
+
+def read_series(
+    session: Session, selector: _rules.Selector, *, start: dt.datetime, end: dt.datetime, step: dt.timedelta | None = None,
+    retention: Retention | None = None, limit_series: int = 50,
+) -> list[SeriesRead]:
+    """Points for charts: raw samples for short ranges, roll-up averages for long ones."""
+    retention = retention or Retention()
+    series = find_series(session, selector)[:limit_series]
+    ids = [sid for sid, _ in series]
+    start_ms, end_ms = to_ms(start), to_ms(end)
+    span = end - start
+    resolution = None
+    if step is not None and step >= dt.timedelta(hours=1) or span > dt.timedelta(days=8) or start < clock.utcnow() - retention.raw:
+        resolution = 3600
+    elif step is not None and step >= dt.timedelta(minutes=1) or span > dt.timedelta(hours=6):
+        resolution = 60
+    out = []
+    if resolution is None:
+        pts = raw_points(session, ids, start_ms, end_ms)
+        for sid, lbl in series:
+            out.append(SeriesRead(name=selector.name, labels=lbl, points=[(ts / 1000, v) for ts, v in pts.get(sid, [])]))
+        return out
+    rows = defaultdict(list)
+    for i in range(0, len(ids), _CHUNK):
+        for sid, bucket, count, total in session.execute(
+            select(Rollup.series_id, Rollup.bucket_ms, Rollup.count, Rollup.sum)
+            .where(Rollup.series_id.in_(ids[i : i + _CHUNK]), Rollup.resolution_s == resolution,
+                   Rollup.bucket_ms >= start_ms, Rollup.bucket_ms <= end_ms)
+            .order_by(Rollup.bucket_ms)
+        ).all():
+            rows[sid].append((bucket / 1000, total / count if count else 0.0))
+    # the newest part is not rolled up yet: add raw samples after the mark, averaged per bucket
+    mark = _marks(session).get(resolution, start_ms)
+    if mark < end_ms:
+        res_ms = resolution * 1000
+        for sid, pts in raw_points(session, ids, max(mark, start_ms), end_ms).items():
+            acc: dict[int, list[float]] = defaultdict(list)
+            for ts, v in pts:
+                acc[ts // res_ms * res_ms].append(v)
+            rows[sid].extend((b / 1000, sum(vs) / len(vs)) for b, vs in sorted(acc.items()))
+    for sid, lbl in series:
+        out.append(SeriesRead(name=selector.name, labels=lbl, points=rows.get(sid, [])))
+    return out
+
+
+def list_series(session: Session, *, name: str | None = None, limit: int = 200) -> list[dict]:
+    query = select(Series.name, Series.labels).order_by(Series.name, Series.key).limit(limit)
+    if name:
+        query = query.where(Series.name == name)
+    return [{"name": n, "labels": lbl} for n, lbl in session.execute(query).all()]
+
+
+# ---------------------------------------------------------------- roll-up and retention
+
+
+def rollup(session: Session, *, now: dt.datetime | None = None, max_span: dt.timedelta = dt.timedelta(days=2)) -> dict[int, int]:
+    """Aggregate complete buckets into 1-minute (from raw) and 1-hour (from 1-minute) roll-ups.
+
+    A bucket is rolled up once it ended a full bucket ago, so samples that arrive a little
+    late still count. Idempotent: a mark records how far each resolution got. Does not commit.
+    """
+    now_ms = to_ms(now or clock.utcnow())
+    marks = _marks(session)
+    done: dict[int, int] = {}
+    for resolution in RESOLUTIONS:
+        res_ms = resolution * 1000
+        end = (now_ms // res_ms) * res_ms - res_ms
+        if resolution == 3600:
+            # hours are built from minutes: never beyond what the minutes have covered
+            minute_mark = done.get(60, marks.get(60))
+            if minute_mark is None:
+                continue
+            end = min(end, (minute_mark // res_ms) * res_ms)
+        mark = marks.get(resolution)
+        if mark is None:
+            first = (
+                session.execute(select(func.min(Sample.ts_ms))).scalar()
+                if resolution == 60
+                else session.execute(select(func.min(Rollup.bucket_ms)).where(Rollup.resolution_s == 60)).scalar()
+            )
+            if first is None:
+                continue
+            mark = (first // res_ms) * res_ms
+            session.add(RollupMark(resolution_s=resolution, done_until_ms=mark))
+            session.flush()
+        end = min(end, mark + int(max_span.total_seconds() * 1000))
+        if end <= mark:
+            continue
+        bucket = ((Sample.ts_ms // res_ms) * res_ms) if resolution == 60 else ((Rollup.bucket_ms // res_ms) * res_ms)
+        if resolution == 60:
+            source = (
+                select(Sample.series_id, bucket, func.count(), func.sum(Sample.value), func.min(Sample.value), func.max(Sample.value))
+                .where(Sample.ts_ms >= mark, Sample.ts_ms < end)
+                .group_by(Sample.series_id, bucket)
+            )
+        else:
+            source = (
+                select(Rollup.series_id, bucket, func.sum(Rollup.count), func.sum(Rollup.sum), func.min(Rollup.min), func.max(Rollup.max))
+                .where(Rollup.resolution_s == 60, Rollup.bucket_ms >= mark, Rollup.bucket_ms < end)
+                .group_by(Rollup.series_id, bucket)
+            )
+        rows = [
+            {"series_id": sid, "resolution_s": resolution, "bucket_ms": b, "count": c, "sum": s, "min": lo, "max": hi}
+            for sid, b, c, s, lo, hi in session.execute(source).all()
+        ]
+        for i in range(0, len(rows), 2000):
+            insert_ignore(session, Rollup, rows[i : i + 2000], ["series_id", "resolution_s", "bucket_ms"])
+        session.execute(
+            RollupMark.__table__.update().where(RollupMark.resolution_s == resolution).values(done_until_ms=end)
+        )
+        done[resolution] = end
+        log.debug("rolled up", extra={"resolution": resolution, "buckets": len(rows)})
+    return done
+
+
+def prune(session: Session, *, retention: Retention, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete raw samples and roll-ups past their retention. Does not commit."""
+    now = now or clock.utcnow()
+    out = {}
+    marks = _marks(session)
+    # never delete what has not been rolled up yet (a stalled roll-up must not lose data)
+    raw_cut = min(to_ms(now - retention.raw), marks.get(60, 0))
+    minute_cut = min(to_ms(now - retention.minute), marks.get(3600, 0))
+    out["samples"] = session.execute(delete(Sample).where(Sample.ts_ms < raw_cut)).rowcount
+    out["rollups_1m"] = session.execute(
+        delete(Rollup).where(Rollup.resolution_s == 60, Rollup.bucket_ms < minute_cut)
+    ).rowcount
+    out["rollups_1h"] = session.execute(
+        delete(Rollup).where(Rollup.resolution_s == 3600, Rollup.bucket_ms < to_ms(now - retention.hour))
+    ).rowcount
+    return out

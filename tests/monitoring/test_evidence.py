@@ -1,0 +1,60 @@
+"""Readiness evidence: "monitoring active" and "SLO defined and achievable"."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.factories.catalog import make_service
+from tests.factories.monitoring import make_monitor
+from tests.monitoring.test_results import Feed
+from watchkeeper import clock
+from watchkeeper.catalog.schemas import Targets
+from watchkeeper.evidence import Status
+from watchkeeper.monitoring import evidence, store
+from watchkeeper.monitoring._schedule import to_ms
+from watchkeeper.readiness import registry
+
+
+def test_monitoring_active_fails_without_monitors_and_passes_with_fresh_results(session, frozen_clock):
+    svc = make_service(session, name="pay")
+    none = evidence.monitoring_active(session, svc)
+    assert none.status == Status.FAIL and none.reason.startswith("no monitors watch 'pay'")
+    make_monitor(session, name="pay-home", service="pay", interval="1m", failures_before_down=1)
+    stale = evidence.monitoring_active(session, svc)
+    assert stale.status == Status.FAIL and "pay-home (no result yet)" in stale.reason
+    feed = Feed(session, "pay-home")
+    feed(True)
+    live = evidence.monitoring_active(session, svc)
+    assert live.status == Status.PASS and live.reason == "1 monitor live and up" and live.observed_at == frozen_clock
+    feed(False)
+    assert evidence.monitoring_active(session, svc).status == Status.WARN
+    clock.advance(dt.timedelta(minutes=10))
+    assert evidence.monitoring_active(session, svc).status == Status.FAIL  # nothing reported for 3 intervals
+
+
+def test_slo_achievable_needs_a_target_data_and_a_week(session, frozen_clock):
+    bare = make_service(session, name="bare")
+    assert evidence.slo_achievable(session, bare).reason.startswith("'bare' declares no SLO or SLA target")
+    svc = make_service(session, name="pay", targets=Targets(slo=99.0, slo_window="30d"))
+    make_monitor(session, name="pay-home", service="pay")
+
+    def probes(days: float, fail_every: int):
+        n = int(days * 24 * 12)
+        store.write(session, [("probe_success", {"monitor": "pay-home", "location": "*"},
+                               0.0 if i % fail_every == 0 else 1.0, to_ms(frozen_clock) - (n - i) * 300_000) for i in range(n)])
+
+    probes(2, fail_every=1000)
+    young = evidence.slo_achievable(session, svc)
+    assert young.status == Status.WARN and "only 2 day(s) of data" in young.reason
+    probes(8, fail_every=1000)
+    good = evidence.slo_achievable(session, svc)
+    assert good.status == Status.PASS and good.details["target_percent"] == 99.0
+    probes(1, fail_every=10)  # a bad day: 10 % failures drags the window under 99 %
+    bad = evidence.slo_achievable(session, svc)
+    assert bad.status == Status.FAIL and "below the 99% target" in bad.reason
+
+
+def test_providers_are_registered_with_the_readiness_engine(container):
+    assert registry.provider_for("monitoring_active") is evidence.monitoring_active
+    assert registry.provider_for("slo_achievable") is evidence.slo_achievable
+    assert registry.batch_provider_for("monitoring_active") is evidence.monitoring_active_batch

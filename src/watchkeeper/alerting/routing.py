@@ -1,0 +1,164 @@
+"""The stored route tree, inhibit rules and receivers: load (cached by content), change, explain."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from watchkeeper import clock
+from watchkeeper.alerting import _routing
+from watchkeeper.labels import Matcher, parse_matchers
+from watchkeeper.alerting.models import Receiver, RoutingConfig
+from watchkeeper.alerting.schemas import AlertingConfig, InhibitRuleConfig, ReceiverConfig, ReceiverRead, RouteConfig
+from watchkeeper.audit import service as audit
+from watchkeeper.auth.service import Actor, require
+from watchkeeper.errors import InvalidInput, NotFound
+from watchkeeper.notify.schemas import RetryPolicy
+
+
+@dataclasses.dataclass(frozen=True)
+class InhibitRule:
+    source: tuple[Matcher, ...]
+    target: tuple[Matcher, ...]
+    equal: tuple[str, ...]
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    tree: _routing.Node
+    inhibit_rules: tuple[InhibitRule, ...]
+    dependency_inhibition: bool
+    delivery: RetryPolicy
+
+
+_cache: dict[str, Loaded] = {}
+
+
+def _build(route: dict, rules: list[dict], dependency_inhibition: bool, delivery: dict) -> Loaded:
+    policy = RetryPolicy.model_validate(delivery or {})
+    tree = _routing.build(route)
+    parsed = tuple(
+        InhibitRule(parse_matchers(r["source_matchers"]), parse_matchers(r["target_matchers"]), tuple(r.get("equal") or ()),
+                    f"{', '.join(r['source_matchers'])} inhibits {', '.join(r['target_matchers'])}"
+                    + (f" when {', '.join(r['equal'])} are equal" if r.get("equal") else ""))
+        for r in rules
+    )
+    return Loaded(tree, parsed, dependency_inhibition, policy)
+
+
+def load(session: Session) -> Loaded:
+    """The current routing (the built tree is cached by its stored content)."""
+    row = session.execute(
+        select(RoutingConfig.route, RoutingConfig.inhibit_rules, RoutingConfig.dependency_inhibition, RoutingConfig.delivery)
+        .where(RoutingConfig.id == 1)
+    ).first()
+    route, rules, dep, delivery = (row.route, row.inhibit_rules, row.dependency_inhibition, row.delivery) if row else ({}, [], True, {})
+    key = json.dumps([route, rules, dep, delivery], sort_keys=True, default=str)
+    hit = _cache.get(key)
+    if hit is None:
+        if len(_cache) > 64:
+            _cache.clear()
+        hit = _cache[key] = _build(route, rules, dep, delivery)
+    return hit
+
+
+def receiver_channels(session: Session, name: str) -> list[dict[str, Any]] | None:
+    row = session.execute(select(Receiver.channels).where(Receiver.name == name)).first()
+    return list(row.channels) if row else None
+
+
+def list_receivers(session: Session) -> list[ReceiverRead]:
+    return [ReceiverRead(name=r.name, channels=r.channels, managed_by=r.managed_by)
+            for r in session.execute(select(Receiver).order_by(Receiver.name)).scalars()]
+
+
+def put_receiver(session: Session, *, data: ReceiverConfig, actor: Actor, managed_by: str = "runtime") -> ReceiverRead:
+    """Create or replace a receiver. Audited (channel settings hold env var names, no secrets)."""
+    require(actor, "routing.update")
+    channels = [c.model_dump(mode="json", by_alias=True) for c in data.channels]
+    row = session.execute(select(Receiver).where(Receiver.name == data.name)).scalar_one_or_none()
+    before = row.channels if row else None
+    if row is None:
+        row = Receiver(name=data.name, channels=channels, managed_by=managed_by, updated_at=clock.utcnow())
+        session.add(row)
+    else:
+        row.channels, row.updated_at = channels, clock.utcnow()
+        row.managed_by = managed_by
+    session.flush()
+    audit.record(session, actor=actor, action="receiver.create" if before is None else "receiver.update",
+                 target=f"receiver:{data.name}", before=before, after=channels)
+    return ReceiverRead(name=row.name, channels=row.channels, managed_by=row.managed_by)
+
+
+def delete_receiver(session: Session, *, name: str, actor: Actor) -> None:
+    require(actor, "routing.update")
+    row = session.execute(select(Receiver).where(Receiver.name == name)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no receiver named '{name}'", code="receiver.not_found")
+    used = _routing.receivers_in(load(session).tree)
+    if name in used:
+        raise InvalidInput(f"receiver '{name}' is still used by the route tree; change the routes first", field="receivers")
+    before = row.channels
+    session.delete(row)
+    session.flush()
+    audit.record(session, actor=actor, action="receiver.delete", target=f"receiver:{name}", before=before)
+
+
+def current_routing(session: Session) -> dict[str, Any] | None:
+    row = session.get(RoutingConfig, 1)
+    if row is None:
+        return None
+    return {"route": row.route, "inhibit_rules": row.inhibit_rules, "dependency_inhibition": row.dependency_inhibition,
+            "delivery": row.delivery or RetryPolicy().model_dump(mode="json"), "managed_by": row.managed_by}
+
+
+def put_routing(
+    session: Session, *, route: RouteConfig, inhibit_rules: list[InhibitRuleConfig], dependency_inhibition: bool,
+    delivery: RetryPolicy | None = None, actor: Actor, managed_by: str = "runtime",
+) -> None:
+    """Replace the route tree and inhibit rules. Every receiver named must exist. Audited."""
+    require(actor, "routing.update")
+    known = {r.name for r in list_receivers(session)}
+    for where, name in route.receivers_by_path():
+        if name not in known:
+            raise InvalidInput(f"{where}: unknown receiver '{name}'; defined receivers are: {', '.join(sorted(known)) or 'none'}",
+                               field=where)
+    stored = route.stored()
+    policy = (delivery or RetryPolicy()).model_dump(mode="json")
+    rules = [r.model_dump(mode="json") for r in inhibit_rules]
+    row = session.get(RoutingConfig, 1)
+    before = current_routing(session)
+    if row is None:
+        row = RoutingConfig(id=1, route=stored, inhibit_rules=rules, dependency_inhibition=dependency_inhibition,
+                            delivery=policy, managed_by=managed_by, version=1, updated_at=clock.utcnow())
+        session.add(row)
+    else:
+        row.route, row.inhibit_rules, row.dependency_inhibition, row.delivery = stored, rules, dependency_inhibition, policy
+        row.version, row.updated_at, row.managed_by = row.version + 1, clock.utcnow(), managed_by
+    session.flush()
+    after = current_routing(session)
+    b, a = audit.diff(before, after)
+    audit.record(session, actor=actor, action="routing.update", target="routing:alerting", before=b, after=a)
+
+
+def reset_routing(session: Session, *, actor: Actor) -> None:
+    require(actor, "routing.update")
+    row = session.get(RoutingConfig, 1)
+    if row is not None:
+        before = current_routing(session)
+        session.delete(row)
+        session.flush()
+        audit.record(session, actor=actor, action="routing.reset", target="routing:alerting", before=before)
+
+
+def apply_config(session: Session, *, config: AlertingConfig, actor: Actor) -> None:
+    """Make receivers and routing match an `alerting:` config section (used by `apply`)."""
+    for receiver in config.receivers:
+        put_receiver(session, data=receiver, actor=actor, managed_by="config")
+    put_routing(session, route=config.route, inhibit_rules=config.inhibit_rules,
+                dependency_inhibition=config.dependency_inhibition, delivery=config.delivery, actor=actor, managed_by="config")

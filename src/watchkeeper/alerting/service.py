@@ -1,0 +1,408 @@
+"""Public functions of the alert pipeline; the only module other code calls into.
+
+Ingest, read, acknowledge/resolve/mark, route explanation, fire drills, the quality report,
+and (re-exported from their modules) silences, routing and receivers. Every function takes
+the session first and never commits; mutating ones check permission and write an audit event
+(ingest excepted: it is machine data, recorded in each alert's history instead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from watchkeeper import clock, events
+from watchkeeper.alerting import _routing, ingest as _ingest, routing, suppress
+from watchkeeper.labels import fingerprint as fingerprint_of
+from watchkeeper.alerting.events import AlertAcknowledged, AlertStatusChanged
+from watchkeeper.alerting.groups import FlushResult, flush_group, groups_of_alert
+from watchkeeper.alerting.models import Alert, AlertEvent, AlertGroup, Drill
+from watchkeeper.alerting.routing import (  # noqa: F401 - re-exported
+    apply_config, current_routing, delete_receiver, list_receivers, put_receiver, put_routing, reset_routing,
+)
+from watchkeeper.alerting.schemas import (
+    AlertEventRead, AlertFilter, AlertIn, AlertRead, DrillRead, GroupRead, IngestResult, QualityRow, Quality, RouteExplain,
+)
+from watchkeeper.alerting.silences import create_silence, expire_silence, get_silence, list_silences  # noqa: F401
+from watchkeeper.audit import service as audit
+from watchkeeper.auth.service import Actor, require
+from watchkeeper.catalog import service as catalog
+from watchkeeper.errors import Conflict, InvalidInput, NotFound
+from watchkeeper.notify import service as notify
+
+MAX_BATCH = 5000
+DRILL_ALERTNAME = "WatchkeeperFireDrill"
+DRILL_EVIDENCE_WINDOW = dt.timedelta(days=30)
+
+__all__ = [
+    "ingest", "list_alerts", "get_alert", "history", "acknowledge", "resolve", "mark", "explain_route", "start_drill",
+    "list_drills", "expire_drills", "quality_report", "flush_group", "FlushResult", "create_silence", "expire_silence",
+    "list_silences", "get_silence", "list_groups", "notifications_for_alert", "on_signal_changed",
+]
+
+
+# ---------------------------------------------------------------- ingest
+
+
+def _check_ingest(session: Session, actor: Actor, items: Iterable[_ingest.Item]) -> None:
+    if actor.can("alert.ingest"):
+        return
+    services = sorted({it.labels.get("service", "") for it in items})
+    for name in services:
+        svc = catalog.find_service(session, name=name) if name else None
+        require(actor, "alert.ingest", team=svc.team if svc else None, service=name or None)
+
+
+def ingest(session: Session, *, alerts: list[AlertIn], source: str, actor: Actor) -> IngestResult:
+    """Store a batch of alerts from `source` (api, alertmanager, grafana, internal).
+
+    Permission `alert.ingest` (a token with scope `ingest` has it; a team-scoped grant covers
+    alerts labelled with its services). Raises InvalidInput for an empty or oversized batch.
+    Writes alerts, their history, group membership and flush jobs; publishes
+    AlertStatusChanged per transition. Not audited (machine data). Does not commit."""
+    if not alerts:
+        raise InvalidInput("the batch has no alerts; send at least one", field="alerts")
+    if len(alerts) > MAX_BATCH:
+        raise InvalidInput(f"the batch has {len(alerts)} alerts; send at most {MAX_BATCH} per request", field="alerts")
+    now = clock.utcnow()
+    items = _ingest.normalise(alerts, now=now)
+    _check_ingest(session, actor, items.values())
+    result, _ = _ingest.store(session, items=items, source=source, now=now)
+    return result
+
+
+def ingest_batched(session: Session, *, session_factory, alerts: list[AlertIn], source: str, actor: Actor) -> IngestResult:
+    """Like `ingest`, but written by this process's group-commit writer (see writer.py): the
+    caller's session is only used for the permission check and is committed (released) before
+    the batch is handed over, so the request holds no lock while it waits. Returns once the
+    batch is committed."""
+    from watchkeeper.alerting import writer
+
+    if not alerts:
+        raise InvalidInput("the batch has no alerts; send at least one", field="alerts")
+    if len(alerts) > MAX_BATCH:
+        raise InvalidInput(f"the batch has {len(alerts)} alerts; send at most {MAX_BATCH} per request", field="alerts")
+    items = _ingest.normalise(alerts, now=clock.utcnow())
+    _check_ingest(session, actor, items.values())
+    session.commit()
+    return writer.writer_for(session_factory).submit(items, source=source)
+
+
+def on_signal_changed(session: Session, event) -> None:
+    """Subscriber for monitoring's SignalChanged (probes, heartbeats, rules, SLOs, readiness):
+    the signal becomes an alert of source "internal" in the publisher's transaction."""
+    labels = {k: str(v) for k, v in (event.labels or {}).items()}
+    labels.setdefault("alertname", event.name)
+    if event.service:
+        labels.setdefault("service", event.service)
+    if event.severity:
+        labels.setdefault("severity", event.severity)
+    labels.setdefault("signal_source", event.source)
+    alert = AlertIn(
+        labels=labels, annotations={k: str(v) for k, v in (event.annotations or {}).items()},
+        status="firing" if event.firing else "resolved", startsAt=event.starts_at,
+        endsAt=event.ends_at if not event.firing else None, generatorURL=event.generator_url,
+    )
+    now = clock.utcnow()
+    _ingest.store(session, items=_ingest.normalise([alert], now=now), source="internal", now=now)
+
+
+# ---------------------------------------------------------------- reads
+
+
+def _get(session: Session, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"no alert with id {alert_id}; `watchkeeper alert list` shows them", code="alert.not_found")
+    return alert
+
+
+def _visible(actor: Actor, services: dict[str, str | None], alert: Alert) -> bool:
+    if not alert.service:
+        return actor.can("alert.read")
+    return actor.sees(team=services.get(alert.service), service=alert.service)
+
+
+def _teams(session: Session) -> dict[str, str]:
+    return {s.name: s.team for s in catalog.list_services(session, actor=Actor.system("alerting", "system"))}
+
+
+def list_alerts(session: Session, *, filter: AlertFilter, actor: Actor, group_id: int | None = None) -> list[AlertRead]:
+    """Alerts the actor may see, newest activity first."""
+    require(actor, "alert.read")
+    query = select(Alert).order_by(Alert.last_received_at.desc(), Alert.id.desc()).limit(filter.limit)
+    if filter.status:
+        query = query.where(Alert.status == filter.status.value)
+    if filter.state:
+        query = query.where(Alert.state == filter.state.value, Alert.status == "firing")
+    if filter.service:
+        query = query.where(Alert.service == filter.service)
+    if filter.alertname:
+        query = query.where(Alert.alertname == filter.alertname)
+    if filter.q:
+        query = query.where(or_(Alert.alertname.ilike(f"%{filter.q}%"), Alert.service.ilike(f"%{filter.q}%")))
+    if group_id is not None:
+        from watchkeeper.alerting.models import GroupMember
+
+        query = query.where(Alert.id.in_(select(GroupMember.alert_id).where(GroupMember.group_id == group_id)))
+    teams = _teams(session)
+    return [AlertRead.model_validate(a) for a in session.execute(query).scalars() if _visible(actor, teams, a)]
+
+
+def get_alert(session: Session, *, alert_id: int, actor: Actor) -> AlertRead:
+    alert = _get(session, alert_id)
+    team = _teams(session).get(alert.service or "")
+    require(actor, "alert.read", team=team, service=alert.service)
+    return AlertRead.model_validate(alert)
+
+
+def find_alert(session: Session, *, fingerprint: str) -> AlertRead | None:
+    alert = session.execute(select(Alert).where(Alert.fingerprint == fingerprint)).scalar_one_or_none()
+    return AlertRead.model_validate(alert) if alert else None
+
+
+def history(session: Session, *, alert_id: int) -> list[AlertEventRead]:
+    rows = session.execute(select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.at, AlertEvent.id)).scalars()
+    return [AlertEventRead.model_validate(r) for r in rows]
+
+
+def notifications_for_alert(session: Session, *, alert_id: int):
+    return notify.for_refs(session, refs=[f"group:{g}" for g in groups_of_alert(session, alert_id=alert_id)])
+
+
+def list_groups(session: Session, *, actor: Actor, active_only: bool = True) -> list[GroupRead]:
+    require(actor, "alert.read")
+    query = select(AlertGroup).order_by(AlertGroup.id.desc()).limit(500)
+    if active_only:
+        query = query.where(AlertGroup.next_flush_at.is_not(None))
+    return [GroupRead.model_validate(g) for g in session.execute(query).scalars()]
+
+
+# ---------------------------------------------------------------- human actions
+
+
+def retry_notification(session: Session, *, outbox_id: int, actor: Actor):
+    """Retry a dead or unconfirmed notification; permission is checked on the group's service."""
+    row = notify.get_outbox(session, outbox_id=outbox_id)
+    service = team = None
+    if row.ref and row.ref.startswith("group:"):
+        group = session.get(AlertGroup, int(row.ref.split(":", 1)[1]))
+        service = group.service if group else None
+        svc = catalog.find_service(session, name=service) if service else None
+        team = svc.team if svc else None
+    return notify.retry(session, outbox_id=outbox_id, actor=actor, team=team, service=service)
+
+
+def _require_on(session: Session, actor: Actor, permission: str, alert: Alert) -> None:
+    svc = catalog.find_service(session, name=alert.service) if alert.service else None
+    require(actor, permission, team=svc.team if svc else None, service=alert.service)
+
+
+def _target_alerts(session: Session, *, alert_ids: list[int] | None = None, group_id: int | None = None) -> list[Alert]:
+    if group_id is not None:
+        from watchkeeper.alerting.models import GroupMember
+
+        return list(session.execute(
+            select(Alert).join(GroupMember, GroupMember.alert_id == Alert.id)
+            .where(GroupMember.group_id == group_id, Alert.status == "firing").order_by(Alert.id)).scalars())
+    return [_get(session, i) for i in alert_ids or []]
+
+
+def acknowledge(session: Session, *, alert_ids: list[int] | None = None, group_id: int | None = None, actor: Actor,
+                note: str | None = None) -> list[AlertRead]:
+    """Record that `actor` is on it. Already-acknowledged alerts are left as they are. A fire
+    drill's alert passes its drill when acknowledged before the deadline. Audited per alert;
+    publishes AlertAcknowledged. Does not commit."""
+    now = clock.utcnow()
+    out = []
+    for alert in _target_alerts(session, alert_ids=alert_ids, group_id=group_id):
+        _require_on(session, actor, "alert.ack", alert)
+        if alert.acked_at is None:
+            alert.acked_at, alert.acked_by = now, actor.name
+            session.add(AlertEvent(alert_id=alert.id, at=now, kind="acked", actor=actor.name, detail={"note": note} if note else None))
+            session.flush()
+            audit.record(session, actor=actor, action="alert.ack", target=f"alert:{alert.fingerprint}",
+                         after={"alertname": alert.alertname, "service": alert.service}, note=note)
+            events.publish(session, AlertAcknowledged(alert.id, alert.fingerprint, actor.name))
+            if alert.drill_id:
+                _complete_drill(session, alert, actor, now)
+        out.append(AlertRead.model_validate(alert))
+    return out
+
+
+def resolve(session: Session, *, alert_ids: list[int] | None = None, group_id: int | None = None, actor: Actor,
+            note: str | None = None) -> list[AlertRead]:
+    """Mark firing alerts resolved by hand (the resolution is notified like any other). If
+    the source keeps sending the same occurrence it stays resolved; a new occurrence fires
+    again. Audited. Does not commit."""
+    now = clock.utcnow()
+    woken, out = [], []
+    for alert in _target_alerts(session, alert_ids=alert_ids, group_id=group_id):
+        _require_on(session, actor, "alert.resolve", alert)
+        if alert.status == "firing":
+            alert.status, alert.ends_at = "resolved", now
+            session.add(AlertEvent(alert_id=alert.id, at=now, kind="resolved", actor=actor.name, detail={"note": note} if note else None))
+            session.flush()
+            audit.record(session, actor=actor, action="alert.resolve", target=f"alert:{alert.fingerprint}", note=note)
+            events.publish(session, AlertStatusChanged(alert.id, alert.fingerprint, alert.alertname, "resolved", alert.service, alert.severity))
+            woken.append(alert.id)
+        out.append(AlertRead.model_validate(alert))
+    if woken:
+        _ingest.schedule_groups(session, join={}, woken=woken, now=now)
+    return out
+
+
+def mark(session: Session, *, alert_ids: list[int] | None = None, group_id: int | None = None, quality: Quality,
+         actor: Actor, note: str | None = None) -> list[AlertRead]:
+    """Record whether an alert was worth a page (actionable) or not (noise): the input of the
+    quality report. Marking actionable also acknowledges. Audited. Does not commit."""
+    now = clock.utcnow()
+    quality = Quality(quality)
+    out = []
+    for alert in _target_alerts(session, alert_ids=alert_ids, group_id=group_id):
+        _require_on(session, actor, "alert.mark", alert)
+        before = alert.quality
+        alert.quality, alert.quality_by = quality.value, actor.name
+        session.add(AlertEvent(alert_id=alert.id, at=now, kind=f"marked_{quality.value}", actor=actor.name,
+                               detail={"note": note} if note else None))
+        session.flush()
+        audit.record(session, actor=actor, action="alert.mark", target=f"alert:{alert.fingerprint}",
+                     before={"quality": before}, after={"quality": quality.value}, note=note)
+        out.append(AlertRead.model_validate(alert))
+    if quality == Quality.ACTIONABLE:
+        acknowledge(session, alert_ids=[a.id for a in out if a.acked_at is None], actor=actor, note=note)
+        out = [AlertRead.model_validate(_get(session, a.id)) for a in out]
+    return out
+
+
+# ---------------------------------------------------------------- routing explained
+
+
+def explain_route(session: Session, *, labels: dict[str, str]) -> RouteExplain:
+    """Where an alert with these labels would go and why: every route it reaches (with the
+    trail of matching routes), its group, and whether something would suppress it now."""
+    if not labels.get("alertname"):
+        labels = {"alertname": "Example", **labels}
+    loaded = routing.load(session)
+    service = labels.get("service")
+    out = []
+    for r in _routing.route(loaded.tree, labels):
+        out.append({
+            "route": r.path, "receiver": r.receiver, "group_by": list(r.group_by),
+            "group_labels": r.group_labels(labels, service), "group_wait": r.group_wait.total_seconds(),
+            "group_interval": r.group_interval.total_seconds(), "repeat_interval": r.repeat_interval.total_seconds(),
+            "why": list(r.trail), "channels": [c.get("type") for c in (routing.receiver_channels(session, r.receiver) or [])] if r.receiver else [],
+        })
+    fp = fingerprint_of(labels)
+    reason = suppress.Chain(session, clock.utcnow(), ingest_only=False).check(labels, fingerprint=fp)
+    return RouteExplain(labels=labels, fingerprint=fp, service=service, routes=out,
+                        suppressed=f"{reason.kind}: {reason.message}" if reason else None)
+
+
+# ---------------------------------------------------------------- fire drills
+
+
+def start_drill(session: Session, *, service: str, actor: Actor, deadline: dt.timedelta = dt.timedelta(minutes=15)) -> DrillRead:
+    """Send a test alert for `service` through its real route. The drill passes when a person
+    acknowledges the alert before `deadline`; it fails otherwise. Raises ServiceNotFound, and
+    Conflict when the service's alerts reach no receiver. Audited. Does not commit."""
+    svc = catalog.get_service(session, name=service)
+    require(actor, "alert.drill", team=svc.team, service=service)
+    if deadline < dt.timedelta(minutes=1) or deadline > dt.timedelta(days=1):
+        raise InvalidInput("a drill deadline must be between 1m and 1d", field="deadline")
+    now = clock.utcnow()
+    drill = Drill(service=service, fingerprint="", status="pending", receivers=[], started_at=now,
+                  deadline_at=now + deadline, started_by=actor.name)
+    session.add(drill)
+    session.flush()
+    labels = {"alertname": DRILL_ALERTNAME, "service": service, "severity": "critical", "drill": str(drill.id)}
+    routes = _routing.route(routing.load(session).tree, labels)
+    receivers = sorted({r.receiver for r in routes if r.receiver and routing.receiver_channels(session, r.receiver)})
+    if not receivers:
+        raise Conflict(f"alerts of '{service}' reach no receiver, so a drill cannot reach anyone; "
+                       "configure alerting.receivers and alerting.route in watchkeeper.yaml", code="drill.no_receiver")
+    alert = AlertIn(labels=labels, annotations={
+        "summary": f"Fire drill for {service}: acknowledge this alert before {drill.deadline_at:%H:%M} UTC to pass",
+        "description": f"Started by {actor.name}. This tests that alerts for {service} reach a person."})
+    items = _ingest.normalise([alert], now=now)
+    _ingest.store(session, items=items, source="drill", now=now, drill_id=drill.id)
+    drill.fingerprint, drill.receivers = next(iter(items)), receivers
+    session.flush()
+    audit.record(session, actor=actor, action="alert.drill", target=f"service:{service}",
+                 after={"drill": drill.id, "receivers": receivers, "deadline_at": drill.deadline_at})
+    return DrillRead.model_validate(drill)
+
+
+def _complete_drill(session: Session, alert: Alert, actor: Actor, now: dt.datetime) -> None:
+    drill = session.get(Drill, alert.drill_id)
+    if drill is None or drill.status != "pending":
+        return
+    drill.acked_at, drill.acked_by = now, actor.name
+    drill.status = "passed" if now <= drill.deadline_at else "failed"
+    session.flush()
+    audit.record(session, actor=actor, action=f"drill.{drill.status}", target=f"service:{drill.service}",
+                 after={"drill": drill.id, "acked_at": now})
+    resolve(session, alert_ids=[alert.id], actor=actor, note=f"fire drill {drill.status}")
+
+
+def expire_drills(session: Session) -> int:
+    """Fail pending drills whose deadline passed (the worker runs this). Audited per drill."""
+    now = clock.utcnow()
+    system = Actor.system("worker", "worker")
+    count = 0
+    for drill in session.execute(select(Drill).where(Drill.status == "pending", Drill.deadline_at < now)).scalars():
+        drill.status = "failed"
+        audit.record(session, actor=system, action="drill.failed", target=f"service:{drill.service}",
+                     after={"drill": drill.id, "reason": "nobody acknowledged before the deadline"})
+        alert = session.execute(select(Alert).where(Alert.fingerprint == drill.fingerprint)).scalar_one_or_none()
+        if alert is not None and alert.status == "firing":
+            resolve(session, alert_ids=[alert.id], actor=system, note="fire drill failed: deadline passed")
+        count += 1
+    session.flush()
+    return count
+
+
+def list_drills(session: Session, *, service: str | None = None, limit: int = 100) -> list[DrillRead]:
+    query = select(Drill).order_by(Drill.started_at.desc(), Drill.id.desc()).limit(limit)
+    if service:
+        query = query.where(Drill.service == service)
+    return [DrillRead.model_validate(d) for d in session.execute(query).scalars()]
+
+
+def last_passed_drill(session: Session, *, service: str) -> DrillRead | None:
+    row = session.execute(select(Drill).where(Drill.service == service, Drill.status == "passed")
+                          .order_by(Drill.acked_at.desc()).limit(1)).scalar_one_or_none()
+    return DrillRead.model_validate(row) if row else None
+
+
+# ---------------------------------------------------------------- quality
+
+
+def quality_report(session: Session, *, since: dt.datetime | None = None, service: str | None = None) -> list[QualityRow]:
+    """Per alert name: how often it fired, how often someone acted on it (acknowledged or
+    marked actionable), how often it was marked noise. Noisiest (most fired, least acted on)
+    first."""
+    since = since or clock.utcnow() - dt.timedelta(days=30)
+    query = (select(Alert.alertname, AlertEvent.kind, func.count())
+             .join(AlertEvent, AlertEvent.alert_id == Alert.id)
+             .where(AlertEvent.at >= since, AlertEvent.kind.in_(("fired", "acked", "marked_actionable", "marked_noise")),
+                    Alert.drill_id.is_(None))
+             .group_by(Alert.alertname, AlertEvent.kind))
+    if service:
+        query = query.where(Alert.service == service)
+    table: dict[str, dict[str, int]] = {}
+    for name, kind, count in session.execute(query):
+        table.setdefault(name, {})[kind] = count
+    rows = []
+    for name, c in table.items():
+        fired = c.get("fired", 0)
+        acted = min(max(c.get("acked", 0), c.get("marked_actionable", 0)), fired) if fired else max(c.get("acked", 0), c.get("marked_actionable", 0))
+        noise = c.get("marked_noise", 0)
+        rows.append(QualityRow(alertname=name, fired=fired, acted_on=acted, noise=noise,
+                               unrated=max(fired - acted - noise, 0),
+                               action_rate=round(acted / fired, 3) if fired else None))
+    rows.sort(key=lambda r: (-(r.fired - r.acted_on), -r.noise, r.alertname))
+    return rows

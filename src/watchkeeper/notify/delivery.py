@@ -1,0 +1,196 @@
+"""Delivering outbox rows: a chain of small steps, each in its own short transaction.
+
+    claim   conditional UPDATE pending → sending with a lease token (on PostgreSQL candidates
+            come from FOR UPDATE SKIP LOCKED), and the attempt row written 'sending' — both
+            committed BEFORE any network traffic, so "did the page go out?" is answerable;
+    send    the channel talks to the outside world, outside any transaction;
+    record  the attempt's outcome and the row's new state, conditional on our lease token;
+    retry   a failed row goes back to pending with exponential backoff and a delivery job at
+            that time, or to dead after its last attempt.
+
+A worker that dies between claim and record leaves the row 'sending' with a stale lease. The
+sweep (`recover_interrupted`) then marks that attempt 'unknown': channels whose receivers
+de-duplicate by idempotency key (webhooks) are sent again, the others (email, chat) become
+'unconfirmed' for a person to check and retry — a crash never silently sends a page twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from watchkeeper import clock
+from watchkeeper.db.engine import is_postgres
+from watchkeeper.notify.channels import CHANNELS, DeliveryError
+from watchkeeper.notify.models import Attempt, Outbox
+from watchkeeper.notify.schemas import CHANNEL_ADAPTER, Message, OutboxStatus, RetryPolicy
+from watchkeeper.notify.service import DELIVER_JOB
+from watchkeeper.worker import service as queue
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=2)
+
+SessionFactory = Callable[[], Session]
+SecretLookup = Callable[[str], "str | None"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Claimed:
+    outbox_id: int
+    token: str
+    attempt_id: int
+    number: int
+    key: str
+    kind: str
+    channel: dict
+    message: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    outbox_id: int
+    status: str  # sent | retry | dead | skipped
+    detail: str = ""
+
+
+def _ready(now: dt.datetime):
+    return (Outbox.status == OutboxStatus.PENDING.value) & (Outbox.next_attempt_at <= now)
+
+
+def claim(session: Session, *, outbox_id: int, worker: str) -> Claimed | None:
+    """Take one ready row with a lease and write its 'sending' attempt. The caller commits
+    before sending. None when the row is not ready (sent, leased elsewhere, not yet due)."""
+    now = clock.utcnow()
+    token = secrets.token_hex(16)
+    res = session.execute(
+        update(Outbox).where(Outbox.id == outbox_id, _ready(now))
+        .values(status=OutboxStatus.SENDING.value, lease_token=token, lease_until=now + LEASE,
+                claimed_by=worker, attempts=Outbox.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:
+        return None
+    row = session.execute(
+        select(Outbox.attempts, Outbox.idempotency_key, Outbox.channel_kind, Outbox.channel, Outbox.message)
+        .where(Outbox.id == outbox_id)
+    ).one()
+    attempt = Attempt(outbox_id=outbox_id, number=row.attempts, worker=worker, started_at=now, status="sending")
+    session.add(attempt)
+    session.flush()
+    return Claimed(outbox_id, token, attempt.id, row.attempts, row.idempotency_key, row.channel_kind, row.channel, row.message)
+
+
+def due_ids(session: Session, *, limit: int) -> list[int]:
+    """Ready rows, oldest first; other workers' locked candidates are skipped on PostgreSQL."""
+    query = select(Outbox.id).where(_ready(clock.utcnow())).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query).scalars())
+
+
+def send(claimed: Claimed, *, secret: SecretLookup) -> tuple[bool, str, str | None, bool]:
+    """Returns (ok, response, error, retryable). Never raises for a delivery problem."""
+    channel = CHANNELS.get(claimed.kind)
+    if channel is None:
+        return False, "", f"no channel of kind '{claimed.kind}'", False
+    try:
+        settings = CHANNEL_ADAPTER.validate_python(claimed.channel)
+        sent = channel.send(settings, Message.model_validate(claimed.message), key=claimed.key, secret=secret)
+    except DeliveryError as exc:
+        return False, exc.response or "", str(exc), exc.retryable
+    except Exception as exc:  # noqa: BLE001 - a channel bug must not kill the worker; it is recorded
+        log.exception("channel raised", extra={"outbox_id": claimed.outbox_id, "channel": claimed.kind})
+        return False, "", f"{type(exc).__name__}: {exc}", True
+    return True, sent.response, None, False
+
+
+def record(session: Session, claimed: Claimed, *, ok: bool, response: str, error: str | None, retryable: bool,
+           latency_ms: float) -> Outcome:
+    """Store the attempt's outcome; schedule the retry or declare the row dead."""
+    now = clock.utcnow()
+    row = session.get(Outbox, claimed.outbox_id, with_for_update=is_postgres(session), populate_existing=True)
+    attempt = session.get(Attempt, claimed.attempt_id)
+    if attempt is not None:
+        attempt.finished_at, attempt.latency_ms = now, round(latency_ms, 2)
+        attempt.status = "ok" if ok else "failed"
+        attempt.response, attempt.error = (response or None) and response[:2000], error and error[:2000]
+        attempt.retryable = None if ok else retryable
+    if row is None or row.lease_token != claimed.token:
+        log.warning("outbox lease lost before the outcome was recorded", extra={"outbox_id": claimed.outbox_id})
+        return Outcome(claimed.outbox_id, "skipped", "lease lost")
+    row.lease_token, row.lease_until = None, None
+    if ok:
+        row.status, row.sent_at, row.last_error = OutboxStatus.SENT.value, now, None
+        session.flush()
+        return Outcome(row.id, "sent", response)
+    row.last_error = (error or "")[:2000]
+    if not retryable or row.attempts >= row.max_attempts:
+        row.status = OutboxStatus.DEAD.value
+        session.flush()
+        log.error("notification dead", extra={"outbox_id": row.id, "receiver": row.receiver, "attempts": row.attempts, "error": error})
+        return Outcome(row.id, "dead", error or "")
+    row.status = OutboxStatus.PENDING.value
+    policy = RetryPolicy(max_attempts=row.max_attempts, backoff_base=dt.timedelta(seconds=row.backoff_base_seconds),
+                         backoff_max=dt.timedelta(seconds=row.backoff_max_seconds))
+    row.next_attempt_at = now + policy.delay(row.attempts)
+    session.flush()
+    queue.enqueue(session, kind=DELIVER_JOB, payload={"outbox_id": row.id}, run_after=row.next_attempt_at,
+                  dedupe_key=f"{DELIVER_JOB}:{row.id}:{row.attempts}", max_attempts=3)
+    log.warning("notification attempt failed; will retry",
+                extra={"outbox_id": row.id, "attempt": row.attempts, "retry_at": row.next_attempt_at.isoformat(), "error": error})
+    return Outcome(row.id, "retry", error or "")
+
+
+def deliver(session_factory: SessionFactory, *, outbox_id: int, worker: str, secret: SecretLookup) -> Outcome:
+    """Run the chain for one row: claim (commit) → send → record (commit)."""
+    with session_factory() as session:
+        claimed = claim(session, outbox_id=outbox_id, worker=worker)
+        session.commit()
+    if claimed is None:
+        return Outcome(outbox_id, "skipped", "not ready")
+    start = time.perf_counter()
+    ok, response, error, retryable = send(claimed, secret=secret)
+    latency = (time.perf_counter() - start) * 1000
+    with session_factory() as session:
+        outcome = record(session, claimed, ok=ok, response=response, error=error, retryable=retryable, latency_ms=latency)
+        session.commit()
+    return outcome
+
+
+def recover_interrupted(session: Session) -> dict[str, int]:
+    """Rows left 'sending' by a worker that died: resend where safe, else mark unconfirmed."""
+    now = clock.utcnow()
+    query = (select(Outbox).where(Outbox.status == OutboxStatus.SENDING.value, Outbox.lease_until < now)
+             .execution_options(populate_existing=True))
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    out = {"resent": 0, "unconfirmed": 0}
+    for row in session.execute(query).scalars():
+        session.execute(
+            update(Attempt).where(Attempt.outbox_id == row.id, Attempt.status == "sending")
+            .values(status="unknown", finished_at=now, error="the worker stopped during the send; outcome unknown")
+            .execution_options(synchronize_session=False)
+        )
+        channel = CHANNELS.get(row.channel_kind)
+        row.lease_token, row.lease_until = None, None
+        if channel is not None and channel.resend_unconfirmed and row.attempts < row.max_attempts:
+            row.status, row.next_attempt_at = OutboxStatus.PENDING.value, now
+            queue.enqueue(session, kind=DELIVER_JOB, payload={"outbox_id": row.id},
+                          dedupe_key=f"{DELIVER_JOB}:{row.id}:{row.attempts}:recover", max_attempts=3)
+            out["resent"] += 1
+        else:
+            row.status = OutboxStatus.UNCONFIRMED.value
+            row.last_error = ("the worker stopped while sending; the message may or may not have gone out — "
+                              f"check with the recipient, then retry notification {row.id} if it did not arrive")
+            out["unconfirmed"] += 1
+            log.error("notification outcome unknown", extra={"outbox_id": row.id, "receiver": row.receiver})
+    session.flush()
+    return out

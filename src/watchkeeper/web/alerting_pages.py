@@ -1,0 +1,223 @@
+"""Alert pipeline pages: alerts (list, detail with history and every notification attempt),
+silences, maintenance windows, fire drills, alert quality, and the public /ack/<token> pages
+behind the signed one-click links in messages (GET confirms, POST acts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from watchkeeper import clock
+from watchkeeper.alerting import links
+from watchkeeper.alerting import service as alerting
+from watchkeeper.alerting.models import AlertGroup
+from watchkeeper.alerting.schemas import AlertFilter, AlertState, AlertStatus, Quality, SilenceCreate
+from watchkeeper.api.deps import SessionDep
+from watchkeeper.auth.service import Actor, require
+from watchkeeper.errors import WatchkeeperError
+from watchkeeper.maintenance import service as maintenance
+from watchkeeper.maintenance.schemas import WindowCreate
+from watchkeeper.web.render import FormActor, PageActor, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, WatchkeeperError):
+        return exc.message
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        msg = first.get("msg", str(exc)).removeprefix("Value error, ")
+        return f"{where}: {msg}" if where else msg
+    return str(exc)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, session: SessionDep, actor: PageActor, status: str | None = None, state: str | None = None,
+                service: str | None = None, q: str | None = None, group: int | None = None):
+    flt = AlertFilter(status=AlertStatus(status) if status in ("firing", "resolved") else None,
+                      state=AlertState(state) if state in AlertState.__members__.values() else None,
+                      service=service or None, q=q or None)
+    rows = alerting.list_alerts(session, filter=flt, actor=actor, group_id=group)
+    return render(request, "alerting/alerts.html", alerts=rows, flt=flt, group=group, states=list(AlertState))
+
+
+@router.get("/alerts/drills", response_class=HTMLResponse)
+def drills_page(request: Request, session: SessionDep, actor: PageActor, service: str | None = None, error: str | None = None):
+    require(actor, "alert.read")
+    return render(request, "alerting/drills.html", drills=alerting.list_drills(session, service=service or None),
+                  service=service or "", error=error)
+
+
+@router.post("/alerts/drills", response_class=HTMLResponse)
+def start_drill(request: Request, session: SessionDep, actor: FormActor, service: Annotated[str, Form()],
+                deadline: Annotated[str, Form()] = "15m"):
+    from watchkeeper import durations
+
+    try:
+        alerting.start_drill(session, service=service.strip(), deadline=durations.parse(deadline), actor=actor)
+    except (WatchkeeperError, ValueError) as exc:
+        session.rollback()
+        return drills_page(request, session, actor, service=service, error=_message(exc))
+    return RedirectResponse(f"/alerts/drills?service={service.strip()}", status_code=303)
+
+
+@router.get("/alerts/quality", response_class=HTMLResponse)
+def quality_page(request: Request, session: SessionDep, actor: PageActor, days: int = 30, service: str | None = None):
+    require(actor, "alert.read")
+    days = max(1, min(days, 365))
+    rows = alerting.quality_report(session, since=clock.utcnow() - dt.timedelta(days=days), service=service or None)
+    return render(request, "alerting/quality.html", rows=rows, days=days, service=service or "")
+
+
+@router.get("/alerts/{alert_id:int}", response_class=HTMLResponse)
+def alert_page(request: Request, alert_id: int, session: SessionDep, actor: PageActor, error: str | None = None):
+    alert = alerting.get_alert(session, alert_id=alert_id, actor=actor)
+    return render(request, "alerting/alert.html", alert=alert, history=alerting.history(session, alert_id=alert_id),
+                  notifications=alerting.notifications_for_alert(session, alert_id=alert_id), error=error)
+
+
+def _act(request: Request, session, actor: Actor, alert_id: int, fn):
+    try:
+        fn()
+    except (WatchkeeperError, ValueError) as exc:
+        session.rollback()
+        return alert_page(request, alert_id, session, actor, error=_message(exc))
+    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+
+
+@router.post("/alerts/{alert_id:int}/ack", response_class=HTMLResponse)
+def ack(request: Request, alert_id: int, session: SessionDep, actor: FormActor, note: Annotated[str, Form()] = ""):
+    return _act(request, session, actor, alert_id,
+                lambda: alerting.acknowledge(session, alert_ids=[alert_id], actor=actor, note=note or None))
+
+
+@router.post("/alerts/{alert_id:int}/resolve", response_class=HTMLResponse)
+def resolve(request: Request, alert_id: int, session: SessionDep, actor: FormActor, note: Annotated[str, Form()] = ""):
+    return _act(request, session, actor, alert_id,
+                lambda: alerting.resolve(session, alert_ids=[alert_id], actor=actor, note=note or None))
+
+
+@router.post("/alerts/{alert_id:int}/mark", response_class=HTMLResponse)
+def mark(request: Request, alert_id: int, session: SessionDep, actor: FormActor, quality: Annotated[str, Form()]):
+    return _act(request, session, actor, alert_id,
+                lambda: alerting.mark(session, alert_ids=[alert_id], quality=Quality(quality), actor=actor))
+
+
+@router.get("/silences", response_class=HTMLResponse)
+def silences_page(request: Request, session: SessionDep, actor: PageActor, all: bool = False, error: str | None = None,
+                  matchers: str = "", comment: str = "", duration: str = "2h"):
+    require(actor, "silence.read")
+    return render(request, "alerting/silences.html", silences=alerting.list_silences(session, include_expired=all), show_all=all,
+                  error=error, form={"matchers": matchers, "comment": comment, "duration": duration})
+
+
+@router.post("/silences", response_class=HTMLResponse)
+def create_silence(request: Request, session: SessionDep, actor: FormActor, matchers: Annotated[str, Form()] = "",
+                   comment: Annotated[str, Form()] = "", duration: Annotated[str, Form()] = "2h"):
+    try:
+        data = SilenceCreate(matchers=[m.strip() for m in matchers.split(",") if m.strip()] or [""], duration=duration, comment=comment)
+        alerting.create_silence(session, data=data, actor=actor)
+    except (WatchkeeperError, ValueError) as exc:
+        session.rollback()
+        return silences_page(request, session, actor, error=_message(exc), matchers=matchers, comment=comment, duration=duration)
+    return RedirectResponse("/silences", status_code=303)
+
+
+@router.post("/silences/{silence_id:int}/expire", response_class=HTMLResponse)
+def expire_silence(request: Request, silence_id: int, session: SessionDep, actor: FormActor):
+    try:
+        alerting.expire_silence(session, silence_id=silence_id, actor=actor)
+    except WatchkeeperError as exc:
+        session.rollback()
+        return silences_page(request, session, actor, error=exc.message)
+    return RedirectResponse("/silences", status_code=303)
+
+
+@router.get("/maintenance", response_class=HTMLResponse)
+def maintenance_page(request: Request, session: SessionDep, actor: PageActor, past: bool = False, error: str | None = None):
+    require(actor, "maintenance.read")
+    return render(request, "alerting/maintenance.html", windows=maintenance.list_windows(session, include_past=past), past=past,
+                  error=error, now=clock.utcnow())
+
+
+@router.post("/maintenance", response_class=HTMLResponse)
+def create_window(request: Request, session: SessionDep, actor: FormActor, name: Annotated[str, Form()] = "",
+                  service: Annotated[str, Form()] = "", starts_at: Annotated[str, Form()] = "", duration: Annotated[str, Form()] = "1h",
+                  rrule: Annotated[str, Form()] = "", cron: Annotated[str, Form()] = "", timezone: Annotated[str, Form()] = "UTC",
+                  matchers: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = ""):
+    try:
+        start = dt.datetime.fromisoformat(starts_at) if starts_at else clock.utcnow()
+        if start.tzinfo is None:
+            import zoneinfo
+
+            start = start.replace(tzinfo=zoneinfo.ZoneInfo(timezone or "UTC"))
+        data = WindowCreate(name=name.strip(), service=service.strip() or None, starts_at=start, duration=duration,
+                            rrule=rrule.strip() or None, cron=cron.strip() or None, timezone=timezone.strip() or "UTC",
+                            matchers=[m.strip() for m in matchers.split(",") if m.strip()], comment=comment or None)
+        maintenance.create_window(session, data=data, actor=actor)
+    except (WatchkeeperError, ValueError) as exc:
+        session.rollback()
+        return maintenance_page(request, session, actor, error=_message(exc))
+    return RedirectResponse("/maintenance", status_code=303)
+
+
+@router.post("/maintenance/{name}/cancel", response_class=HTMLResponse)
+def cancel_window(request: Request, name: str, session: SessionDep, actor: FormActor):
+    try:
+        maintenance.cancel_window(session, name=name, actor=actor)
+    except WatchkeeperError as exc:
+        session.rollback()
+        return maintenance_page(request, session, actor, error=exc.message)
+    return RedirectResponse("/maintenance", status_code=303)
+
+
+# ---------------------------------------------------------------- signed one-click links (public)
+
+_ACTION_TEXT = {"ack": "Acknowledge", "resolve": "Resolve", "actionable": "Mark as actionable", "noise": "Mark as noise"}
+
+
+def _link_targets(session, claims: links.Claims):
+    from watchkeeper.alerting.models import Alert, GroupMember
+    from sqlalchemy import select
+
+    if claims.kind == "g":
+        group = session.get(AlertGroup, claims.ident)
+        rows = list(session.execute(select(Alert).join(GroupMember, GroupMember.alert_id == Alert.id)
+                                    .where(GroupMember.group_id == claims.ident).order_by(Alert.id)).scalars()) if group else []
+        return rows
+    alert = session.get(Alert, claims.ident)
+    return [alert] if alert else []
+
+
+@router.get("/ack/{token}", response_class=HTMLResponse)
+def ack_link(request: Request, token: str, session: SessionDep):
+    settings = request.app.state.container.settings
+    claims = links.verify(settings, token)
+    return render(request, "alerting/ack.html", claims=claims, action_text=_ACTION_TEXT[claims.action],
+                  alerts=_link_targets(session, claims), done=None, token=token)
+
+
+@router.post("/ack/{token}", response_class=HTMLResponse)
+def ack_link_confirm(request: Request, token: str, session: SessionDep, note: Annotated[str, Form()] = ""):
+    settings = request.app.state.container.settings
+    claims = links.verify(settings, token)
+    # The signed link is the credential: it grants exactly this action on these alerts.
+    actor = Actor.system(f"link:{claims.receiver}", "ui")
+    kwargs = {"group_id": claims.ident} if claims.kind == "g" else {"alert_ids": [claims.ident]}
+    note = note.strip() or None
+    if claims.action == "ack":
+        done = alerting.acknowledge(session, actor=actor, note=note, **kwargs)
+    elif claims.action == "resolve":
+        done = alerting.resolve(session, actor=actor, note=note, **kwargs)
+    else:
+        if claims.kind == "g":
+            kwargs = {"alert_ids": [a.id for a in _link_targets(session, claims)]}
+        done = alerting.mark(session, quality=Quality(claims.action), actor=actor, note=note, **kwargs)
+    return render(request, "alerting/ack.html", claims=claims, action_text=_ACTION_TEXT[claims.action], alerts=[], done=done,
+                  token=token)

@@ -42,6 +42,77 @@ def build(settings: Settings, *, engine: Engine | None = None, session_factory: 
 def wire(container: Container) -> None:
     """Connect ports to their implementations. Later domains plug in here (readiness gate,
     suppressors, evidence providers); the domains themselves never know about each other."""
+    _wire_readiness()
+    _wire_alerting()
+    _wire_monitoring()
+
+
+def _wire_readiness() -> None:
+    """The readiness gate, the evidence providers of sign-offs and audit suites, and the
+    events after which a service's readiness is re-evaluated. Idempotent."""
+    from watchkeeper import events
+    from watchkeeper.assessments import evidence as assessment_evidence
+    from watchkeeper.assessments.events import AuditResultRecorded
+    from watchkeeper.catalog import gate
+    from watchkeeper.monitoring.events import SignalChanged
+    from watchkeeper.readiness import jobs as readiness_jobs
+    from watchkeeper.readiness import registry
+    from watchkeeper.readiness import service as readiness
+    from watchkeeper.readiness.events import ReadinessInputChanged
+    from watchkeeper.signoffs import evidence as signoff_evidence
+    from watchkeeper.signoffs.events import SignoffChanged
+
+    gate.register_gate("readiness", readiness.gate)
+    for check, single, batch in (
+        ("audits_complete", assessment_evidence.audits_complete, assessment_evidence.audits_complete_batch),
+        ("security_review", assessment_evidence.security_review, assessment_evidence.security_review_batch),
+        ("refine_signoff", signoff_evidence.refine_signoff, signoff_evidence.refine_signoff_batch),
+        ("stakeholder_signoff", signoff_evidence.stakeholder_signoff, signoff_evidence.stakeholder_signoff_batch),
+    ):
+        registry.register_provider(check, single)
+        registry.register_batch_provider(check, batch)
+    for event_type in (SignoffChanged, AuditResultRecorded, ReadinessInputChanged, SignalChanged):
+        events.subscribe(event_type, readiness_jobs.queue_refresh, name="readiness.queue_refresh")
+    # Built-in operations/performance audit checks are measured with other domains' evidence.
+    from watchkeeper.alerting import evidence as alerting_evidence
+    from watchkeeper.assessments import measures
+    from watchkeeper.monitoring import evidence as monitoring_evidence
+
+    measures.register_measure("monitors_present", monitoring_evidence.monitoring_active)
+    measures.register_measure("slo_attainment", monitoring_evidence.slo_achievable)
+    measures.register_measure("alerting_routed", alerting_evidence.alerting_active)
+
+
+def _wire_alerting() -> None:
+    """The alert pipeline: internal signals become alerts; silences, inhibition and maintenance
+    windows plug into alerting's Suppressor port; fire drills answer "alerting_active". Idempotent."""
+    from watchkeeper import events
+    from watchkeeper.alerting import evidence as alerting_evidence
+    from watchkeeper.alerting import inhibition, silences, suppress
+    from watchkeeper.alerting import service as alerting
+    from watchkeeper.maintenance import service as maintenance
+    from watchkeeper.monitoring.events import SignalChanged
+    from watchkeeper.readiness import registry
+
+    events.subscribe(SignalChanged, alerting.on_signal_changed, name="alerting.on_signal_changed")
+    suppress.register("maintenance", maintenance.suppressor, at_ingest=True)
+    suppress.register("silences", silences.suppressor, at_ingest=True)
+    suppress.register("inhibition", inhibition.suppressor, at_ingest=False)
+    registry.register_provider("alerting_active", alerting_evidence.alerting_active)
+    registry.register_batch_provider("alerting_active", alerting_evidence.alerting_active_batch)
+
+
+def _wire_monitoring() -> None:
+    """Monitoring's readiness evidence: "monitoring_active" and "slo_achievable". Idempotent."""
+    from watchkeeper.monitoring import evidence as monitoring_evidence
+    from watchkeeper.readiness import registry
+
+    for check, single, batch in (
+        ("monitoring_active", monitoring_evidence.monitoring_active, monitoring_evidence.monitoring_active_batch),
+        ("slo_achievable", monitoring_evidence.slo_achievable, monitoring_evidence.slo_achievable_batch),
+    ):
+        registry.register_provider(check, single)
+        registry.register_batch_provider(check, batch)
 
 
 def prepare_database(container: Container) -> str | None:
@@ -51,8 +122,9 @@ def prepare_database(container: Container) -> str | None:
     """
     from watchkeeper.auth import service as auth
 
-    migrate.upgrade(container.engine)
-    with container.session() as session:
-        password = auth.ensure_first_admin(session)
-        session.commit()
+    with migrate.exclusive(container.engine):
+        migrate.upgrade(container.engine)
+        with container.session() as session:
+            password = auth.ensure_first_admin(session)
+            session.commit()
     return password

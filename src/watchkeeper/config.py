@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     worker_lease_seconds: int = Field(60, ge=5, description="How long a claimed job is leased before another worker may take it.")
     worker_concurrency: int = Field(4, ge=1, description="Jobs one worker process runs at once.")
     leader_lease_seconds: int = Field(15, ge=3, description="Lease of a singleton duty on SQLite (PostgreSQL uses an advisory lock).")
+    probe_concurrency: int = Field(500, ge=1, description="Checks one worker process runs at the same time (bounded by open files).")
+    metrics_raw_retention_days: int = Field(7, ge=1, description="Keep raw metric samples and probe results this many days.")
+    metrics_minute_retention_days: int = Field(30, ge=1, description="Keep 1-minute metric roll-ups this many days.")
+    metrics_hour_retention_days: int = Field(400, ge=1, description="Keep 1-hour metric roll-ups this many days.")
 
     @field_validator("log_level")
     @classmethod
@@ -100,6 +104,17 @@ class Settings(BaseSettings):
 
     def audit_key_path(self) -> Path:
         return self.audit_key_file or self.data_dir / "audit-signing.pem"
+
+    def secret_from_env(self, name: str) -> str | None:
+        """The value of the environment variable `name`, or of the file named by `name`_FILE:
+        how config files refer to secrets (SMTP passwords, webhook keys) without storing them."""
+        value = os.environ.get(name)
+        if value:
+            return value
+        path = os.environ.get(f"{name}_FILE")
+        if path and Path(path).exists():
+            return Path(path).read_text().strip()
+        return None
 
     def signing_secret(self) -> bytes:
         """The server secret; generated once into DATA_DIR when not configured."""

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, FastAPI
 
 from watchkeeper import __version__
+from watchkeeper.alerting import api as alerting_api
 from watchkeeper.api import errors, system
 from watchkeeper.app import Container
+from watchkeeper.assessments import api as assessments_api
 from watchkeeper.audit import api as audit_api
 from watchkeeper.auth import api as auth_api
 from watchkeeper.catalog import api as catalog_api
+from watchkeeper.maintenance import api as maintenance_api
+from watchkeeper.monitoring import api as monitoring_api
+from watchkeeper.readiness import api as readiness_api
+from watchkeeper.signoffs import api as signoffs_api
 from watchkeeper.worker import api as worker_api
 
 API_PREFIX = "/api/v1"
@@ -20,6 +28,17 @@ ROUTERS: list[APIRouter] = [
     auth_api.router,
     audit_api.router,
     worker_api.router,
+    readiness_api.router,
+    signoffs_api.router,
+    assessments_api.router,
+    alerting_api.router,
+    maintenance_api.router,
+    monitoring_api.router,
+]
+
+# Public routers mounted at the root, outside /api/v1: their credential is in the URL.
+PUBLIC_ROUTERS: list[APIRouter] = [
+    monitoring_api.ping_router,  # heartbeat pings under /ping/
 ]
 
 
@@ -32,13 +51,17 @@ def create_app(container: Container, *, with_ui: bool = True) -> FastAPI:
     )
     app.state.container = container
     app.state.metrics = system.Metrics(container)
-    app.middleware("http")(system.metrics_middleware)
-    app.middleware("http")(_limit_body)
+    # Innermost first: heartbeat pings are answered before routing, inside the body limit and metrics.
+    app.add_middleware(monitoring_api.PingFastPath)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(system.MetricsMiddleware, fastapi_app=app)
     api = APIRouter(prefix=API_PREFIX)
     for router in ROUTERS:
         api.include_router(router)
     app.include_router(api)
     app.include_router(system.router)
+    for router in PUBLIC_ROUTERS:
+        app.include_router(router)
     renderer = None
     if with_ui:
         from watchkeeper.web import app as web
@@ -48,13 +71,54 @@ def create_app(container: Container, *, with_ui: bool = True) -> FastAPI:
     return app
 
 
-async def _limit_body(request, call_next):
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        from fastapi.responses import JSONResponse
+class _TooLarge(Exception):
+    pass
 
-        return JSONResponse(
-            errors.error_body("payload_too_large", f"request body is larger than {MAX_BODY_BYTES // 1024 // 1024} MiB; send smaller batches"),
-            status_code=413,
-        )
-    return await call_next(request)
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over `max_bytes` with the canonical 413, whether the size is
+    declared (Content-Length) or discovered while streaming (chunked). Plain ASGI."""
+
+    def __init__(self, app, *, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(send)
+                return
+        seen = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send) -> None:
+        body = json.dumps(errors.error_body(
+            "payload_too_large", f"request body is larger than {self.max_bytes // 1024 // 1024} MiB; send smaller batches"
+        )).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

@@ -21,7 +21,7 @@ ROLE_GRANTS: dict[Role, tuple[str, ...]] = {
     Role.OPERATOR: (
         "*.read", "alert.*", "incident.*", "silence.*", "maintenance.*", "runbook.*", "service.*",
         "team.*", "person.*", "monitor.*", "metric.*", "backup.*", "deploy.*", "flag.*", "oncall.*",
-        "job.*", "signoff.*", "readiness.*",
+        "job.*", "signoff.*", "readiness.*", "routing.*", "assessment.*", "rule.*", "slo.*",
     ),
     Role.ADMIN: ("*",),
     Role.AUDITOR: ("*.read", "audit.*", "accessreview.*"),
@@ -36,7 +36,7 @@ TOKEN_SCOPES: dict[str, tuple[str, ...]] = {
 }
 
 # Only an admin may do these, whatever a binding's scope says.
-GLOBAL_ONLY = ("user.*", "token.manage", "config.apply", "audit.checkpoint", "service.force")
+GLOBAL_ONLY = ("user.*", "token.manage", "config.apply", "audit.checkpoint", "service.force", "monitor.command")
 
 
 def role_grants(role: str, permission: str) -> bool:

@@ -33,11 +33,18 @@ class CliState:
             self._container = build(self.settings())
         return self._container
 
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.dispose()
+            self._container = None
+
 
 def state(ctx: typer.Context) -> CliState:
     root = ctx.find_root()
     if root.obj is None:
         root.obj = CliState()
+        # Close the database pool when the command ends (matters when commands run in-process).
+        root.call_on_close(root.obj.close)
     return root.obj
 
 
@@ -59,7 +66,8 @@ def session_scope(ctx: typer.Context, *, migrate: bool = True) -> Iterator[Sessi
         from watchkeeper.db import migrate as migrations
 
         if not migrations.is_current(container.engine):
-            migrations.upgrade(container.engine)
+            with migrations.exclusive(container.engine):
+                migrations.upgrade(container.engine)
     session = container.session()
     try:
         yield session
@@ -106,3 +114,39 @@ def table(rows: list[dict], columns: Sequence[str] | None = None) -> str:
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
     return "\n".join(lines)
+
+
+class DefaultCommandGroup(typer.core.TyperGroup):
+    """A command group that runs its default command when the first word is not one of its
+    commands: `watchkeeper readiness checkout` means `watchkeeper readiness check checkout`,
+    while `watchkeeper readiness waive ...` still reaches `waive`."""
+
+    default_command = "check"
+
+    def parse_args(self, ctx, args):
+        first = next((a for a in args if not a.startswith("-")), None)
+        if first is not None and first not in self.commands and not any(a in ("-h", "--help") for a in args[:1]):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+def default_group(command: str) -> type[DefaultCommandGroup]:
+    """A DefaultCommandGroup class whose default is `command` (for `typer.Typer(cls=...)`)."""
+    return type(f"DefaultTo{command.title()}", (DefaultCommandGroup,), {"default_command": command})
+
+
+def validated(model, data: dict):
+    """Build a pydantic model from CLI input; a validation error becomes a one-line InvalidInput
+    naming the option, instead of a traceback."""
+    from pydantic import ValidationError
+
+    from watchkeeper.errors import InvalidInput
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first.get("loc", ()))
+        message = first.get("msg", "invalid value").removeprefix("Value error, ")
+        option = f"--{loc.replace('_', '-')}: " if loc else ""
+        raise InvalidInput(f"{option}{message}", field=loc or None) from None

@@ -42,6 +42,7 @@ def serve(
 
     from watchkeeper.api.app import create_app
     from watchkeeper.configfile import loader, plan
+    from watchkeeper.worker import registry
     from watchkeeper.worker.runner import Worker
 
     st = state(ctx)
@@ -59,7 +60,8 @@ def serve(
     stop = threading.Event()
     worker_thread = None
     if settings.worker_enabled and not no_worker:
-        worker = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings)
+        worker = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings,
+                        loops=registry.LOOPS)
         worker_thread = threading.Thread(target=worker.run, args=(stop,), name="wk-worker", daemon=True)
         worker_thread.start()
     app = create_app(container)
@@ -79,6 +81,7 @@ def worker(
     location: Annotated[Optional[str], typer.Option(help="Probe location label of this worker.")] = None,
 ) -> None:
     """Run a worker process. Start as many as you like against one PostgreSQL database."""
+    from watchkeeper.worker import registry
     from watchkeeper.worker.runner import Worker
 
     st = state(ctx)
@@ -87,7 +90,8 @@ def worker(
     container = build(settings)
     st._container = container
     _announce_admin(prepare_database(container))
-    w = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings)
+    w = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings,
+               loops=registry.LOOPS)
     if once:
         w.leader_tick()
         done = w.run_once()
@@ -111,8 +115,11 @@ def migrate(
         migrations.downgrade(container.engine, revision)
         emit(ctx, {"downgraded_to": revision})
         return
-    migrations.upgrade(container.engine, revision)
-    _announce_admin(prepare_database(container))
+    if revision == "heads":
+        _announce_admin(prepare_database(container))
+    else:
+        with migrations.exclusive(container.engine):
+            migrations.upgrade(container.engine, revision)
     emit(ctx, {"schema": sorted(migrations.current(container.engine))})
 
 

@@ -194,6 +194,30 @@ def _references(cfg: WatchkeeperConfig, pos: Positions, file: str) -> list[Probl
         line, col = pos.of(("services", index, "depends_on"))
         problems.append(Problem(file, line, col, f"services[{index}].depends_on", "dependencies form a cycle: " + " → ".join(cycle),
                                 "remove one of these dependencies"))
+    problems.extend(_monitoring_references(cfg, pos, file, services))
+    return problems
+
+
+def _monitoring_references(cfg: WatchkeeperConfig, pos: Positions, file: str, services: set[str]) -> list[Problem]:
+    """monitors:, alert_rules: and slos: name declared services and monitors, each name once."""
+    problems: list[Problem] = []
+    monitors = {m.name for m in cfg.monitors}
+    for section, items in (("monitors", cfg.monitors), ("alert_rules", cfg.alert_rules), ("slos", cfg.slos)):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.name in seen:
+                line, col = pos.of((section, i, "name"))
+                problems.append(Problem(file, line, col, f"{section}[{i}].name", f"'{item.name}' is declared twice", "rename or remove one"))
+            seen.add(item.name)
+            if item.service is not None and item.service not in services:
+                line, col = pos.of((section, i, "service"))
+                problems.append(Problem(file, line, col, f"{section}[{i}].service", f"unknown service '{item.service}'",
+                                        "declare it under `services:`" + (f"; declared services are: {', '.join(sorted(services))}" if services else "")))
+    for i, slo in enumerate(cfg.slos):
+        if slo.monitor is not None and slo.monitor not in monitors:
+            line, col = pos.of(("slos", i, "monitor"))
+            problems.append(Problem(file, line, col, f"slos[{i}].monitor", f"unknown monitor '{slo.monitor}'",
+                                    "declare it under `monitors:`" + (f"; declared monitors are: {', '.join(sorted(monitors))}" if monitors else "")))
     return problems
 
 

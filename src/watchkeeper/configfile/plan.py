@@ -16,12 +16,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from watchkeeper.alerting import config_sync as alerting_sync
+from watchkeeper.alerting import service as alerting
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor
 from watchkeeper.catalog import service as catalog
 from watchkeeper.catalog._graph import find_cycle
 from watchkeeper.catalog.schemas import PersonUpdate, ServiceUpdate, TeamUpdate
 from watchkeeper.configfile.schema import WatchkeeperConfig
+from watchkeeper.monitoring import config_sync as monitoring_sync
+from watchkeeper.readiness import reconcile as readiness_sync
 
 
 @dataclasses.dataclass
@@ -73,6 +77,8 @@ class Reconciler:
     update: Callable[[Session, str, dict, Actor], None]
     delete: Callable[[Session, str, Actor], None]
     ignore: tuple[str, ...] = ()
+    # hands an object made at run time over to the file; None: the catalog's adopt
+    adopt: Callable[[Session, str, Actor], None] | None = None
 
 
 def _fields(model, exclude=()) -> dict:
@@ -171,6 +177,38 @@ RECONCILERS: list[Reconciler] = [
         delete=lambda s, name, a: catalog.delete_service(s, name=name, actor=a),
         ignore=("name", "stage"),
     ),
+    # readiness: roles and stage policies first (waivers and attestations may name custom items)
+    Reconciler(kind="stakeholder_role", desired=lambda cfg: readiness_sync.roles_desired(cfg.readiness),
+               current=readiness_sync.roles_current, create=readiness_sync.role_create,
+               update=readiness_sync.role_update, delete=readiness_sync.role_delete, ignore=("name",)),
+    Reconciler(kind="readiness_policy", desired=lambda cfg: readiness_sync.policies_desired(cfg.readiness),
+               current=readiness_sync.policies_current, create=readiness_sync.policy_create,
+               update=readiness_sync.policy_set, delete=readiness_sync.policy_delete, ignore=("stage",)),
+    Reconciler(kind="waiver", desired=lambda cfg: readiness_sync.waivers_desired(cfg.readiness),
+               current=readiness_sync.waivers_current, create=readiness_sync.waiver_create,
+               update=readiness_sync.waiver_update, delete=readiness_sync.waiver_delete),
+    Reconciler(kind="attestation", desired=lambda cfg: readiness_sync.attestations_desired(cfg.readiness),
+               current=readiness_sync.attestations_current, create=readiness_sync.attestation_create,
+               update=readiness_sync.attestation_update, delete=readiness_sync.attestation_delete),
+    # Receivers before the route tree that names them (deletes run in reverse: routes first).
+    Reconciler(kind="receiver", desired=lambda cfg: alerting_sync.receivers_desired(cfg.alerting),
+               current=alerting_sync.receivers_current, create=lambda s, f, a: alerting_sync.receiver_put(s, f, a),
+               update=lambda s, name, f, a: alerting_sync.receiver_put(s, f, a, name=name),
+               delete=lambda s, name, a: alerting.delete_receiver(s, name=name, actor=a), ignore=("name",)),
+    Reconciler(kind="alert-routing", desired=lambda cfg: alerting_sync.routing_desired(cfg.alerting),
+               current=alerting_sync.routing_current, create=lambda s, f, a: alerting_sync.routing_put(s, f, a),
+               update=lambda s, name, f, a: alerting_sync.routing_put(s, f, a),
+               delete=lambda s, name, a: alerting.reset_routing(s, actor=a)),
+    # monitoring: monitors after the services they watch; rules and SLOs after the monitors they read
+    Reconciler(kind="monitor", desired=monitoring_sync.monitors_desired, current=monitoring_sync.monitors_current,
+               create=monitoring_sync.monitor_create, update=monitoring_sync.monitor_update,
+               delete=monitoring_sync.monitor_delete, ignore=("name",), adopt=monitoring_sync.monitor_adopt),
+    Reconciler(kind="alert_rule", desired=monitoring_sync.rules_desired, current=monitoring_sync.rules_current,
+               create=monitoring_sync.rule_create, update=monitoring_sync.rule_update,
+               delete=monitoring_sync.rule_delete, ignore=("name",), adopt=monitoring_sync.rule_adopt),
+    Reconciler(kind="slo", desired=monitoring_sync.slos_desired, current=monitoring_sync.slos_current,
+               create=monitoring_sync.slo_create, update=monitoring_sync.slo_update,
+               delete=monitoring_sync.slo_delete, ignore=("name",), adopt=monitoring_sync.slo_adopt),
 ]
 
 # Deletes run in reverse so services go before the teams that own them.
@@ -226,7 +264,10 @@ def apply(session: Session, cfg: WatchkeeperConfig, *, actor: Actor, source_text
             rec.create(session, change.after or {}, actor)
         elif change.action == "update":
             if change.detail and change.detail.startswith("adopt"):
-                adopt(session, kind=change.kind, name=change.name, actor=actor)
+                if rec.adopt is not None:
+                    rec.adopt(session, change.name, actor)
+                else:
+                    adopt(session, kind=change.kind, name=change.name, actor=actor)
             if change.after:
                 rec.update(session, change.name, change.after, actor)
     for change in result.changes:

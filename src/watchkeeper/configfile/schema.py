@@ -6,7 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from watchkeeper.alerting.schemas import AlertingConfig
 from watchkeeper.catalog.schemas import PersonCreate, ServiceCreate, TeamCreate
+from watchkeeper.monitoring.schemas import MonitorCreate, RuleCreate, SloCreate
+from watchkeeper.readiness.schemas import ReadinessConfig
 
 
 class WatchkeeperConfig(BaseModel):
@@ -19,6 +22,24 @@ class WatchkeeperConfig(BaseModel):
     people: list[PersonCreate] = Field(default_factory=list, description="People who can own, review and be paged.")
     teams: list[TeamCreate] = Field(default_factory=list, description="Teams that own services.")
     services: list[ServiceCreate] = Field(default_factory=list, description="The service catalog.")
+    readiness: ReadinessConfig = Field(
+        default_factory=ReadinessConfig,
+        description="The readiness gate: checklist tuning per stage and tier, stakeholder roles, waivers, attestations.",
+    )
+    monitors: list[MonitorCreate] = Field(
+        default_factory=list,
+        description="Probes (http, tcp, dns, tls, command, prometheus, scrape) and heartbeats; see docs/monitoring.md.",
+    )
+    alert_rules: list[RuleCreate] = Field(
+        default_factory=list, description="Threshold rules over the metrics store (or PromQL); see docs/monitoring.md.",
+    )
+    slos: list[SloCreate] = Field(
+        default_factory=list, description="Service-level objectives with error budgets and burn-rate alerts; see docs/slos.md.",
+    )
+    alerting: AlertingConfig | None = Field(
+        None, description="The alert pipeline: receivers (email, webhook, chat), the route tree, inhibit rules, delivery retries. "
+        "Omitted: alerting config in the database is left as it is.",
+    )
 
 
 def json_schema() -> dict:

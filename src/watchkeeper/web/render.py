@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 from fastapi.templating import Jinja2Templates
 
-from watchkeeper import __version__
+from watchkeeper import __version__, durations
 from watchkeeper.api.deps import SessionDep, resolve_actor
 from watchkeeper.auth import service as auth
 from watchkeeper.auth.service import Actor
@@ -16,6 +16,7 @@ from watchkeeper.auth.service import Actor
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["version"] = __version__
 templates.env.filters["ago"] = lambda value: _ago(value)
+templates.env.filters["duration"] = lambda value: durations.format(value) if value is not None else "—"
 
 
 def _ago(value) -> str:

@@ -13,8 +13,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from watchkeeper.alerting import jobs as alerting_jobs
 from watchkeeper.audit import jobs as audit_jobs
+from watchkeeper.assessments import jobs as assessments_jobs
 from watchkeeper.auth import jobs as auth_jobs
+from watchkeeper.notify import jobs as notify_jobs
+from watchkeeper.readiness import jobs as readiness_jobs
+from watchkeeper.monitoring import jobs as monitoring_jobs
 from watchkeeper.worker import jobs as worker_jobs
 from watchkeeper.worker.context import JobContext
 
@@ -43,6 +48,18 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("auth.prune", auth_jobs.prune, max_attempts=3),
         JobSpec("worker.prune", worker_jobs.prune, max_attempts=3),
         JobSpec("worker.echo", worker_jobs.echo),
+        JobSpec("alerting.flush", alerting_jobs.flush, max_attempts=5),
+        JobSpec("alerting.expire_drills", alerting_jobs.expire_drills, max_attempts=3),
+        JobSpec("notify.deliver", notify_jobs.deliver, max_attempts=3),
+        JobSpec("notify.sweep", notify_jobs.sweep, max_attempts=3),
+        JobSpec("readiness.refresh", readiness_jobs.refresh, max_attempts=3),
+        JobSpec("assessments.schedule", assessments_jobs.schedule, max_attempts=3),
+        JobSpec("assessments.run", assessments_jobs.run, max_attempts=2),
+        JobSpec("monitoring.heartbeats", monitoring_jobs.heartbeats, max_attempts=2),
+        JobSpec("monitoring.rules", monitoring_jobs.evaluate_rules, max_attempts=2),
+        JobSpec("monitoring.slos", monitoring_jobs.evaluate_slos, max_attempts=2),
+        JobSpec("monitoring.rollup", monitoring_jobs.rollup, max_attempts=3),
+        JobSpec("monitoring.prune", monitoring_jobs.prune, max_attempts=3),
     ]
 }
 
@@ -50,6 +67,36 @@ PERIODIC: list[Periodic] = [
     Periodic("audit-checkpoint", "audit.checkpoint", dt.timedelta(minutes=5)),
     Periodic("auth-prune", "auth.prune", dt.timedelta(hours=1)),
     Periodic("worker-prune", "worker.prune", dt.timedelta(hours=6)),
+    Periodic("notify-sweep", "notify.sweep", dt.timedelta(seconds=30)),
+    Periodic("alerting-drills", "alerting.expire_drills", dt.timedelta(minutes=1)),
+    Periodic("readiness-refresh", "readiness.refresh", dt.timedelta(minutes=5)),
+    Periodic("assessments-daily", "assessments.schedule", dt.timedelta(days=1)),
+    Periodic("monitoring-heartbeats", "monitoring.heartbeats", monitoring_jobs.EVERY["monitoring.heartbeats"]),
+    Periodic("monitoring-rules", "monitoring.rules", monitoring_jobs.EVERY["monitoring.rules"]),
+    Periodic("monitoring-slos", "monitoring.slos", monitoring_jobs.EVERY["monitoring.slos"]),
+    Periodic("monitoring-rollup", "monitoring.rollup", monitoring_jobs.EVERY["monitoring.rollup"]),
+    Periodic("monitoring-prune", "monitoring.prune", monitoring_jobs.EVERY["monitoring.prune"]),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Loop:
+    """A long-running companion of the job loop (e.g. the probe runner), started in its own
+    thread by `Worker.run` when the worker is given `loops`. `run(engine=, session_factory=,
+    settings=, stop=, worker_id=)` returns once `stop` is set."""
+
+    name: str
+    run: Callable[..., None]
+
+
+def _probe_loop(**kwargs: Any) -> None:
+    from watchkeeper.monitoring.runner import run_probe_loop
+
+    run_probe_loop(**kwargs)
+
+
+LOOPS: list[Loop] = [
+    Loop("probes", _probe_loop),
 ]
 
 

@@ -2,6 +2,8 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Two workers on the two cores; the suite is written for parallel runs (own databases per worker).
+PYTEST_ARGS ?= -n 2
 export WATCHKEEPER_DATABASE_URL ?= sqlite:///./watchkeeper.db
 
 .PHONY: run test install install-test system-deps lint schema clean

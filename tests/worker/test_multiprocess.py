@@ -63,10 +63,11 @@ def db(fresh_url):
 def test_two_workers_never_run_the_same_job_twice(db, tmp_path):
     url, factory = db
     log = tmp_path / "runs.log"
-    with factory() as s:
-        ids = [queue.enqueue(s, kind="test.record", payload={"sleep": 0.01}) for _ in range(120)]
-        s.commit()
+    # Both workers are polling before the jobs arrive, so they compete for every claim.
     a, b = _spawn(url, log, "a"), _spawn(url, log, "b")
+    with factory() as s:
+        ids = [queue.enqueue(s, kind="test.record", payload={"sleep": 0.05}) for _ in range(120)]
+        s.commit()
     try:
         def all_done():
             with factory() as s:

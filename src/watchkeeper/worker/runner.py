@@ -58,6 +58,9 @@ class Worker:
         )
         self._inflight: dict[int, str] = {}
         self._lock = threading.Lock()
+        # Set when a job finishes: the jobs it enqueued (a flush queueing deliveries, say) are
+        # claimed at once instead of after a full poll interval.
+        self._wake = threading.Event()
 
     # ------------------------------------------------------------ one job
 
@@ -177,6 +180,7 @@ class Worker:
         finally:
             with self._lock:
                 self._inflight.pop(job_id, None)
+            self._wake.set()
 
     def run(self, stop: threading.Event) -> None:
         concurrency = self.settings.worker_concurrency
@@ -202,7 +206,8 @@ class Worker:
                     log.exception("worker loop error")
                     taken = []
                 if not taken:
-                    stop.wait(self.settings.worker_poll_seconds)
+                    self._wake.wait(self.settings.worker_poll_seconds)
+                    self._wake.clear()
             log.info("worker stopping; finishing in-flight jobs", extra={"worker": self.id})
         for thread in loop_threads:
             thread.join(timeout=self.lease.total_seconds())

@@ -12,7 +12,10 @@ _REDACT = [
     (re.compile(r"wk_[A-Za-z0-9_\-]{20,}"), "wk_[redacted]"),
     (re.compile(r"(https?://)[^/\s:@]+:[^/\s@]+@"), r"\1[redacted]@"),
 ]
-_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "color_message"}
+# Libraries that log every request or migration check at INFO: one line per probe would drown
+# the operator's log, so they speak only when something is wrong.
+_QUIET = ("httpx", "httpcore", "alembic.runtime.migration", "apprise")
 
 
 def redact(text: str) -> str:
@@ -57,3 +60,5 @@ def configure(*, json_output: bool, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -83,6 +83,21 @@ def no_gates(monkeypatch):
     monkeypatch.setattr(gate, "_gates", {})
 
 
+@pytest.fixture
+def readiness_wiring(request):
+    """The composition root's readiness wiring (gate, providers, measures) for a test that uses a
+    database; providers or measures the test adds are removed afterwards."""
+    from watchkeeper.assessments import measures
+    from watchkeeper.readiness import registry
+
+    saved, saved_measures = registry.snapshot(), measures.snapshot()
+    if "session" in request.fixturenames:
+        request.getfixturevalue("container")
+    yield
+    registry.restore(saved)
+    measures.restore(saved_measures)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     server = PgServer(PG_URL)

@@ -168,12 +168,23 @@ def dns_server(zone: dict[tuple[str, str], list[str]]) -> Iterator[int]:
                 response.answer.append(dns.rrset.from_text_list(q.name, 60, "IN", rtype, values))
         return response.to_wire()
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    tcp.bind(("127.0.0.1", port))
+    # UDP and TCP on the same port: the UDP port the kernel picks may be taken for TCP by
+    # another test process, so try again with a new one.
+    for _ in range(50):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            tcp.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            tcp.close()
+            continue
+        break
+    else:
+        raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
     tcp.listen(8)
     stop = threading.Event()
 

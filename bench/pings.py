@@ -2,14 +2,19 @@
 
 A ping counts only when its HTTP 200 came back, and the server answers only after the ping
 row and the monitor's new deadline are committed — so every counted ping is durable. At the
-end the benchmark checks that the database holds at least as many ping rows as 200s counted.
+end the benchmark checks that the database holds at least as many ping rows as 200s counted
+in the window, and reports how many commits the servers' ping writers made (pings_per_commit
+is the group-commit batch size).
 
     .venv/bin/python bench/pings.py                     # 1 serve process, 20 s, 64 connections
     .venv/bin/python bench/pings.py --servers 2         # scale out: two serve processes, one database
+    .venv/bin/python bench/pings.py --connections 1     # latency of a lone ping
 
 Needs PostgreSQL (default: postgres@127.0.0.1:5432, trust auth); a scratch database is created
-and dropped. The load generator is a small keep-alive HTTP/1.1 client on asyncio, so the
-client costs little CPU next to the server on the same machine.
+and dropped. `--sqlite` measures the embedded store instead (a scratch file). The load
+generator is a small keep-alive HTTP/1.1 client on asyncio, so the client costs little CPU
+next to the server on the same machine. serve_cpu_us_per_ping (CPU time of the serve processes
+per counted ping) depends less on other load on the machine than pings per second do.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -64,6 +70,15 @@ async def client(host: str, port: int, paths: list[str], stop_at: float, latenci
         writer.close()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def writer_totals(ports: list[int]) -> tuple[float, float]:
     """(batches, pings) the serve processes' ping writers have committed, from their /metrics."""
     import httpx
@@ -82,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
                         help="PostgreSQL server (a scratch database is created next to this one)")
+    parser.add_argument("--sqlite", action="store_true", help="use a SQLite file instead of PostgreSQL (the embedded store)")
     parser.add_argument("--servers", type=int, default=1, help="serve processes sharing the database")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--monitors", type=int, default=100)
@@ -100,13 +116,18 @@ def main() -> None:
     from watchkeeper.monitoring.models import Ping
     from watchkeeper.monitoring.schemas import MonitorCreate
 
-    admin = make_engine(args.pg).execution_options(isolation_level="AUTOCOMMIT")
     name = f"wk_bench_pings_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
-    procs: list[subprocess.Popen] = []
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / name
+    admin = None
+    if args.sqlite:
+        tmp.mkdir(parents=True)
+        url = f"sqlite:///{tmp / 'bench.db'}"
+    else:
+        admin = make_engine(args.pg).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
+    procs: list[subprocess.Popen] = []
     try:
         container = build(Settings(database_url=url, data_dir=tmp))
         migrate.upgrade(container.engine)
@@ -155,7 +176,9 @@ def main() -> None:
         with container.session() as s:
             before = s.execute(select(func.count()).select_from(Ping)).scalar()
         batches_before, pinged_before = writer_totals(ports)
+        cpu_before = cpu_seconds([p.pid for p in procs])
         counts, latencies, wall = asyncio.run(run())
+        cpu = cpu_seconds([p.pid for p in procs]) - cpu_before
         batches, pinged = (after - before_ for after, before_ in zip(writer_totals(ports), (batches_before, pinged_before)))
         with container.session() as s:
             stored = s.execute(select(func.count()).select_from(Ping)).scalar() - before
@@ -163,10 +186,12 @@ def main() -> None:
         q = statistics.quantiles(lat, n=100)
         result = {
             "machine": f"{platform.node()} · {os.cpu_count()} cores · {platform.python_version()}",
-            "database": "postgresql", "serve_processes": args.servers, "connections": args.connections,
+            "database": "sqlite" if args.sqlite else "postgresql", "serve_processes": args.servers, "connections": args.connections,
             "duration_s": round(wall, 1), "pings_ok": counts["ok"], "errors": counts["errors"],
             "durable_pings_per_s": round(counts["ok"] / wall, 1),
             "rows_stored_in_window": stored, "every_ok_ping_is_stored": stored >= counts["ok"],
+            "serve_cpu_us_per_ping": round(cpu / counts["ok"] * 1e6) if counts["ok"] else None,
+            "serve_cpu_share": round(cpu / wall, 2),
             "commits": int(batches), "pings_per_commit": round(pinged / batches, 1) if batches else None,
             "load_average_1m": round(os.getloadavg()[0], 2),
             "latency_ms_p50": round(q[49] * 1000, 2), "latency_ms_p99": round(q[98] * 1000, 2),
@@ -178,9 +203,11 @@ def main() -> None:
             p.terminate()
         for p in procs:
             p.wait()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

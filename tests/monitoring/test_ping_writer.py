@@ -74,7 +74,8 @@ async def _until(condition, what: str, timeout: float = 20) -> None:
 
 def _one_then_the_rest(engine, writer: PingWriter, pings: list[PingIn]) -> list:
     """Send pings[0] alone and hold its batch in the database; queue the rest behind it; let
-    go. The rest can only be written together: the group commit under test."""
+    go. With one writer thread the rest can only be written together: the group commit under
+    test."""
 
     async def run():
         blocker = _Blocker(engine)
@@ -121,7 +122,7 @@ def _stored(factory) -> tuple[int, dict[str, dt.datetime | None]]:
 def test_pings_arriving_while_a_batch_commits_are_written_in_one_transaction(db):
     engine, factory = db
     tokens = _heartbeats(factory, 5)
-    writer = PingWriter(factory)
+    writer = PingWriter(factory, writers=1)
     outcomes = _one_then_the_rest(engine, writer, [PingIn(token=tokens[i % 5], client="10.0.0.1") for i in range(100)])
 
     assert all(isinstance(o, PingResult) and o.status == "up" for o in outcomes), outcomes[:3]
@@ -137,12 +138,46 @@ def test_pings_arriving_while_a_batch_commits_are_written_in_one_transaction(db)
         assert m.last_ping_at == latest[m.id] and m.deadline_at == m.last_ping_at + dt.timedelta(hours=1, minutes=5)
 
 
+def test_postgresql_engines_get_two_writer_threads_and_everything_else_one(db, session_factory):
+    engine, factory = db
+    assert PingWriter(factory).writers == (2 if engine.dialect.name == "postgresql" else 1)
+    assert PingWriter(session_factory).writers == 1  # bound to one connection: one transaction at a time
+
+
+def test_two_writer_threads_meeting_on_the_same_monitors_neither_lose_nor_double_pings(db):
+    engine, factory = db
+    tokens = _heartbeats(factory, 3)
+    writer = PingWriter(factory, writers=2)
+    pings = [PingIn(token=tokens[i % 3]) for i in range(300)]
+
+    async def run():
+        blocker = _Blocker(engine)
+        try:  # both threads take a batch and wait on the same rows (or, on SQLite, the write lock)
+            first = [asyncio.ensure_future(writer.record(p)) for p in pings[:2]]
+            await _until(lambda: writer.stats.batches == 2 and writer.pending() == 0, "both threads hold a batch")
+            rest = [asyncio.ensure_future(writer.record(p)) for p in pings[2:]]
+            await _until(lambda: writer.pending() == len(rest), "the rest are queued")
+        finally:
+            blocker.release()
+        return await asyncio.gather(*first, *rest, return_exceptions=True)
+
+    outcomes = asyncio.run(run())
+    assert all(isinstance(o, PingResult) for o in outcomes), [o for o in outcomes if not isinstance(o, PingResult)][:3]
+    assert writer.stats.batches >= 3 and writer.stats.pings == 300
+    with factory() as s:
+        per_monitor = dict(s.execute(select(Ping.monitor_id, func.count()).group_by(Ping.monitor_id)).all())
+        latest = dict(s.execute(select(Ping.monitor_id, func.max(Ping.at)).group_by(Ping.monitor_id)).all())
+        monitors = s.execute(select(Monitor)).scalars().all()
+    assert sorted(per_monitor.values()) == [100] * 3
+    assert all(m.last_ping_at == latest[m.id] for m in monitors)
+
+
 def test_a_batch_the_database_refuses_fails_every_ping_in_it_and_stores_nothing(db):
     engine, factory = db
     tokens = _heartbeats(factory, 3)
     with engine.begin() as conn:
         refuse_pings(conn)
-    writer = PingWriter(factory)
+    writer = PingWriter(factory, writers=1)
     outcomes = _one_then_the_rest(engine, writer, [PingIn(token=tokens[i % 3]) for i in range(10)])
 
     assert all(isinstance(o, PingNotRecorded) for o in outcomes), outcomes
@@ -166,7 +201,7 @@ def test_one_refused_ping_fails_alone_and_the_rest_of_its_batch_is_stored(db):
         refused_id = s.execute(select(Monitor.id).where(Monitor.name == "hb-1")).scalar_one()
     with engine.begin() as conn:
         refuse_pings(conn, monitor_ids=[refused_id])
-    writer = PingWriter(factory)
+    writer = PingWriter(factory, writers=1)
     outcomes = _one_then_the_rest(engine, writer, [PingIn(token=tokens[i % 3]) for i in range(9)])
 
     assert [type(o).__name__ for o in outcomes] == ["PingResult", "PingNotRecorded", "PingResult"] * 3
@@ -183,7 +218,7 @@ def test_a_failed_commit_fails_every_ping_of_its_batch_and_none_is_retried(pg_se
         tokens = _heartbeats(factory, 2)
         with engine.begin() as conn:
             refuse_pings(conn, at_commit=True)  # every statement succeeds; COMMIT fails
-        writer = PingWriter(factory)
+        writer = PingWriter(factory, writers=1)
         outcomes = _one_then_the_rest(engine, writer, [PingIn(token=tokens[i % 2]) for i in range(6)])
         assert all(isinstance(o, PingNotRecorded) for o in outcomes), outcomes
         # Whether a failed COMMIT landed is unknown, so its pings are not retried one by one.
@@ -197,7 +232,7 @@ def test_a_failed_commit_fails_every_ping_of_its_batch_and_none_is_retried(pg_se
 def test_a_late_ping_in_a_batch_resolves_the_missed_heartbeat(db, frozen_clock, published):
     engine, factory = db
     tokens = _heartbeats(factory, 3, grace="10m")
-    writer = PingWriter(factory)
+    writer = PingWriter(factory, writers=1)
     assert all(isinstance(o, PingResult) for o in asyncio.run(_all(writer, [PingIn(token=t) for t in tokens])))
     clock.advance(dt.timedelta(hours=2))
     with factory() as s:

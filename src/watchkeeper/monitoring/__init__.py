@@ -5,6 +5,7 @@ Owns the monitoring_* tables. Publishes SignalChanged (events.py) on every up/do
 firing/resolved transition and keeps that history itself; the alert pipeline subscribes and
 owns dedup, routing and notification. Answers the readiness checks "monitoring_active" and
 "slo_achievable" (evidence.py). The probe runner (runner.py) runs inside every worker; the
-periodic jobs (jobs.py) evaluate heartbeats, rules and SLOs and roll metrics up.
+periodic jobs (jobs.py) evaluate heartbeats, rules and SLOs and roll metrics up; the ping
+writer (ping_writer.py) commits each serve process's heartbeat pings in batches.
 Entry points: service.py (monitors, results, pings), store.py (metrics), rules.py, slos.py.
 """

@@ -575,7 +575,8 @@ def ping(
 def record_pings(session: Session, pings: list[PingIn]) -> list[PingResult | MonitorNotFound]:
     """Record many heartbeat pings, in order, as `ping` does one — with set-based SQL, so a
     batch costs little more than a single ping: one SELECT of every monitor the tokens name,
-    one INSERT of all ping rows and one UPDATE of all their monitors.
+    then the ping rows and those monitors' new ping times and deadlines in one statement
+    (two on SQLite); only a status change (a transition) adds its own UPDATE.
 
     Returns one outcome per ping, in the same order: its PingResult, or a MonitorNotFound in
     its place for a token that names no heartbeat monitor (that ping writes nothing; the others

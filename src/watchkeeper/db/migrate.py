@@ -27,7 +27,8 @@ def alembic_config(engine: Engine) -> Config:
 def exclusive(engine: Engine, name: str = "migrate") -> Iterator[None]:
     """Hold a cluster-wide lock while preparing the database, so that several processes
     starting together on PostgreSQL do not race to create tables or the first admin.
-    (SQLite needs none: every transaction there starts with BEGIN IMMEDIATE.)"""
+    (SQLite needs none: the whole upgrade is one transaction that starts with BEGIN IMMEDIATE,
+    see migrations/env.py, and creating the first admin is another.)"""
     if engine.dialect.name != "postgresql":
         yield
         return

@@ -28,10 +28,10 @@ import queue
 import threading
 from collections import defaultdict
 
-from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from watchkeeper.db.engine import writer_threads
 from watchkeeper.errors import Unavailable, WatchkeeperError
 from watchkeeper.monitoring import service as monitoring
 from watchkeeper.monitoring.schemas import PingResult
@@ -71,21 +71,13 @@ class _Waiting:
 _DATABASE_TROUBLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError)
 
 
-def default_writers(session_factory: sessionmaker[Session]) -> int:
-    """2 for a PostgreSQL engine; 1 for SQLite, which lets one transaction write at a time
-    anyway (a second thread would only wait for the lock), and 1 for a factory bound to a
-    single connection (tests), which cannot hold two transactions at once."""
-    bind = session_factory.kw.get("bind")
-    return 2 if isinstance(bind, Engine) and bind.dialect.name == "postgresql" else 1
-
-
 class PingWriter:
     """Records pings for one process in batches, one transaction per batch (see module doc)."""
 
     def __init__(self, session_factory: sessionmaker[Session], *, writers: int | None = None,
                  max_batch: int = MAX_BATCH, idle_seconds: float = IDLE_SECONDS):
         self._session_factory = session_factory
-        self.writers = writers or default_writers(session_factory)
+        self.writers = writers or writer_threads(session_factory)
         self.max_batch = max_batch
         self.idle_seconds = idle_seconds
         self.stats = WriterStats()

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     log_json: bool = Field(False, description="Write logs as JSON lines (for production log shippers).")
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
     worker_enabled: bool = Field(True, description="Run the worker inside `serve` (turn off when running `worker` processes).")
+    worker_process: bool = Field(True, description="Run `serve`'s worker in a child process, so jobs never compete with "
+                                 "requests for the interpreter lock (false: a thread of the server process).")
     worker_id: str | None = Field(None, description="Name of this worker in leases; default host:pid.")
     worker_location: str = Field("default", description="Probe location label carried by this worker.")
     worker_poll_seconds: float = Field(1.0, gt=0, description="How often an idle worker looks for jobs.")

@@ -1,4 +1,5 @@
-"""`watchkeeper serve` as a user runs it: one process with API, UI and worker, on either store."""
+"""`watchkeeper serve` as a user runs it: API and UI, with the worker in a child process, on
+either store."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def test_serve_starts_prints_the_admin_password_once_and_runs_the_worker(fresh_u
 
         while time.monotonic() < deadline and not periodic_done():
             time.sleep(0.3)
-        assert periodic_done(), "the in-process worker ran no job"
+        assert periodic_done(), "serve's worker ran no job"
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -76,3 +77,62 @@ def test_serve_starts_prints_the_admin_password_once_and_runs_the_worker(fresh_u
         proc2.send_signal(signal.SIGTERM)
         _, stderr2 = proc2.communicate(timeout=30)
     assert "one-time password" not in stderr2
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_serve_runs_its_worker_in_a_child_process_that_dies_with_it(fresh_url, tmp_path):
+    """Jobs run in a child process (no contention with requests for the interpreter lock), and
+    a serve killed with SIGKILL leaves no orphan worker behind to run beside its successor."""
+    port = free_port()
+    env = {**os.environ, "WATCHKEEPER_DATABASE_URL": fresh_url, "WATCHKEEPER_DATA_DIR": str(tmp_path / "data"),
+           "WATCHKEEPER_WORKER_POLL_SECONDS": "0.2"}
+    proc = subprocess.Popen([sys.executable, "-m", "watchkeeper", "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    engine = make_engine(fresh_url)
+    try:
+        deadline = time.monotonic() + 90
+
+        def claimers() -> set[int]:
+            with engine.connect() as conn:
+                rows = conn.execute(select(Job.claimed_by).where(Job.status == "succeeded")).scalars().all()
+            return {int(r.rsplit(":", 1)[1]) for r in rows if r}
+
+        seen: set[int] = set()
+        while time.monotonic() < deadline and proc.poll() is None and not seen:
+            try:
+                seen = claimers()
+            except Exception:  # noqa: BLE001 - tables not created yet
+                seen = set()
+            time.sleep(0.3)
+        assert seen, "serve's worker ran no job"
+        children = _children(proc.pid)
+        assert proc.pid not in seen and seen <= set(children), (seen, proc.pid, children)
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_alive(pid) for pid in seen):
+            time.sleep(0.2)
+        assert not any(_alive(pid) for pid in seen), "the worker outlived its serve process"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        engine.dispose()

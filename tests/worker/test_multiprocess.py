@@ -139,3 +139,32 @@ def test_leadership_moves_to_a_standby_when_the_leader_dies(db, backend):
         b.release()
         engine_a.dispose()
         engine_b.dispose()
+
+
+def test_an_idle_worker_wakes_for_a_job_due_before_its_next_poll(db):
+    """A group flush is due group_wait after its alert: an idle worker sleeps until the
+    earliest queued job is due, not a whole poll interval past it."""
+    import threading
+
+    from watchkeeper.config import Settings
+    from watchkeeper.worker import registry
+    from watchkeeper.worker.runner import Worker
+
+    url, factory = db
+    ran_at: list[float] = []
+    with factory() as s:
+        queue.enqueue(s, kind="t.due", run_after=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2))
+        s.commit()
+    enqueued = time.monotonic()
+    settings = Settings(database_url=url, worker_poll_seconds=30, secret_key="k" * 32)
+    worker = Worker(engine=factory.kw["bind"], session_factory=factory, settings=settings, periodic=[],
+                    jobs={"t.due": registry.JobSpec("t.due", lambda s, p, ctx: ran_at.append(time.monotonic()))})
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: ran_at, 20, "the job to run")
+        assert 1.9 <= ran_at[0] - enqueued < 6, "ran before it was due, or slept past it"
+    finally:
+        stop.set()
+        thread.join(10)

@@ -38,7 +38,7 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="Listen port (default 8080).")] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Serve only; run `watchkeeper worker` separately.")] = False,
 ) -> None:
-    """Run the API, the web UI and (unless --no-worker) the worker in one process."""
+    """Run the API, the web UI and (unless --no-worker) the worker, which runs in a child process."""
     import uvicorn
 
     from watchkeeper.api.app import create_app
@@ -59,12 +59,15 @@ def serve(
             session.commit()
         log.info("config applied", extra={"file": str(settings.config_file), **result.summary()})
     stop = threading.Event()
-    worker_thread = None
+    worker_thread = worker_child = None
     if settings.worker_enabled and not no_worker:
-        worker = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings,
-                        loops=registry.LOOPS)
-        worker_thread = threading.Thread(target=worker.run, args=(stop,), name="wk-worker", daemon=True)
-        worker_thread.start()
+        if settings.worker_process and not _in_memory(settings.database_url):
+            worker_child = _start_worker_process(settings)
+        else:
+            worker = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings,
+                            loops=registry.LOOPS)
+            worker_thread = threading.Thread(target=worker.run, args=(stop,), name="wk-worker", daemon=True)
+            worker_thread.start()
     app = create_app(container)
     # What start-up built (routes, models, templates, pools) lives as long as the process: take
     # it out of the garbage collector's walk, so a full collection no longer stalls requests
@@ -79,6 +82,82 @@ def serve(
         stop.set()
         if worker_thread:
             worker_thread.join(timeout=settings.worker_lease_seconds)
+        if worker_child:
+            _stop_worker_process(worker_child, timeout=settings.worker_lease_seconds)
+
+
+def _in_memory(database_url: str) -> bool:
+    """An in-memory SQLite database exists only in this process: its worker must be a thread."""
+    return database_url.startswith("sqlite") and (":memory:" in database_url or database_url.rstrip("/") in ("sqlite:", "sqlite:/"))
+
+
+def _start_worker_process(settings):
+    """Start `serve`'s worker as a child process (spawned: a fresh interpreter, no inherited
+    threads or connections). It stops when `serve` stops, and also when `serve` dies without
+    a chance to stop it (kill -9), so no orphan keeps working beside a restarted server."""
+    import multiprocessing
+    import os
+
+    child = multiprocessing.get_context("spawn").Process(
+        target=_worker_process_main, args=(settings, os.getpid()), name="watchkeeper-worker", daemon=False)
+    child.start()
+    log.info("worker process started", extra={"pid": child.pid})
+    return child
+
+
+def _stop_worker_process(child, *, timeout: float) -> None:
+    if child.is_alive():
+        child.terminate()  # SIGTERM: no new claims, in-flight jobs finish
+        child.join(timeout)
+    if child.is_alive():
+        log.warning("worker process did not stop in time; killing it", extra={"pid": child.pid})
+        child.kill()
+        child.join(5)
+
+
+def _worker_process_main(settings, parent_pid: int) -> None:
+    """Body of the worker child process of `serve`."""
+    import os
+
+    from watchkeeper.worker import registry
+    from watchkeeper.worker.runner import Worker
+
+    _die_with_parent()
+    logs.configure(json_output=settings.log_json, level=settings.log_level)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def watch_parent() -> None:  # where PR_SET_PDEATHSIG is unavailable
+        while not stop.wait(1.0):
+            if os.getppid() != parent_pid:
+                log.warning("serve process is gone; worker stopping")
+                stop.set()
+
+    threading.Thread(target=watch_parent, name="wk-parent-watch", daemon=True).start()
+    container = build(settings)
+    try:
+        worker = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings,
+                        loops=registry.LOOPS)
+        gc.collect()
+        gc.freeze()
+        worker.run(stop)
+    finally:
+        container.dispose()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send SIGTERM to this process when its parent dies."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def worker(

@@ -206,12 +206,26 @@ class Worker:
                     log.exception("worker loop error")
                     taken = []
                 if not taken:
-                    self._wake.wait(self.settings.worker_poll_seconds)
+                    self._wake.wait(self._idle_wait())
                     self._wake.clear()
             log.info("worker stopping; finishing in-flight jobs", extra={"worker": self.id})
         for thread in loop_threads:
             thread.join(timeout=self.lease.total_seconds())
         self.leadership.release()
+
+    def _idle_wait(self) -> float:
+        """Seconds to sleep when nothing is ready: the poll interval, or less when a queued job
+        (a group flush after its group_wait, a retry after its backoff) is due sooner."""
+        poll = self.settings.worker_poll_seconds
+        try:
+            with self.session_factory() as session:
+                due = queue.next_due(session, kinds=list(self.jobs))
+                session.rollback()
+        except Exception:  # noqa: BLE001 - the next claim reports database trouble
+            return poll
+        if due is None:
+            return poll
+        return min(poll, max((due - clock.utcnow()).total_seconds(), 0.005))
 
     def _start_loops(self, stop: threading.Event) -> list[threading.Thread]:
         threads = []

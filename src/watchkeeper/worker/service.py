@@ -105,6 +105,14 @@ def claim(
     return taken
 
 
+def next_due(session: Session, *, kinds: list[str] | None = None) -> dt.datetime | None:
+    """When the earliest queued job becomes ready (None: nothing queued)."""
+    query = select(func.min(Job.run_after)).where(Job.status == JobStatus.QUEUED.value)
+    if kinds:
+        query = query.where(Job.kind.in_(kinds))
+    return session.execute(query).scalar()
+
+
 def load(session: Session, *, job_id: int) -> Job:
     job = session.get(Job, job_id)
     if job is None:

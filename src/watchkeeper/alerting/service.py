@@ -8,6 +8,8 @@ the session first and never commits; mutating ones check permission and write an
 
 from __future__ import annotations
 
+import concurrent.futures
+
 import datetime as dt
 from collections.abc import Iterable
 
@@ -74,11 +76,11 @@ def ingest(session: Session, *, alerts: list[AlertIn], source: str, actor: Actor
     return result
 
 
-def ingest_batched(session: Session, *, session_factory, alerts: list[AlertIn], source: str, actor: Actor) -> IngestResult:
-    """Like `ingest`, but written by this process's group-commit writer (see writer.py): the
-    caller's session is only used for the permission check and is committed (released) before
-    the batch is handed over, so the request holds no lock while it waits. Returns once the
-    batch is committed."""
+def submit_ingest(*, session_factory, alerts: list[AlertIn], source: str, actor: Actor) -> concurrent.futures.Future:
+    """Check a batch and hand it to this process's group-commit writer (see writer.py). The
+    returned future resolves to the IngestResult once the batch is committed (or raises).
+    A session is opened only when the actor's permission depends on the services the batch
+    names (a team-scoped grant), so the common case touches no database before the writer."""
     from watchkeeper.alerting import writer
 
     if not alerts:
@@ -86,9 +88,16 @@ def ingest_batched(session: Session, *, session_factory, alerts: list[AlertIn], 
     if len(alerts) > MAX_BATCH:
         raise InvalidInput(f"the batch has {len(alerts)} alerts; send at most {MAX_BATCH} per request", field="alerts")
     items = _ingest.normalise(alerts, now=clock.utcnow())
-    _check_ingest(session, actor, items.values())
-    session.commit()
-    return writer.writer_for(session_factory).submit(items, source=source)
+    if not actor.can("alert.ingest"):
+        with session_factory() as session:
+            _check_ingest(session, actor, items.values())
+            session.commit()
+    return writer.writer_for(session_factory).submit_nowait(items, source=source)
+
+
+def ingest_batched(*, session_factory, alerts: list[AlertIn], source: str, actor: Actor, timeout: float = 60) -> IngestResult:
+    """`submit_ingest` and wait: returns once the batch is committed."""
+    return submit_ingest(session_factory=session_factory, alerts=alerts, source=source, actor=actor).result(timeout=timeout)
 
 
 def on_signal_changed(session: Session, event) -> None:

@@ -45,16 +45,20 @@ def _retryable(exc: BaseException) -> bool:
 
 
 class Writer:
-    def __init__(self, session_factory: Callable[[], Session]):
+    def __init__(self, session_factory: Callable[[], Session], *, threads: int = 1):
         self.session_factory = session_factory
         self._queue: queue.Queue[_Job] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="wk-ingest-writer", daemon=True)
-        self._thread.start()
+        for _ in range(threads):
+            threading.Thread(target=self._run, name="wk-ingest-writer", daemon=True).start()
 
-    def submit(self, items: dict[str, _ingest.Item], *, source: str, timeout: float = 60) -> IngestResult:
+    def submit_nowait(self, items: dict[str, _ingest.Item], *, source: str) -> concurrent.futures.Future:
+        """Queue a batch; the future resolves to its IngestResult once it is committed."""
         job = _Job(items, source, concurrent.futures.Future())
         self._queue.put(job)
-        return job.future.result(timeout=timeout)
+        return job.future
+
+    def submit(self, items: dict[str, _ingest.Item], *, source: str, timeout: float = 60) -> IngestResult:
+        return self.submit_nowait(items, source=source).result(timeout=timeout)
 
     def _take(self) -> list[_Job]:
         jobs = [self._queue.get()]
@@ -77,12 +81,12 @@ class Writer:
                 log.warning("shared ingest transaction failed; retrying batches one by one", exc_info=True)
                 for job in jobs:
                     try:
-                        job.future.set_result(self._write([job])[0])
+                        _settle(job.future, result=self._write([job])[0])
                     except Exception as exc:  # noqa: BLE001 - the request gets the error
-                        job.future.set_exception(exc)
+                        _settle(job.future, error=exc)
                 continue
             for job, result in zip(jobs, results):
-                job.future.set_result(result)
+                _settle(job.future, result=result)
 
     def _write(self, jobs: list[_Job]) -> list[IngestResult]:
         # Batches whose fingerprints do not overlap are merged into one store() call (one round
@@ -117,6 +121,19 @@ class Writer:
         raise AssertionError("unreachable")
 
 
+def _settle(future: concurrent.futures.Future, *, result=None, error: BaseException | None = None) -> None:
+    """Answer a waiting request; one that gave up (timed out, client gone) cancelled its future."""
+    if future.cancelled():
+        return
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    except concurrent.futures.InvalidStateError:
+        pass
+
+
 def _result(job: _Job, outcomes: dict[str, str]) -> IngestResult:
     counts = dict.fromkeys(("created", "fired_again", "resolved", "updated", "unchanged", "suppressed"), 0)
     for fp in job.items:
@@ -137,5 +154,8 @@ def writer_for(session_factory: Callable[[], Session]) -> Writer:
     key = id(session_factory)
     with _lock:
         if key not in _writers:
-            _writers[key] = Writer(session_factory)
+            # One thread: unlike pings, concurrent alert batches share rows (repeats of the same
+            # alerts, the same groups), and two writers spent their time waiting for each
+            # other's row locks and deadlock retries (bench/ingest.py: 473 vs ~4,000 alerts/s).
+            _writers[key] = Writer(session_factory, threads=1)
         return _writers[key]

@@ -124,7 +124,54 @@ def am_v2(alerts: list[dict]) -> bytes:
 
 class Target:
     def __init__(self, name: str, url: str, encode, headers: dict[str, str]):
-        self.name, self.url, self.encode, self.headers = name, url, encode, {**headers, "Content-Type": "application/json"}
+        self.name, self.url, self.encode = name, url, encode
+        parsed = httpx.URL(url)
+        self.host, self.port, self.path = parsed.host, parsed.port, parsed.raw_path.decode()
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in {**headers, "Content-Type": "application/json"}.items())
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection with a minimal client: on two shared cores the load
+    generator's own CPU matters, and httpx costs several times more per request than this."""
+
+    def __init__(self, target: Target):
+        self.target = target
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, body: bytes) -> int:
+        t = self.target
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(t.host, t.port)
+        self.writer.write(f"POST {t.path} HTTP/1.1\r\nHost: {t.host}\r\n{t.head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        try:
+            status_line = await self.reader.readline()
+            length, close = 0, False
+            while True:
+                line = await self.reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip().lower() == b"close":
+                    close = True
+            if length:
+                await self.reader.readexactly(length)
+            if not status_line:
+                raise ConnectionError("connection closed")
+            if close:
+                self.close()
+            return int(status_line.split(b" ")[1])
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+            self.close()
+            raise ConnectionError("request failed") from None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
 
 
 # ---------------------------------------------------------------- phases
@@ -136,62 +183,66 @@ async def throughput(target: Target, bodies: list[tuple[bytes, int]], *, seconds
     stop_at = time.monotonic() + seconds
     latencies: list[float] = []
 
-    async def worker(client: httpx.AsyncClient):
+    async def worker():
         nonlocal accepted, errors, index
+        conn = Connection(target)
         while time.monotonic() < stop_at:
             body, n = bodies[index % len(bodies)]
             index += 1
             t0 = time.perf_counter()
             try:
-                r = await client.post(target.url, content=body, headers=target.headers)
-            except httpx.HTTPError:
+                status = await conn.post(body)
+            except (ConnectionError, OSError):
                 errors += 1
                 continue
             latencies.append(time.perf_counter() - t0)
-            if r.status_code < 300:
+            if status < 300:
                 accepted += n
             else:
                 errors += 1
+        conn.close()
 
     started = time.monotonic()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.monotonic() - started
     return {"alerts_per_s": accepted / elapsed, "accepted": accepted, "requests": len(latencies), "errors": errors,
             "p50_ms": pct(latencies, 50) * 1000, "p99_ms": pct(latencies, 99) * 1000, "seconds": elapsed}
 
 
-async def steady(target: Target, bodies: list[tuple[bytes, int]], *, seconds: float, rate_rps: float,
+async def steady(target: Target, bodies: list[tuple[bytes, int]], *, seconds: float, rate_rps: float, warmup: float = 0,
                  probes: list[tuple[bytes, str]] | None = None, sent_at: dict[str, float] | None = None, lanes: int = 32) -> dict:
-    """Open loop: requests are scheduled at a fixed rate and sent by `lanes` connections (one
-    client each: httpx's shared pool degrades with hundreds of queued requests). Latency is
-    measured from the scheduled time, so a server that falls behind is charged for the wait."""
+    """Open loop: requests are scheduled at a fixed rate and sent over `lanes` keep-alive
+    connections. Latency is measured from the scheduled time, so a server that falls behind
+    is charged for the wait (no coordinated omission). The first `warmup` seconds run at the
+    same rate and are not counted."""
     latencies: list[float] = []
     errors = 0
     work: asyncio.Queue = asyncio.Queue()
     interval = 1.0 / rate_rps
-    n = int(seconds * rate_rps)
-    probe_every = max(1, n // (len(probes) + 1)) if probes else 0
+    skip = int(warmup * rate_rps)
+    n = skip + int(seconds * rate_rps)
+    measured = n - skip
+    probe_every = max(1, measured // (len(probes) + 1)) if probes else 0
 
     async def lane():
         nonlocal errors
-        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)) as client:
-            while True:
-                item = await work.get()
-                if item is None:
-                    return
-                scheduled, body, probe_name = item
-                if probe_name and sent_at is not None:
-                    sent_at[probe_name] = time.time() - (time.perf_counter() - scheduled)
-                try:
-                    r = await client.post(target.url, content=body, headers=target.headers)
-                    if r.status_code >= 300:
-                        errors += 1
-                        continue
-                except httpx.HTTPError:
-                    errors += 1
-                    continue
+        conn = Connection(target)
+        while True:
+            item = await work.get()
+            if item is None:
+                conn.close()
+                return
+            scheduled, body, probe_name, counted = item
+            if probe_name and sent_at is not None:
+                sent_at[probe_name] = time.time() - (time.perf_counter() - scheduled)
+            try:
+                status = await conn.post(body)
+            except (ConnectionError, OSError):
+                errors += counted
+                continue
+            if status >= 300:
+                errors += counted
+            elif counted:
                 latencies.append(time.perf_counter() - scheduled)
 
     workers = [asyncio.create_task(lane()) for _ in range(lanes)]
@@ -201,17 +252,18 @@ async def steady(target: Target, bodies: list[tuple[bytes, int]], *, seconds: fl
         delay = at - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        if probes and i > 0 and i % probe_every == 0 and i // probe_every - 1 < len(probes):
-            body, name = probes[i // probe_every - 1]
-            work.put_nowait((at, body, name))
+        j = i - skip
+        if probes and j > 0 and j % probe_every == 0 and j // probe_every - 1 < len(probes):
+            body, name = probes[j // probe_every - 1]
+            work.put_nowait((at, body, name, j >= 0))
         else:
-            work.put_nowait((at, bodies[i % len(bodies)][0], None))
+            work.put_nowait((at, bodies[i % len(bodies)][0], None, j >= 0))
     for _ in workers:
         work.put_nowait(None)
     await asyncio.gather(*workers)
     return {"rate_alerts_per_s": rate_rps * 10, "rate_requests_per_s": rate_rps, "requests": len(latencies), "errors": errors,
-            "p50_ms": pct(latencies, 50) * 1000, "p95_ms": pct(latencies, 95) * 1000, "p99_ms": pct(latencies, 99) * 1000,
-            "max_ms": max(latencies) * 1000 if latencies else float("nan")}
+            "warmup_s": warmup, "p50_ms": pct(latencies, 50) * 1000, "p95_ms": pct(latencies, 95) * 1000,
+            "p99_ms": pct(latencies, 99) * 1000, "max_ms": max(latencies) * 1000 if latencies else float("nan")}
 
 
 # ---------------------------------------------------------------- setup
@@ -279,6 +331,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--skip-alertmanager", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs) and print where it is")
+    ap.add_argument("--warmup", type=float, default=3, help="seconds of load at the steady rate before latency is measured")
     ap.add_argument("--rate", type=float, default=100, help="requests/s of 10 alerts in the steady phase (100 = 1,000 alerts/s)")
     args = ap.parse_args()
 
@@ -307,13 +360,14 @@ def main() -> None:
 
         stream = Alerts()
         big = [(am_webhook(b), len(b)) for b in (stream.batch(args.batch) for _ in range(int(args.seconds * 150)))]
-        small = [(am_webhook(b), len(b)) for b in (stream.batch(10) for _ in range(int(args.seconds * 100) + 10))]
+        small = [(am_webhook(b), len(b)) for b in (stream.batch(10) for _ in range(int((args.seconds + args.warmup) * args.rate) + 10))]
         probes = [(am_webhook([{"labels": {"alertname": f"Handoff{i}", "service": "probe"}, "annotations": {},
                                 "startsAt": stream.start}]), f"Handoff{i}") for i in range(40)]
         print(f"watchkeeper: steady phase, {args.rate * 10:,.0f} alerts/s ({args.seconds:g}s) with handoff probes...", file=sys.stderr)
         sent_at: dict[str, float] = {}
         cpu0 = _cpu_seconds(procs[0].pid)
-        results["watchkeeper_steady"] = asyncio.run(steady(wk, small, seconds=args.seconds, rate_rps=args.rate, probes=probes, sent_at=sent_at))
+        results["watchkeeper_steady"] = asyncio.run(steady(wk, small, seconds=args.seconds, rate_rps=args.rate, warmup=args.warmup,
+                                                           probes=probes, sent_at=sent_at))
         results["watchkeeper_steady"]["server_cpu_ms_per_request"] = (_cpu_seconds(procs[0].pid) - cpu0) * 1000 / max(1, results["watchkeeper_steady"]["requests"])
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not all(f"[FIRING:1] {name}" in " ".join(inbox.arrived) for name in sent_at):
@@ -345,9 +399,9 @@ def main() -> None:
             am = Target("alertmanager", f"http://127.0.0.1:{am_port}/api/v2/alerts", am_v2, {})
             stream = Alerts(seed=7)
             big = [(am_v2(b), len(b)) for b in (stream.batch(args.batch) for _ in range(int(args.seconds * 150)))]
-            small = [(am_v2(b), len(b)) for b in (stream.batch(10) for _ in range(int(args.seconds * 100) + 10))]
+            small = [(am_v2(b), len(b)) for b in (stream.batch(10) for _ in range(int((args.seconds + args.warmup) * args.rate) + 10))]
             print(f"alertmanager: steady phase ({args.seconds:g}s)...", file=sys.stderr)
-            results["alertmanager_steady"] = asyncio.run(steady(am, small, seconds=args.seconds, rate_rps=args.rate))
+            results["alertmanager_steady"] = asyncio.run(steady(am, small, seconds=args.seconds, rate_rps=args.rate, warmup=args.warmup))
             time.sleep(2)
             print(f"alertmanager: throughput phase ({args.seconds:g}s)...", file=sys.stderr)
             results["alertmanager_throughput"] = asyncio.run(throughput(am, big, seconds=args.seconds, concurrency=args.concurrency))

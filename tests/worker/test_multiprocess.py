@@ -168,3 +168,25 @@ def test_an_idle_worker_wakes_for_a_job_due_before_its_next_poll(db):
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_a_burst_of_stop_signals_stops_the_worker(db, tmp_path):
+    """Ctrl-C reaches the whole process group while `serve` also terminates its worker: signals
+    arriving inside the handler of an earlier one must not deadlock the stop."""
+    url, _ = db
+    env = {**os.environ, "WATCHKEEPER_DATABASE_URL": url, "WATCHKEEPER_DATA_DIR": str(tmp_path / "data"),
+           "WATCHKEEPER_WORKER_POLL_SECONDS": "0.1"}
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "watchkeeper", "worker"], cwd=tmp_path, env=env,
+                                stdout=subprocess.DEVNULL, stderr=out)
+    try:
+        _wait(lambda: "worker started" in log.read_text(), 60, "the worker to start")
+        for i in range(200):
+            proc.send_signal(signal.SIGTERM if i % 2 else signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            pytest.fail("the worker did not stop after a burst of SIGTERM/SIGINT")

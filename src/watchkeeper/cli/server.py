@@ -132,8 +132,7 @@ def _worker_process_main(settings, parent_pid: int) -> None:
     _die_with_parent()
     logs.configure(json_output=settings.log_json, level=settings.log_level)
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    _stop_on_signals(stop)
 
     def watch_parent() -> None:  # where PR_SET_PDEATHSIG is unavailable
         while not stop.wait(1.0):
@@ -151,6 +150,21 @@ def _worker_process_main(settings, parent_pid: int) -> None:
         worker.run(stop)
     finally:
         container.dispose()
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT set `stop`. A handler runs in the main thread between two bytecodes,
+    even inside an earlier handler that is halfway through `stop.set()` and holds its lock
+    (Ctrl-C reaches the whole process group while `serve` also terminates its worker): the
+    nested set() would wait for that lock forever. So the handler takes no lock; a new
+    thread sets the event."""
+    import _thread
+
+    def handler(signum, frame) -> None:
+        _thread.start_new_thread(stop.set, ())
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
 
 
 def _die_with_parent() -> None:
@@ -191,8 +205,7 @@ def worker(
         emit(ctx, {"jobs_run": done})
         return
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    _stop_on_signals(stop)
     w.run(stop)
 
 

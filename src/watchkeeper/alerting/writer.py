@@ -103,13 +103,17 @@ class Writer:
             session = self.session_factory()
             try:
                 now = clock.utcnow()
-                outcomes: dict[str, str] = {}
+                results: dict[int, IngestResult] = {}
                 for part in parts:
+                    # Outcomes per part: a fingerprint created in one part is "updated" by a later
+                    # part of the same transaction, and each request must get its own answer.
+                    outcomes: dict[str, str] = {}
                     merged = {fp: it for job in part for fp, it in job.items.items()}
                     sources = {fp: job.source for job in part for fp in job.items}
                     _ingest.store(session, items=merged, source=sources, now=now, outcomes=outcomes)
+                    results.update((id(job), _result(job, outcomes)) for job in part)
                 session.commit()
-                return [_result(job, outcomes) for job in jobs]
+                return [results[id(job)] for job in jobs]
             except Exception as exc:
                 session.rollback()
                 if attempt + 1 < RETRIES and _retryable(exc):

@@ -69,7 +69,7 @@ def _insert(session: Session, table):
 
 
 _EXISTING_COLUMNS = (Alert.id, Alert.fingerprint, Alert.status, Alert.starts_at, Alert.ends_at, Alert.service, Alert.alertname,
-                     Alert.severity, Alert.labels)
+                     Alert.severity)
 
 
 def _existing(session: Session, fps: Sequence[str]) -> dict[str, Any]:
@@ -216,10 +216,11 @@ def store(session: Session, *, items: dict[str, Item], source: str | dict[str, s
     for fp, alert_id in inserted.items():
         labels_by_id[alert_id] = (items[fp].labels, items[fp].labels.get("service"))
     if refires:
-        rows_by_id = {x.id: x for x in existing.values()}
+        # The fingerprint hashes every label, so the stored row's labels are the item's.
+        fp_by_id = {row.id: fp for fp, row in existing.items()}
         for r in refires:
-            row = rows_by_id[r["b_id"]]
-            labels_by_id[row.id] = (row.labels, row.service)
+            fp = fp_by_id[r["b_id"]]
+            labels_by_id[r["b_id"]] = (items[fp].labels, existing[fp].service)
     join = {aid: labels_by_id[aid] for aid in fired_ids}
     woken = [r["b_id"] for r in resolves]
     schedule_groups(session, join=join, woken=woken, now=now)

@@ -91,6 +91,18 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _worker_children(pid: int) -> list[int]:
+    """Children that are spawned worker processes (not multiprocessing's resource tracker)."""
+    out = []
+    for child in _children(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                out.append(child)
+        except OSError:
+            pass
+    return out
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -136,3 +148,38 @@ def test_serve_runs_its_worker_in_a_child_process_that_dies_with_it(fresh_url, t
             proc.kill()
             proc.wait(timeout=10)
         engine.dispose()
+
+
+def test_serve_starts_its_worker_again_when_it_dies(fresh_url, tmp_path):
+    """A worker child killed under a running serve (a crash, the OOM killer) is replaced, so the
+    server never goes on without anyone sending its notifications."""
+    port = free_port()
+    env = {**os.environ, "WATCHKEEPER_DATABASE_URL": fresh_url, "WATCHKEEPER_DATA_DIR": str(tmp_path / "data"),
+           "WATCHKEEPER_WORKER_POLL_SECONDS": "0.2"}
+    proc = subprocess.Popen([sys.executable, "-m", "watchkeeper", "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        first: list[int] = []
+        while time.monotonic() < deadline and not first:
+            first = _worker_children(proc.pid)
+            time.sleep(0.2)
+        assert len(first) == 1, first
+        time.sleep(3)  # let it start up, then crash it
+        os.kill(first[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        second: list[int] = []
+        while time.monotonic() < deadline and not second:
+            second = [pid for pid in _worker_children(proc.pid) if pid != first[0]]
+            time.sleep(0.2)
+        assert second, "serve did not start its worker again"
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, stderr = proc.communicate()
+    assert "worker process exited; starting it again" in stderr
+    assert not any(_alive(pid) for pid in second), "the new worker outlived serve"

@@ -61,10 +61,11 @@ def serve(
             session.commit()
         log.info("config applied", extra={"file": str(settings.config_file), **result.summary()})
     stop = threading.Event()
-    worker_thread = worker_child = None
+    worker_thread = supervisor = None
     if settings.worker_enabled and not no_worker:
         if settings.worker_process and not _in_memory(settings.database_url):
-            worker_child = _start_worker_process(settings)
+            supervisor = _WorkerSupervisor(settings)
+            supervisor.start()
         else:
             worker = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings,
                             loops=registry.LOOPS)
@@ -89,8 +90,8 @@ def serve(
         stop.set()
         if worker_thread:
             worker_thread.join(timeout=settings.worker_lease_seconds)
-        if worker_child:
-            _stop_worker_process(worker_child, timeout=settings.worker_lease_seconds)
+        if supervisor:
+            supervisor.stop(timeout=settings.worker_lease_seconds)
 
 
 def _in_memory(database_url: str) -> bool:
@@ -110,6 +111,53 @@ def _start_worker_process(settings):
     child.start()
     log.info("worker process started", extra={"pid": child.pid})
     return child
+
+
+class _WorkerSupervisor:
+    """Keeps `serve`'s worker child running: if it dies (a crash, the OOM killer), it is
+    started again after a back-off of 1 s doubling to 60 s, so a server never goes on serving
+    with nobody sending its notifications. The error is logged each time."""
+
+    MAX_BACKOFF = 60.0
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.child = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        self.child = _start_worker_process(self.settings)
+        threading.Thread(target=self._watch, name="wk-worker-supervisor", daemon=True).start()
+
+    def _watch(self) -> None:
+        import time
+
+        backoff = 1.0
+        started = time.monotonic()
+        while not self._stopping.is_set():
+            self.child.join(timeout=1.0)
+            if self.child.is_alive() or self._stopping.is_set():
+                if time.monotonic() - started > self.MAX_BACKOFF:
+                    backoff = 1.0  # it has run a while: the next crash restarts quickly again
+                continue
+            log.error("worker process exited; starting it again",
+                      extra={"pid": self.child.pid, "exitcode": self.child.exitcode, "in_seconds": backoff})
+            if self._stopping.wait(backoff):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.child = _start_worker_process(self.settings)
+            started = time.monotonic()
+            backoff = min(backoff * 2, self.MAX_BACKOFF)
+
+    def stop(self, *, timeout: float) -> None:
+        with self._lock:
+            self._stopping.set()
+            child = self.child
+        if child is not None:
+            _stop_worker_process(child, timeout=timeout)
 
 
 def _stop_worker_process(child, *, timeout: float) -> None:

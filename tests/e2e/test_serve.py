@@ -22,6 +22,17 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
+def _terminate(proc: subprocess.Popen, *, timeout: float) -> str:
+    """SIGTERM, wait for a clean exit (SIGKILL after `timeout`), return what it wrote on stderr."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, stderr = proc.communicate()
+    return stderr
+
+
 def test_serve_starts_prints_the_admin_password_once_and_runs_the_worker(fresh_url, tmp_path):
     port = free_port()
     env = {**os.environ, "WATCHKEEPER_DATABASE_URL": fresh_url, "WATCHKEEPER_DATA_DIR": str(tmp_path / "data"),
@@ -52,12 +63,7 @@ def test_serve_starts_prints_the_admin_password_once_and_runs_the_worker(fresh_u
             time.sleep(0.3)
         assert periodic_done(), "serve's worker ran no job"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, stderr = proc.communicate()
+        stderr = _terminate(proc, timeout=30)
         engine.dispose()
     assert stderr.count("one-time password") == 1
     assert "Traceback" not in stderr
@@ -175,11 +181,6 @@ def test_serve_starts_its_worker_again_when_it_dies(fresh_url, tmp_path):
         assert second, "serve did not start its worker again"
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, stderr = proc.communicate()
+        stderr = _terminate(proc, timeout=60)
     assert "worker process exited; starting it again" in stderr
     assert not any(_alive(pid) for pid in second), "the new worker outlived serve"

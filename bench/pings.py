@@ -112,9 +112,9 @@ def main() -> None:
     from watchkeeper.config import Settings
     from watchkeeper.db import migrate
     from watchkeeper.db.engine import make_engine
-    from watchkeeper.monitoring import service as monitoring
     from watchkeeper.monitoring.models import Ping
-    from watchkeeper.monitoring.schemas import MonitorCreate
+    from watchkeeper.monitoring.probes import service as monitoring
+    from watchkeeper.monitoring.probes.schemas import MonitorCreate
 
     name = f"wk_bench_pings_{secrets.token_hex(4)}"
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / name

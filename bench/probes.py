@@ -75,12 +75,13 @@ def setup(container, *, monitors: int, interval: int, url: str, start_in: float)
     """Create the monitors through the service layer, then line their first slots up after start."""
     from sqlalchemy import select, update
 
+    from watchkeeper import clock
     from watchkeeper.auth.service import Actor
     from watchkeeper.db import migrate
-    from watchkeeper.monitoring import _schedule
-    from watchkeeper.monitoring import service as monitoring
     from watchkeeper.monitoring.models import Location, Monitor
-    from watchkeeper.monitoring.schemas import MonitorCreate
+    from watchkeeper.monitoring.probes import _schedule
+    from watchkeeper.monitoring.probes import service as monitoring
+    from watchkeeper.monitoring.probes.schemas import MonitorCreate
 
     migrate.upgrade(container.engine)
     actor = Actor.system("bench", "system")
@@ -93,7 +94,7 @@ def setup(container, *, monitors: int, interval: int, url: str, start_in: float)
                 s.flush()
         s.commit()
     created = time.perf_counter() - t0
-    start_ms = _schedule.to_ms(_now()) + int(start_in * 1000)
+    start_ms = clock.to_ms(_now()) + int(start_in * 1000)
     with container.session() as s:
         rows = s.execute(select(Location.id, Monitor.name).join(Monitor, Monitor.id == Location.monitor_id)).all()
         iv = interval * 1000
@@ -126,7 +127,7 @@ def main() -> None:
 
     from watchkeeper.app import build
     from watchkeeper.config import Settings
-    from watchkeeper.monitoring.runner import ProbeRunner
+    from watchkeeper.monitoring.probes.runner import ProbeRunner
 
     port = free_port()
     target = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], stdout=subprocess.PIPE)

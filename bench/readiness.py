@@ -34,7 +34,7 @@ from watchkeeper.assessments._suites import WebFacts  # noqa: E402
 from watchkeeper.assessments.schemas import ResultCreate  # noqa: E402
 from watchkeeper.auth.service import Actor  # noqa: E402
 from watchkeeper.catalog import service as catalog  # noqa: E402
-from watchkeeper.catalog._stages import Stage  # noqa: E402
+from watchkeeper.catalog.stages import Stage  # noqa: E402
 from watchkeeper.catalog.schemas import PersonCreate, ServiceCreate, TeamCreate  # noqa: E402
 from watchkeeper.config import Settings  # noqa: E402
 from watchkeeper.readiness import service as readiness  # noqa: E402

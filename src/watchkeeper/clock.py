@@ -47,6 +47,16 @@ def frozen(at: dt.datetime) -> Iterator[None]:
         set_frozen(previous)
 
 
+def to_ms(at: dt.datetime) -> int:
+    """Epoch milliseconds of an aware datetime (the hot tables store time this way)."""
+    return int(round(at.timestamp() * 1000))
+
+
+def from_ms(ms: int) -> dt.datetime:
+    """The aware UTC datetime of epoch milliseconds."""
+    return dt.datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
 def ensure_aware(value: dt.datetime) -> dt.datetime:
     """Treat naive datetimes as UTC (what SQLite hands back) and normalise to UTC."""
     if value.tzinfo is None:

@@ -16,7 +16,7 @@ from watchkeeper.assessments import service as assessments
 from watchkeeper.assessments._suites import AuditLevel, OpenFinding, RunFacts, Severity, Suite, WebFacts
 from watchkeeper.audit import service as audit
 from watchkeeper.audit.schemas import AuditFilter
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.errors import Conflict, InvalidInput
 from watchkeeper.evidence import Evidence, Status
 from watchkeeper.readiness import service as readiness

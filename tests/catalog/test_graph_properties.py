@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watchkeeper.catalog._graph import find_cycle, upstream
+from watchkeeper.catalog.graph import find_cycle, upstream
 
 nodes = st.sampled_from(list("abcdefgh"))
 graphs = st.dictionaries(nodes, st.sets(nodes, max_size=4), max_size=8)

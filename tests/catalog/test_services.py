@@ -6,7 +6,7 @@ from sqlalchemy import select
 from tests.factories.catalog import make_service
 from watchkeeper.audit.models import AuditEvent
 from watchkeeper.catalog import service as catalog
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.catalog.errors import InvalidTransition, ServiceNotFound
 from watchkeeper.catalog.schemas import ServiceUpdate, Targets
 from watchkeeper.errors import Conflict, InvalidInput, PermissionDenied

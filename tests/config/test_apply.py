@@ -8,7 +8,7 @@ import pytest
 
 from tests.factories.catalog import make_service
 from watchkeeper.catalog import service as catalog
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.configfile import loader, plan
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "watchkeeper.yaml"

@@ -3,8 +3,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth.service import Actor
-from watchkeeper.monitoring import service as monitoring
-from watchkeeper.monitoring.schemas import MonitorCreate, MonitorRead
+from watchkeeper.monitoring.probes import service as monitoring
+from watchkeeper.monitoring.probes.schemas import MonitorCreate, MonitorRead
 
 SYSTEM = Actor.system("factory", "system")
 

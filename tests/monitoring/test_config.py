@@ -8,8 +8,9 @@ import pytest
 
 from tests.factories.monitoring import make_monitor
 from watchkeeper.configfile import loader, plan
-from watchkeeper.monitoring import rules, slos
-from watchkeeper.monitoring import service as monitoring
+from watchkeeper.monitoring.metrics import rules
+from watchkeeper.monitoring.probes import service as monitoring
+from watchkeeper.monitoring.slos import service as slos
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = """

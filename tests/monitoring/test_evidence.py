@@ -10,8 +10,9 @@ from tests.monitoring.test_results import Feed
 from watchkeeper import clock
 from watchkeeper.catalog.schemas import Targets
 from watchkeeper.evidence import Status
-from watchkeeper.monitoring import evidence, store
-from watchkeeper.monitoring._schedule import to_ms
+from watchkeeper.clock import to_ms
+from watchkeeper.monitoring import evidence
+from watchkeeper.monitoring.metrics import store
 from watchkeeper.readiness import registry
 
 

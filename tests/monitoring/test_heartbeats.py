@@ -10,8 +10,8 @@ from sqlalchemy import select
 from tests.factories.catalog import make_service
 from tests.factories.monitoring import make_monitor
 from watchkeeper import clock
-from watchkeeper.monitoring import _heartbeat
-from watchkeeper.monitoring import service as monitoring
+from watchkeeper.monitoring.probes import _heartbeat, heartbeats
+from watchkeeper.monitoring.probes import service as monitoring
 from watchkeeper.monitoring.models import Ping, Signal
 from watchkeeper.worker.context import JobContext
 from watchkeeper.monitoring import jobs
@@ -146,7 +146,7 @@ def test_the_fast_path_answers_exactly_as_the_documented_routes(session, contain
         (404, "application/json", {"code": "heartbeat.not_found", "field": None, "message":
                                    "no heartbeat monitor has this ping URL; copy it from `watchkeeper monitor show NAME`"}),
     ]
-    pings = monitoring.list_pings(session, name="hb")
+    pings = heartbeats.list_pings(session, name="hb")
     assert [(p["signal"], p["exit_status"], p["body"]) for p in reversed(pings)] == [
         ("success", None, None), ("fail", None, "disk full"), ("success", None, None), ("start", None, None),
         ("success", 0, None)]

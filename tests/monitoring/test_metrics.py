@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.factories.auth import make_persona
-from watchkeeper.monitoring import _rules, store
-from watchkeeper.monitoring._schedule import to_ms
+from watchkeeper.clock import to_ms
+from watchkeeper.monitoring.metrics import language, store
+from watchkeeper.monitoring.metrics.schemas import MetricSample
 from watchkeeper.monitoring.models import Rollup, Sample
-from watchkeeper.monitoring.schemas import MetricSample
 
 
 def test_push_json_and_text_then_query_through_the_api(session, client, personas, frozen_clock):
@@ -66,11 +66,11 @@ def test_rollups_match_raw_data_and_serve_long_windows(session, system_actor, fr
     hour = session.execute(select(Rollup).where(Rollup.resolution_s == 3600).order_by(Rollup.bucket_ms)).scalars().all()
     assert [(h.count, h.sum, h.min, h.max) for h in hour] == [(60, float(sum(range(60))), 0.0, 59.0),
                                                               (60, float(sum(range(60, 120))), 60.0, 119.0)]
-    q = _rules.Query("avg", _rules.Selector("latency_seconds"), 3 * 3600)
+    q = language.Query("avg", language.Selector("latency_seconds"), 3 * 3600)
     exact = store.evaluate(session, q)
     via_rollups = store.evaluate(session, q, retention=store.Retention(raw=dt.timedelta(minutes=30)))
     assert exact == via_rollups == {(): sum(range(180)) / 180}
-    count = _rules.Query("count", _rules.Selector("latency_seconds"), 3 * 3600)
+    count = language.Query("count", language.Selector("latency_seconds"), 3 * 3600)
     assert store.evaluate(session, count, retention=store.Retention(raw=dt.timedelta(minutes=30))) == {(): 180.0}
     assert store.rollup(session, now=frozen_clock) == {}  # idempotent
 
@@ -84,15 +84,15 @@ def test_retention_never_drops_what_is_not_rolled_up(session, system_actor, froz
     pruned = store.prune(session, retention=short, now=frozen_clock)
     assert pruned["samples"] == 120
     assert session.execute(select(func.count()).select_from(Sample)).scalar() == 60
-    q = _rules.Query("sum", _rules.Selector("latency_seconds"), 3 * 3600)
+    q = language.Query("sum", language.Selector("latency_seconds"), 3 * 3600)
     assert store.evaluate(session, q, retention=short) == {(): float(sum(range(180)))}
 
 
 def test_rate_needs_raw_samples_in_long_windows(session, system_actor, frozen_clock):
     _push_minutes(session, system_actor, frozen_clock - dt.timedelta(hours=2), 120)
     store.rollup(session, now=frozen_clock)
-    q = _rules.parse("rate(latency_seconds[2h]) > 1").query
-    with pytest.raises(_rules.RuleSyntaxError, match="rate\\(\\) needs raw samples"):
+    q = language.parse("rate(latency_seconds[2h]) > 1").query
+    with pytest.raises(language.RuleSyntaxError, match="rate\\(\\) needs raw samples"):
         store.evaluate(session, q, retention=store.Retention(raw=dt.timedelta(minutes=30)))
     assert store.evaluate(session, q)[()] == pytest.approx(119 / 7200)
 
@@ -103,11 +103,11 @@ def test_bucket_aggregation_equals_raw_aggregation(values):
     series = [({"a": "1"}, [(i, v) for i, v in enumerate(values)])]
     buckets = [({"a": "1"}, [(1, v, v, v) for v in values])]
     for agg in ("avg", "min", "max", "sum", "count"):
-        q = _rules.Query(agg, _rules.Selector("x"), 60)
-        assert _rules.aggregate_buckets(q, buckets)[()] == pytest.approx(_rules.aggregate_raw(q, series)[()], rel=1e-9, abs=1e-6)
+        q = language.Query(agg, language.Selector("x"), 60)
+        assert language.aggregate_buckets(q, buckets)[()] == pytest.approx(language.aggregate_raw(q, series)[()], rel=1e-9, abs=1e-6)
 
 
 def test_counter_increase_survives_resets():
-    q = _rules.Query("increase", _rules.Selector("c"), 60)
+    q = language.Query("increase", language.Selector("c"), 60)
     points = [(0, 10.0), (1, 15.0), (2, 3.0), (3, 8.0)]  # reset between 15 and 3
-    assert _rules.aggregate_raw(q, [({}, points)]) == {(): 5.0 + 3.0 + 5.0}
+    assert language.aggregate_raw(q, [({}, points)]) == {(): 5.0 + 3.0 + 5.0}

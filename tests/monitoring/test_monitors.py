@@ -12,9 +12,10 @@ from tests.factories.catalog import make_service
 from tests.factories.monitoring import make_monitor
 from watchkeeper.audit.models import AuditEvent
 from watchkeeper.errors import Conflict, InvalidInput, PermissionDenied
-from watchkeeper.monitoring import service as monitoring
-from watchkeeper.monitoring.models import Location
-from watchkeeper.monitoring.schemas import MonitorCreate, MonitorUpdate
+from watchkeeper.auth.service import Actor
+from watchkeeper.monitoring.models import Location, Monitor
+from watchkeeper.monitoring.probes import service as monitoring
+from watchkeeper.monitoring.probes.schemas import MonitorCreate, MonitorUpdate
 
 
 def _actions(session, target):
@@ -60,7 +61,7 @@ def test_locations_make_one_slot_stream_each_and_default_to_a_majority(session):
     m = make_monitor(session, name="multi", locations=["eu", "us", "ap"])
     assert m.quorum == 2
     assert sorted(loc.location for loc in m.location_states) == ["ap", "eu", "us"]
-    monitoring.update_monitor(session, name="multi", data=MonitorUpdate(locations=["eu"]), actor=monitoring.Actor.system("t", "system"))
+    monitoring.update_monitor(session, name="multi", data=MonitorUpdate(locations=["eu"]), actor=Actor.system("t", "system"))
     rows = session.execute(select(Location.location)).scalars().all()
     assert rows == ["eu"]
 
@@ -73,7 +74,7 @@ def test_slots_are_phase_jittered_and_pause_parks_them(session, frozen_clock, sy
     assert all(now_ms <= d < now_ms + 60_000 for d in due)
     assert len(set(d % 60_000 for d in due)) == 20  # spread across the minute, not all at :00
     monitoring.set_enabled(session, name="m0", enabled=False, actor=system_actor)
-    loc = session.execute(select(Location).join(monitoring.Monitor).where(monitoring.Monitor.name == "m0")).scalar_one()
+    loc = session.execute(select(Location).join(Monitor).where(Monitor.name == "m0")).scalar_one()
     assert loc.due_ms is None and monitoring.get_monitor(session, name="m0").status == "paused"
     assert _actions(session, "monitor:m0") == ["monitor.create", "monitor.update"]
 

@@ -24,12 +24,14 @@ from watchkeeper import clock
 from watchkeeper.db import migrate
 from watchkeeper.db.engine import make_engine, make_session_factory
 from watchkeeper.errors import Unavailable
-from watchkeeper.monitoring import service as monitoring
+from watchkeeper.monitoring.errors import HeartbeatNotFound, PingNotRecorded
 from watchkeeper.monitoring.models import Monitor, Ping, Signal
-from watchkeeper.monitoring.ping_writer import PingNotRecorded, PingWriter
-from watchkeeper.monitoring.schemas import PingResult, PingSignal
+from watchkeeper.monitoring.probes import heartbeats
+from watchkeeper.monitoring.probes import service as monitoring
+from watchkeeper.monitoring.probes.ping_writer import PingWriter
+from watchkeeper.monitoring.probes.schemas import PingResult, PingSignal
 
-PingIn = monitoring.PingIn
+PingIn = heartbeats.PingIn
 
 
 @pytest.fixture
@@ -236,7 +238,7 @@ def test_a_late_ping_in_a_batch_resolves_the_missed_heartbeat(db, frozen_clock, 
     assert all(isinstance(o, PingResult) for o in asyncio.run(_all(writer, [PingIn(token=t) for t in tokens])))
     clock.advance(dt.timedelta(hours=2))
     with factory() as s:
-        assert monitoring.check_heartbeats(s) == 3
+        assert heartbeats.check_heartbeats(s) == 3
         s.commit()
     assert [(e.name, e.labels["alertname"], e.firing) for e in published] == [
         ("hb-0", "HeartbeatMissed", True), ("hb-1", "HeartbeatMissed", True), ("hb-2", "HeartbeatMissed", True)]
@@ -245,7 +247,7 @@ def test_a_late_ping_in_a_batch_resolves_the_missed_heartbeat(db, frozen_clock, 
     late = [PingIn(token=tokens[0], signal=PingSignal.START), PingIn(token=tokens[0]), PingIn(token=tokens[2]),
             PingIn(token="no-such-token")]
     outcomes = _one_then_the_rest(engine, writer, late)
-    assert [getattr(o, "status", type(o).__name__) for o in outcomes] == ["down", "up", "up", "MonitorNotFound"]
+    assert [getattr(o, "status", type(o).__name__) for o in outcomes] == ["down", "up", "up", "HeartbeatNotFound"]
     assert [(e.name, e.firing) for e in published[3:]] == [("hb-0", False), ("hb-2", False)]
     assert published[3].starts_at == frozen_clock + dt.timedelta(hours=1, minutes=10)  # when it went down
     with factory() as s:
@@ -275,7 +277,7 @@ def test_a_batch_ends_where_the_same_pings_one_at_a_time_end(session, frozen_clo
                             **({"signal": sig} if isinstance(sig, PingSignal) else {"exit_status": sig}))
                      for name, sig, with_body in seq]
             if batched:
-                outcomes = monitoring.record_pings(session, pings)
+                outcomes = heartbeats.record_pings(session, pings)
             else:
                 outcomes = [_one(session, p) for p in pings]
             monitors = {m.name: (m.status, m.status_since, m.last_ping_at, m.last_start_at, m.deadline_at, m.last_error)
@@ -292,8 +294,8 @@ def test_a_batch_ends_where_the_same_pings_one_at_a_time_end(session, frozen_clo
 
 def _one(session, ping: PingIn):
     try:
-        return monitoring.ping(session, token=ping.token, signal=ping.signal, exit_status=ping.exit_status, body=ping.body)
-    except monitoring.MonitorNotFound as exc:
+        return heartbeats.ping(session, token=ping.token, signal=ping.signal, exit_status=ping.exit_status, body=ping.body)
+    except HeartbeatNotFound as exc:
         return exc
 
 

@@ -8,16 +8,15 @@ import sys
 import pytest
 
 from tests.monitoring.servers import HttpTarget, dns_server, free_port, tcp_listener, tls_server
-from watchkeeper.monitoring.probes import HttpClients, ProbeContext, ProbeResult
-from watchkeeper.monitoring.probes import run as run_probe
-from watchkeeper.monitoring.schemas import parse_spec
+from watchkeeper.monitoring.probes.kinds import HttpClients, ProbeContext, ProbeResult, parse_spec
+from watchkeeper.monitoring.probes.kinds import run as run_probe
 
 
 def probe(kind: str, *, timeout: float = 3.0, location: str = "test", **spec) -> ProbeResult:
     async def go():
         clients = HttpClients()
         try:
-            return await run_probe(kind, parse_spec(kind, spec), ProbeContext("m", location, timeout, clients))
+            return await run_probe(parse_spec(kind, spec), ProbeContext("m", location, timeout, clients))
         finally:
             await clients.aclose()
     return asyncio.run(go())

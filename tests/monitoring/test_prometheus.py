@@ -8,9 +8,10 @@ from tests.factories.catalog import make_service
 from tests.monitoring.prometheus import prometheus
 from tests.monitoring.servers import HttpTarget
 from tests.monitoring.test_probes import probe
-from watchkeeper.monitoring import rules
+from watchkeeper.monitoring.metrics import rules
+from watchkeeper.monitoring.metrics.schemas import RuleCreate
 from watchkeeper.monitoring.models import Rule
-from watchkeeper.monitoring.schemas import RuleCreate, SignalFilter
+from watchkeeper.monitoring.schemas import SignalFilter
 from watchkeeper.monitoring.signals import list_signals
 
 pytestmark = pytest.mark.slow

@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 from tests.factories.catalog import make_service
 from tests.factories.monitoring import make_monitor
 from watchkeeper import clock
-from watchkeeper.monitoring import service as monitoring
-from watchkeeper.monitoring._state import LocationState, Status, after_result, monitor_status
 from watchkeeper.monitoring.models import Check, Location, Monitor, Signal
-from watchkeeper.monitoring.probes import ProbeResult
-from watchkeeper.monitoring.service import ResultIn
+from watchkeeper.monitoring.probes import history, results
+from watchkeeper.monitoring.probes import service as monitoring
+from watchkeeper.monitoring.probes._state import LocationState, Status, after_result, monitor_status
+from watchkeeper.monitoring.probes.kinds import ProbeResult
+from watchkeeper.monitoring.probes.results import ResultIn
 from watchkeeper.monitoring.signals import list_signals
 from watchkeeper.monitoring.schemas import SignalFilter
 
@@ -34,7 +35,7 @@ class Feed:
             self.slot += 60_000
             slot = self.slot
         result = ProbeResult(ok=ok, latency_ms=12.5 if ok else None, error=None if ok else error, warning=warning)
-        return monitoring.record_results(self.session, [ResultIn(
+        return results.record_results(self.session, [ResultIn(
             location_id=self.locs[location], monitor_id=self.m.id, monitor=self.name, location=location, slot_ms=slot,
             checked_at=clock.utcnow(), result=result)], worker="test")
 
@@ -75,9 +76,9 @@ def test_results_and_samples_are_stored(session):
     feed = Feed(session, "home")
     feed(True)
     feed(False)
-    checks = monitoring.list_checks(session, name="home")
+    checks = history.list_checks(session, name="home")
     assert [(c.ok, c.error) for c in checks] == [(False, "connection refused"), (True, None)]
-    assert monitoring.list_checks(session, name="home", failures_only=True)[0].error == "connection refused"
+    assert history.list_checks(session, name="home", failures_only=True)[0].error == "connection refused"
 
 
 def test_a_slot_is_recorded_once_and_late_results_do_not_flap(session, published):

@@ -12,31 +12,31 @@ from sqlalchemy import select
 
 from tests.factories.catalog import make_service
 from watchkeeper import clock
-from watchkeeper.monitoring import _rules, rules, store
+from watchkeeper.monitoring.metrics import language, rules, store
+from watchkeeper.monitoring.metrics.schemas import MetricSample, RuleCreate, RuleUpdate
 from watchkeeper.monitoring.models import Rule
-from watchkeeper.monitoring.schemas import MetricSample, RuleCreate, RuleUpdate
 
 # ---------------------------------------------------------------- the language
 
 labels = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True).filter(lambda s: s != "by")
 values = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
-matchers = st.builds(_rules.Matcher, labels, st.sampled_from(["=", "!="]), values)
-selectors = st.builds(_rules.Selector, st.from_regex(r"[a-z_:][a-z0-9_:]{0,12}", fullmatch=True).filter(lambda s: s != "by"),
+matchers = st.builds(language.Matcher, labels, st.sampled_from(["=", "!="]), values)
+selectors = st.builds(language.Selector, st.from_regex(r"[a-z_:][a-z0-9_:]{0,12}", fullmatch=True).filter(lambda s: s != "by"),
                       st.lists(matchers, max_size=3).map(tuple))
 windows = st.sampled_from([30, 60, 300, 3600, 5400, 86400])
 queries = st.one_of(
-    st.builds(_rules.Query, st.sampled_from(["avg", "min", "max", "sum", "count", "last", "rate", "increase"]), selectors,
+    st.builds(language.Query, st.sampled_from(["avg", "min", "max", "sum", "count", "last", "rate", "increase"]), selectors,
               windows, st.lists(labels, max_size=2, unique=True).map(tuple)),
-    st.builds(_rules.Query, st.just("quantile"), selectors, windows, st.just(()), st.sampled_from([0.5, 0.9, 0.99])),
+    st.builds(language.Query, st.just("quantile"), selectors, windows, st.just(()), st.sampled_from([0.5, 0.9, 0.99])),
 )
-rules_st = st.builds(_rules.Rule, queries, st.sampled_from([">", ">=", "<", "<=", "==", "!="]),
+rules_st = st.builds(language.Rule, queries, st.sampled_from([">", ">=", "<", "<=", "==", "!="]),
                      st.floats(min_value=-1e9, max_value=1e9, allow_nan=False).map(lambda f: round(f, 3)))
 
 
 @settings(max_examples=300, deadline=None)
 @given(rule=rules_st)
 def test_format_then_parse_gives_the_same_rule(rule):
-    assert _rules.parse(rule.format()) == rule
+    assert language.parse(rule.format()) == rule
 
 
 @pytest.mark.parametrize("text, message", [
@@ -52,18 +52,18 @@ def test_format_then_parse_gives_the_same_rule(rule):
     ("avg by (a) (x[5m]) by (b) > 1", "'by' is given twice"),
 ])
 def test_syntax_errors_say_where_and_what(text, message):
-    with pytest.raises(_rules.RuleSyntaxError) as exc:
-        _rules.parse(text)
+    with pytest.raises(language.RuleSyntaxError) as exc:
+        language.parse(text)
     assert message in str(exc.value)
 
 
 def test_both_by_positions_and_matchers_work():
-    a = _rules.parse('avg by (region) (latency_seconds{route=~"/pay.*", code!="500"}[5m]) >= 0.3')
-    b = _rules.parse('avg(latency_seconds{route=~"/pay.*", code!="500"}[5m]) by (region) >= 0.3')
+    a = language.parse('avg by (region) (latency_seconds{route=~"/pay.*", code!="500"}[5m]) >= 0.3')
+    b = language.parse('avg(latency_seconds{route=~"/pay.*", code!="500"}[5m]) by (region) >= 0.3')
     assert a == b and a.query.by == ("region",) and a.query.window_seconds == 300
     assert a.query.selector.matches("latency_seconds", {"route": "/pay/card", "code": "200"})
     assert not a.query.selector.matches("latency_seconds", {"route": "/pay/card", "code": "500"})
-    assert _rules.parse("last(info_metric[1m]) > 0").query.selector.name == "info_metric"
+    assert language.parse("last(info_metric[1m]) > 0").query.selector.name == "info_metric"
 
 
 def test_a_rule_without_comparison_is_refused_in_config():

@@ -20,10 +20,10 @@ from watchkeeper import clock
 from watchkeeper.app import build, prepare_database
 from watchkeeper.auth.service import Actor
 from watchkeeper.config import Settings
-from watchkeeper.monitoring import service as monitoring
 from watchkeeper.monitoring.models import Check, Location, Monitor, Signal
-from watchkeeper.monitoring.runner import ProbeRunner
-from watchkeeper.monitoring.schemas import MonitorCreate
+from watchkeeper.monitoring.probes import service as monitoring
+from watchkeeper.monitoring.probes.runner import ProbeRunner
+from watchkeeper.monitoring.probes.schemas import MonitorCreate
 
 pytestmark = pytest.mark.slow
 SYSTEM = Actor.system("test", "system")
@@ -79,12 +79,12 @@ def db(fresh_url, tmp_path):
 def _create(container, monitors: list[MonitorCreate], *, start_in_ms: int = 3000) -> dict[int, int]:
     """Create monitors and line their first slots up `start_in_ms` after the commit is near, so
     a slow creation on a busy machine cannot leave first slots in the past."""
-    from watchkeeper.monitoring import _schedule
+    from watchkeeper.monitoring.probes import _schedule
 
     with container.session() as s:
         for data in monitors:
             monitoring.create_monitor(s, data=data, actor=SYSTEM)
-        start = _schedule.to_ms(clock.utcnow()) + start_in_ms
+        start = clock.to_ms(clock.utcnow()) + start_in_ms
         for loc, name in s.execute(select(Location, Monitor.name).join(Monitor, Monitor.id == Location.monitor_id)).all():
             loc.due_ms = _schedule.first_slot_at_or_after(start, interval_ms=loc.interval_ms,
                                                           phase=_schedule.phase_ms(name, loc.interval_ms))

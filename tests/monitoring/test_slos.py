@@ -14,10 +14,12 @@ from sqlalchemy import select
 from tests.factories.catalog import make_service
 from tests.factories.monitoring import make_monitor
 from watchkeeper import clock
-from watchkeeper.monitoring import _burn, slos, store
-from watchkeeper.monitoring._schedule import to_ms
+from watchkeeper.clock import to_ms
+from watchkeeper.monitoring.metrics import store
 from watchkeeper.monitoring.models import Slo
-from watchkeeper.monitoring.schemas import SloCreate
+from watchkeeper.monitoring.slos import _burn, evaluation, sla
+from watchkeeper.monitoring.slos import service as slos
+from watchkeeper.monitoring.slos.schemas import SloCreate
 
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)
@@ -94,7 +96,7 @@ def _slo(session, actor, **kw) -> Slo:
 
 def _evaluate(session, slo) -> None:
     for _ in range(10):  # accounting catches up at most a day per run
-        slos.evaluate_slo(session, slo)
+        evaluation.evaluate_slo(session, slo)
         if slo.evaluated_until_ms == to_ms(clock.utcnow()) // 60_000 * 60_000:
             return
     raise AssertionError("SLO accounting did not catch up")
@@ -169,7 +171,7 @@ def test_latency_slo_counts_requests_under_the_threshold(session, system_actor, 
     make_service(session, name="pay")
     slos.create_slo(session, data=SloCreate(name="pay-latency", service="pay", kind="latency", target=99.0,
                                             metric='api_latency_seconds{route="/pay"}', threshold="300ms"), actor=system_actor)
-    slos.evaluate_all(session)
+    evaluation.evaluate_all(session)
     st_ = slos.status(session, name="pay-latency")
     assert (st_.good, st_.total) == (60.0, 100.0)
 
@@ -180,7 +182,7 @@ def test_availability_slo_from_a_monitor(session, system_actor, frozen_clock):
     store.write(session, [("probe_success", {"monitor": "pay-home", "location": "*"}, 0.0 if i % 10 == 0 else 1.0,
                            to_ms(frozen_clock - 50 * M) + i * 30_000) for i in range(100)])
     slos.create_slo(session, data=SloCreate(name="pay-probe", service="pay", target=95, monitor="pay-home"), actor=system_actor)
-    slos.evaluate_all(session)
+    evaluation.evaluate_all(session)
     st_ = slos.status(session, name="pay-probe")
     assert (st_.good, st_.total) == (90.0, 100.0) and st_.attainment_percent == 90.0
 
@@ -214,9 +216,9 @@ def test_monthly_sla_report_per_service(session, system_actor, frozen_clock):
     slos.create_slo(session, data=SloCreate(name="pay-availability", service="pay", target=99.5, good="requests_good",
                                             total="requests_total"), actor=system_actor)
     _evaluate(session, session.execute(select(Slo)).scalar_one())
-    report = {r.service: r for r in slos.sla_report(session, month="2026-03", actor=system_actor).rows}
+    report = {r.service: r for r in sla.sla_report(session, month="2026-03", actor=system_actor).rows}
     assert (report["pay"].attainment_percent, report["pay"].met, report["pay"].source) == (99.8, True, "slo:pay-availability")
     assert (report["blog"].attainment_percent, report["blog"].met, report["blog"].source) == (99.5, False, "monitors:blog-home")
     assert (report["docs"].attainment_percent, report["docs"].met) == (None, None)
     with pytest.raises(Exception, match="is not YYYY-MM"):
-        slos.sla_report(session, month="March", actor=system_actor)
+        sla.sla_report(session, month="March", actor=system_actor)

@@ -14,13 +14,17 @@ from sqlalchemy import select
 from tests.monitoring.servers import HttpTarget, free_port
 from watchkeeper import clock
 from watchkeeper.auth.service import Actor
-from watchkeeper.monitoring import service as monitoring
-from watchkeeper.monitoring import slos, store
-from watchkeeper.monitoring._schedule import to_ms
-from watchkeeper.monitoring.models import Location, Slo
-from watchkeeper.monitoring.probes import ProbeResult
-from watchkeeper.monitoring.schemas import MonitorCreate, SloCreate
-from watchkeeper.monitoring.service import ResultIn
+from watchkeeper.clock import to_ms
+from watchkeeper.monitoring.metrics import store
+from watchkeeper.monitoring.models import Location, Monitor, Slo
+from watchkeeper.monitoring.probes import results
+from watchkeeper.monitoring.probes import service as monitoring
+from watchkeeper.monitoring.probes.kinds import ProbeResult
+from watchkeeper.monitoring.probes.results import ResultIn
+from watchkeeper.monitoring.probes.schemas import MonitorCreate
+from watchkeeper.monitoring.slos import evaluation
+from watchkeeper.monitoring.slos import service as slos
+from watchkeeper.monitoring.slos.schemas import SloCreate
 from watchkeeper.web.monitoring_pages import sparkline
 
 SYSTEM = Actor.system("test", "system")
@@ -44,7 +48,7 @@ def seed(session, target_url: str) -> None:
     for m in monitoring.list_monitors(session, actor=SYSTEM):
         if m.kind == "heartbeat":
             continue
-        mid = monitoring._get(session, m.name).id
+        mid = session.execute(select(Monitor.id).where(Monitor.name == m.name)).scalar_one()
         locs = dict(session.execute(select(Location.location, Location.id).where(Location.monitor_id == mid)).all())
         batch = []
         for i in range(60):
@@ -55,13 +59,13 @@ def seed(session, target_url: str) -> None:
                                       checked_at=now - dt.timedelta(minutes=60 - i),
                                       result=ProbeResult(ok=not failing, latency_ms=None if failing else 20 + (i % 7) * 3 + j * 15,
                                                          error="expected status 2xx, 3xx, got 503 Service Unavailable" if failing else None)))
-        monitoring.record_results(session, batch, worker="seed")
+        results.record_results(session, batch, worker="seed")
     store.write(session, [s for i in range(24 * 60) for s in (
         ("req_total", {}, 1000.0, to_ms(now) - (24 * 60 - i) * 60_000),
         ("req_good", {}, 1000.0 - (30 if 600 < i < 660 else 0), to_ms(now) - (24 * 60 - i) * 60_000))])
     slos.create_slo(session, data=SloCreate(name="shop-availability", service="shop", target=99.9, good="req_good",
                                             total="req_total"), actor=SYSTEM)
-    slos.evaluate_slo(session, session.execute(select(Slo)).scalar_one())
+    evaluation.evaluate_slo(session, session.execute(select(Slo)).scalar_one())
 
 
 def _login(client, personas):

@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.evidence import Status
 from watchkeeper.readiness._checklist import CHECKS, DEFAULT_POLICIES, Kind, Level, WaiverInfo, outcome, resolve_policy
 

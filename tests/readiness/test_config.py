@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.configfile import loader, plan
 from watchkeeper.errors import Conflict
 from watchkeeper.readiness import service as readiness

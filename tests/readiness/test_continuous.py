@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from watchkeeper import clock, events
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.monitoring.events import SignalChanged
 from watchkeeper.readiness import service as readiness
 from watchkeeper.worker import service as queue

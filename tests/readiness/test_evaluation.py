@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.evidence import Evidence, Status
 from watchkeeper.readiness import registry
 from watchkeeper.readiness import service as readiness

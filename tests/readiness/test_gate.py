@@ -14,7 +14,7 @@ from watchkeeper.assessments import webcheck
 from watchkeeper.audit import service as audit
 from watchkeeper.audit.schemas import AuditFilter
 from watchkeeper.catalog import service as catalog
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.cli.main import app as cli_app
 from watchkeeper.catalog.errors import InvalidTransition
 from watchkeeper.errors import PermissionDenied
@@ -67,8 +67,8 @@ def _live_evidence(session, service: str, actor) -> None:
 
     from watchkeeper.alerting import service as alerting
     from watchkeeper.alerting.models import Alert
-    from watchkeeper.monitoring import store
-    from watchkeeper.monitoring._schedule import to_ms
+    from watchkeeper.clock import to_ms
+    from watchkeeper.monitoring.metrics import store
     from tests.factories.alerting import configure, webhook_receiver
     from tests.factories.monitoring import make_monitor
     from tests.monitoring.test_results import Feed

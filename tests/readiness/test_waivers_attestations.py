@@ -10,7 +10,7 @@ import pytest
 from watchkeeper import clock
 from watchkeeper.audit import service as audit
 from watchkeeper.audit.schemas import AuditFilter
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.errors import Conflict, InvalidInput, PermissionDenied
 from watchkeeper.readiness import service as readiness
 from watchkeeper.readiness.schemas import AttestationCreate, WaiverCreate

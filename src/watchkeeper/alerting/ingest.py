@@ -23,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock, events
@@ -33,6 +32,7 @@ from watchkeeper.alerting.events import AlertStatusChanged
 from watchkeeper.alerting.models import Alert, AlertEvent, AlertGroup, GroupMember
 from watchkeeper.alerting.schemas import AlertIn, IngestResult
 from watchkeeper.db.engine import is_postgres
+from watchkeeper.db.statements import dialect_insert
 from watchkeeper.worker import service as queue
 
 FLUSH_JOB = "alerting.flush"
@@ -62,10 +62,6 @@ def normalise(alerts: Iterable[AlertIn], *, now: dt.datetime) -> dict[str, Item]
         fp = fingerprint_of(a.labels)
         out[fp] = Item(fp, dict(a.labels), dict(a.annotations), status, starts, ends, a.generator_url)
     return out
-
-
-def _insert(session: Session, table):
-    return (postgresql.insert(table) if is_postgres(session) else sqlite.insert(table))
 
 
 _EXISTING_COLUMNS = (Alert.id, Alert.fingerprint, Alert.status, Alert.starts_at, Alert.ends_at, Alert.service, Alert.alertname,
@@ -256,7 +252,7 @@ def schedule_groups(session: Session, *, join: dict[int, tuple[dict[str, str], s
                     "repeat_interval_seconds": int(r.repeat_interval.total_seconds()), "send_resolved": r.send_resolved,
                     "created_at": now, "notify_seq": 0,
                 })
-            session.execute(_insert(session, AlertGroup.__table__).on_conflict_do_nothing(index_elements=["key"]), rows)
+            session.execute(dialect_insert(session, AlertGroup.__table__).on_conflict_do_nothing(index_elements=["key"]), rows)
             groups.update(_groups_by_key(session, missing))
         _bulk.insert_members(session, sorted({(groups[key].id, aid) for key, aid in members}), now)
         for key, _aid in members:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from watchkeeper.catalog import service as catalog
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.catalog.schemas import ServiceFilter
 from watchkeeper.cli.common import emit, local_actor, session_scope
 

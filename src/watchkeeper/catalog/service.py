@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from watchkeeper import clock
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
-from watchkeeper.catalog import _graph, gate
-from watchkeeper.catalog._stages import Move, Stage
+from watchkeeper.catalog import gate, graph
+from watchkeeper.catalog.stages import Move, Stage
 from watchkeeper.catalog.errors import InvalidTransition, ServiceNotFound, TeamNotFound
 from watchkeeper.catalog.models import Dependency, Person, Service, StageChange, Team, TeamMember
 from watchkeeper.catalog.schemas import (
@@ -213,7 +213,7 @@ def dependency_graph(session: Session) -> dict[str, list[str]]:
 
 def upstream_of(session: Session, *, name: str) -> list[str]:
     """Every service `name` depends on, transitively, nearest first."""
-    return _graph.upstream(_edges(session), name)
+    return graph.upstream(_edges(session), name)
 
 
 def _reverse(edges: dict[str, set[str]]) -> dict[str, list[str]]:
@@ -267,7 +267,7 @@ def _set_dependencies(session: Session, svc: Service, names: list[str]) -> None:
         raise InvalidInput(f"service '{svc.name}' depends on unknown services {missing}; create them first", field="depends_on")
     edges = _edges(session)
     edges[svc.name] = set(names)
-    cycle = _graph.find_cycle(edges, start=svc.name)
+    cycle = graph.find_cycle(edges, start=svc.name)
     if cycle:
         raise InvalidInput(
             "dependencies would form a cycle: " + " → ".join(cycle) + "; remove one of these edges",

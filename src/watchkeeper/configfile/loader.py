@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from watchkeeper.catalog._graph import find_cycle
+from watchkeeper.catalog.graph import find_cycle
 from watchkeeper.configfile.schema import WatchkeeperConfig
 
 Path_ = tuple[Any, ...]

@@ -21,7 +21,7 @@ from watchkeeper.alerting import service as alerting
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor
 from watchkeeper.catalog import service as catalog
-from watchkeeper.catalog._graph import find_cycle
+from watchkeeper.catalog.graph import find_cycle
 from watchkeeper.catalog.schemas import PersonUpdate, ServiceUpdate, TeamUpdate
 from watchkeeper.configfile.schema import WatchkeeperConfig
 from watchkeeper.monitoring import config_sync as monitoring_sync

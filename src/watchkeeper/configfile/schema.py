@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from watchkeeper.alerting.schemas import AlertingConfig
 from watchkeeper.catalog.schemas import PersonCreate, ServiceCreate, TeamCreate
-from watchkeeper.monitoring.schemas import MonitorCreate, RuleCreate, SloCreate
+from watchkeeper.monitoring.metrics.schemas import RuleCreate
+from watchkeeper.monitoring.probes.schemas import MonitorCreate
+from watchkeeper.monitoring.slos.schemas import SloCreate
 from watchkeeper.readiness.schemas import ReadinessConfig
 
 

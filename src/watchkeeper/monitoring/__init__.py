@@ -1,11 +1,19 @@
 """Monitoring: monitors (probes and heartbeats) and their results, the embedded metrics store,
-alert rules and SLOs with error budgets.
+alert rules and SLOs with error budgets. Three rooms, each a sub-package with its own schemas
+and services:
 
-Owns the monitoring_* tables. Publishes SignalChanged (events.py) on every up/down and
-firing/resolved transition and keeps that history itself; the alert pipeline subscribes and
-owns dedup, routing and notification. Answers the readiness checks "monitoring_active" and
-"slo_achievable" (evidence.py). The probe runner (runner.py) runs inside every worker; the
-periodic jobs (jobs.py) evaluate heartbeats, rules and SLOs and roll metrics up; the ping
-writer (ping_writer.py) commits each serve process's heartbeat pings in batches.
-Entry points: service.py (monitors, results, pings), store.py (metrics), rules.py, slos.py.
+- probes/   monitors: CRUD (service.py), the probe runner (runner.py) and the results it
+            records (results.py), heartbeat pings and deadlines (heartbeats.py, with the
+            per-process group-commit ping_writer.py), uptime and history (history.py); each
+            probe kind's spec beside its probe in probes/kinds/.
+- metrics/  the metrics store (store.py), the rule language (language.py) and alert rules
+            (rules.py).
+- slos/     SLOs (service.py), their per-minute accounting and burn-rate alerts
+            (evaluation.py), the monthly SLA report (sla.py).
+
+Shared by the rooms: the tables (models.py, all monitoring_*), errors.py, the signal history
+and SignalChanged (signals.py, events.py; the alert pipeline subscribes and owns dedup,
+routing and notification), permission scope (scope.py). Adapters: api.py, cli.py, jobs.py
+(heartbeat deadlines, rules, SLOs, roll-ups, retention), config_sync.py. Answers the readiness
+checks "monitoring_active" and "slo_achievable" (evidence.py).
 """

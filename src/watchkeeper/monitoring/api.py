@@ -16,28 +16,33 @@ from watchkeeper.api.deps import CurrentActor, SessionDep
 from watchkeeper.api.errors import error_body
 from watchkeeper.auth.service import require
 from watchkeeper.errors import InvalidInput, WatchkeeperError
-from watchkeeper.monitoring import _rules, rules, signals, slos, store
-from watchkeeper.monitoring import service as monitoring
-from watchkeeper.monitoring.ping_writer import PingWriter
-from watchkeeper.monitoring.schemas import (
-    CheckRead, MetricPush, MonitorCreate, MonitorFilter, MonitorRead, MonitorUpdate, PingResult, PingSignal,
-    ProbeOutcome, PushResult, QueryResult, RuleCreate, RuleRead, RuleUpdate, SeriesRead, SignalFilter, SignalRead,
-    SlaReport, SloCreate, SloRead, SloStatus, SloUpdate, UptimeRead,
+from watchkeeper.monitoring import signals
+from watchkeeper.monitoring.metrics import language, rules, store
+from watchkeeper.monitoring.metrics.schemas import MetricPush, PushResult, QueryResult, RuleCreate, RuleRead, RuleUpdate, SeriesRead
+from watchkeeper.monitoring.probes import heartbeats, history
+from watchkeeper.monitoring.probes import service as monitors
+from watchkeeper.monitoring.probes.ping_writer import PingWriter
+from watchkeeper.monitoring.probes.schemas import (
+    CheckRead, MonitorCreate, MonitorFilter, MonitorRead, MonitorUpdate, PingResult, PingSignal, ProbeOutcome, UptimeRead,
 )
+from watchkeeper.monitoring.schemas import SignalFilter, SignalRead
+from watchkeeper.monitoring.scope import require_in_scope
+from watchkeeper.monitoring.slos import service as slos
+from watchkeeper.monitoring.slos import sla
+from watchkeeper.monitoring.slos.schemas import SlaReport, SloCreate, SloRead, SloStatus, SloUpdate
 
 router = APIRouter(tags=["monitoring"])
 ping_router = APIRouter(prefix="/ping", tags=["heartbeats"])
 
 
-def _scope(session, service: str | None) -> dict:
-    team, svc = monitoring.scope_of(session, service) if service else (None, None)
-    return {"team": team, "service": svc}
-
-
 def _readable(session, actor, name: str) -> MonitorRead:
-    m = monitoring.get_monitor(session, name=name)
-    require(actor, "monitor.read", **_scope(session, m.service))
+    m = monitors.get_monitor(session, name=name)
+    require_in_scope(session, actor, "monitor.read", m.service)
     return m
+
+
+def _retention(request: Request) -> store.Retention:
+    return store.Retention.from_settings(request.app.state.container.settings)
 
 
 # ---------------------------------------------------------------- monitors
@@ -45,12 +50,12 @@ def _readable(session, actor, name: str) -> MonitorRead:
 
 @router.get("/monitors", response_model=list[MonitorRead], summary="List monitors with status")
 def list_monitors(session: SessionDep, actor: CurrentActor, filter: Annotated[MonitorFilter, Depends()]):
-    return monitoring.list_monitors(session, actor=actor, filter=filter)
+    return monitors.list_monitors(session, actor=actor, filter=filter)
 
 
 @router.post("/monitors", response_model=MonitorRead, status_code=status.HTTP_201_CREATED, summary="Create a monitor")
 def create_monitor(body: MonitorCreate, session: SessionDep, actor: CurrentActor):
-    return monitoring.create_monitor(session, data=body, actor=actor)
+    return monitors.create_monitor(session, data=body, actor=actor)
 
 
 @router.get("/monitors/{name}", response_model=MonitorRead, summary="Get a monitor with per-location state")
@@ -60,51 +65,51 @@ def get_monitor(name: str, session: SessionDep, actor: CurrentActor):
 
 @router.patch("/monitors/{name}", response_model=MonitorRead, summary="Update a monitor")
 def update_monitor(name: str, body: MonitorUpdate, session: SessionDep, actor: CurrentActor):
-    return monitoring.update_monitor(session, name=name, data=body, actor=actor)
+    return monitors.update_monitor(session, name=name, data=body, actor=actor)
 
 
 @router.delete("/monitors/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a monitor and its results")
 def delete_monitor(name: str, session: SessionDep, actor: CurrentActor):
-    monitoring.delete_monitor(session, name=name, actor=actor)
+    monitors.delete_monitor(session, name=name, actor=actor)
 
 
 @router.post("/monitors/{name}/pause", response_model=MonitorRead, summary="Pause a monitor (resolves its alert)")
 def pause_monitor(name: str, session: SessionDep, actor: CurrentActor):
-    return monitoring.set_enabled(session, name=name, enabled=False, actor=actor)
+    return monitors.set_enabled(session, name=name, enabled=False, actor=actor)
 
 
 @router.post("/monitors/{name}/resume", response_model=MonitorRead, summary="Resume a paused monitor")
 def resume_monitor(name: str, session: SessionDep, actor: CurrentActor):
-    return monitoring.set_enabled(session, name=name, enabled=True, actor=actor)
+    return monitors.set_enabled(session, name=name, enabled=True, actor=actor)
 
 
 @router.post("/monitors/{name}/check", response_model=ProbeOutcome,
              summary="Run a monitor once now and return what it saw (stores nothing)")
 def check_monitor(name: str, session: SessionDep, actor: CurrentActor):
-    monitor = monitoring.prepare_check(session, name=name, actor=actor)
+    monitor = monitors.prepare_check(session, name=name, actor=actor)
     # End the read transaction before probing: a SQLite write lock must not be held for the
     # length of a probe (the target may be this very server).
     session.commit()
-    return monitoring.run_check(monitor, location="api")
+    return monitors.run_check(monitor, location="api")
 
 
 @router.get("/monitors/{name}/checks", response_model=list[CheckRead], summary="Recent check results, newest first")
 def monitor_checks(name: str, session: SessionDep, actor: CurrentActor,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100, failures: bool = False):
     _readable(session, actor, name)
-    return monitoring.list_checks(session, name=name, limit=limit, failures_only=failures)
+    return history.list_checks(session, name=name, limit=limit, failures_only=failures)
 
 
 @router.get("/monitors/{name}/uptime", response_model=list[UptimeRead], summary="Uptime over 24 h, 7 d and 30 d")
 def monitor_uptime(name: str, session: SessionDep, actor: CurrentActor, request: Request):
     _readable(session, actor, name)
-    return monitoring.uptime(session, name=name, retention=store.Retention.from_settings(request.app.state.container.settings))
+    return history.uptime(session, name=name, retention=_retention(request))
 
 
 @router.get("/monitors/{name}/pings", summary="Recent heartbeat pings, newest first")
 def monitor_pings(name: str, session: SessionDep, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le=500)] = 50):
     _readable(session, actor, name)
-    return monitoring.list_pings(session, name=name, limit=limit)
+    return heartbeats.list_pings(session, name=name, limit=limit)
 
 
 @router.get("/monitors/{name}/latency", response_model=list[SeriesRead],
@@ -112,10 +117,7 @@ def monitor_pings(name: str, session: SessionDep, actor: CurrentActor, limit: An
 def monitor_latency(name: str, session: SessionDep, actor: CurrentActor, request: Request, range: str = "24h"):
     _readable(session, actor, name)
     span = _duration(range, "range")
-    sel = _rules.Selector("probe_duration_seconds", (_rules.Matcher("monitor", "=", name),))
-    end = clock.utcnow()
-    return store.read_series(session, sel, start=end - span, end=end,
-                             retention=store.Retention.from_settings(request.app.state.container.settings))
+    return history.latency(session, name=name, span=span, retention=_retention(request))
 
 
 @router.get("/signals", response_model=list[SignalRead],
@@ -185,10 +187,10 @@ def query_metrics(session: SessionDep, actor: CurrentActor, request: Request,
                   expr: Annotated[str, Query(description='e.g. avg(probe_duration_seconds[5m]) by (monitor)')]):
     require(actor, "metric.read")
     try:
-        parsed = _rules.parse(expr)
-    except _rules.RuleSyntaxError as exc:
+        parsed = language.parse(expr)
+    except language.RuleSyntaxError as exc:
         raise InvalidInput(f"expr: {exc}", field="expr") from None
-    values = store.evaluate(session, parsed.query, retention=store.Retention.from_settings(request.app.state.container.settings))
+    values = store.evaluate(session, parsed.query, retention=_retention(request))
     groups = [{"labels": dict(k), "value": v, **({"holds": parsed.holds(v)} if parsed.op else {})}
               for k, v in sorted(values.items())]
     return QueryResult(expr=parsed.format(), groups=groups)
@@ -199,12 +201,12 @@ def series(session: SessionDep, actor: CurrentActor, request: Request,
            selector: Annotated[str, Query(description='e.g. orders_total{region="eu"}')], range: str = "1h"):
     require(actor, "metric.read")
     try:
-        sel = _rules.parse_selector(selector)
-    except _rules.RuleSyntaxError as exc:
+        sel = language.parse_selector(selector)
+    except language.RuleSyntaxError as exc:
         raise InvalidInput(f"selector: {exc}", field="selector") from None
     end = clock.utcnow()
     return store.read_series(session, sel, start=end - _duration(range, "range"), end=end,
-                             retention=store.Retention.from_settings(request.app.state.container.settings))
+                             retention=_retention(request))
 
 
 # ---------------------------------------------------------------- alert rules
@@ -223,7 +225,7 @@ def create_rule(body: RuleCreate, session: SessionDep, actor: CurrentActor):
 @router.get("/alert-rules/{name}", response_model=RuleRead, summary="Get an alert rule with its pending and firing alerts")
 def get_rule(name: str, session: SessionDep, actor: CurrentActor):
     rule = rules.get_rule(session, name=name)
-    require(actor, "rule.read", **_scope(session, rule.service))
+    require_in_scope(session, actor, "rule.read", rule.service)
     return rule
 
 
@@ -253,8 +255,8 @@ def create_slo(body: SloCreate, session: SessionDep, actor: CurrentActor):
 @router.get("/slos/{name}", response_model=SloStatus, summary="An SLO with attainment, error budget and burn rates")
 def get_slo(name: str, session: SessionDep, actor: CurrentActor, request: Request):
     slo = slos.get_slo(session, name=name)
-    require(actor, "slo.read", **_scope(session, slo.service))
-    return slos.status(session, name=name, retention=store.Retention.from_settings(request.app.state.container.settings))
+    require_in_scope(session, actor, "slo.read", slo.service)
+    return slos.status(session, name=name, retention=_retention(request))
 
 
 @router.patch("/slos/{name}", response_model=SloRead, summary="Update an SLO")
@@ -271,8 +273,8 @@ def delete_slo(name: str, session: SessionDep, actor: CurrentActor):
 def sla_report(session: SessionDep, actor: CurrentActor, request: Request,
                month: Annotated[str | None, Query(description="YYYY-MM; default: this month")] = None):
     month = month or clock.utcnow().strftime("%Y-%m")
-    return slos.sla_report(session, month=month, actor=actor,
-                           retention=store.Retention.from_settings(request.app.state.container.settings))
+    return sla.sla_report(session, month=month, actor=actor,
+                           retention=_retention(request))
 
 
 # ---------------------------------------------------------------- public heartbeat pings
@@ -327,7 +329,7 @@ async def _record_ping(app, *, token: str, signal: str | None, body: bytes | Non
     text = body[:MAX_PING_BODY].decode("utf-8", errors="replace") if body else None
     # Returns only once the ping's batch is committed (ping_writer.py): every 200 is durable.
     return await _ping_writer(app).record(
-        monitoring.PingIn(token=token, signal=kind, exit_status=exit_status, client=client, body=text or None))
+        heartbeats.PingIn(token=token, signal=kind, exit_status=exit_status, client=client, body=text or None))
 
 
 def _ping_text(result: PingResult) -> str:

@@ -10,9 +10,15 @@ import typer
 from watchkeeper import clock
 from watchkeeper.cli.common import emit, local_actor, session_scope, state
 from watchkeeper.errors import InvalidInput
-from watchkeeper.monitoring import rules, signals, slos, store
-from watchkeeper.monitoring import service as monitoring
-from watchkeeper.monitoring.schemas import MetricSample, MonitorFilter, SignalFilter
+from watchkeeper.monitoring import signals
+from watchkeeper.monitoring.metrics import rules, store
+from watchkeeper.monitoring.metrics.schemas import MetricSample
+from watchkeeper.monitoring.probes import history
+from watchkeeper.monitoring.probes import service as monitors
+from watchkeeper.monitoring.probes.schemas import MonitorFilter
+from watchkeeper.monitoring.schemas import SignalFilter
+from watchkeeper.monitoring.slos import service as slos
+from watchkeeper.monitoring.slos import sla
 
 monitor_app = typer.Typer(
     help="Monitors, heartbeats, metrics, alert rules and SLOs: list, check one now, push metrics, reports.",
@@ -28,10 +34,10 @@ def list_monitors(
 ) -> None:
     """List monitors with state, last check and 24-hour uptime."""
     with session_scope(ctx) as session:
-        rows = monitoring.list_monitors(session, actor=local_actor(), filter=MonitorFilter(service=service, status=status))
+        rows = monitors.list_monitors(session, actor=local_actor(), filter=MonitorFilter(service=service, status=status))
         out = []
         for m in rows:
-            up = monitoring.uptime(session, name=m.name)[0]
+            up = history.uptime(session, name=m.name)[0]
             out.append({
                 "name": m.name, "kind": m.kind, "status": m.status, "service": m.service,
                 "last_check": m.last_check_at.strftime("%Y-%m-%d %H:%M:%S") if m.last_check_at else None,
@@ -45,9 +51,9 @@ def list_monitors(
 def show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Monitor name.")]) -> None:
     """Show one monitor: its spec, state per location, uptime and recent failures."""
     with session_scope(ctx) as session:
-        m = monitoring.get_monitor(session, name=name)
-        uptime = monitoring.uptime(session, name=name)
-        failures = monitoring.list_checks(session, name=name, limit=5, failures_only=True)
+        m = monitors.get_monitor(session, name=name)
+        uptime = history.uptime(session, name=name)
+        failures = history.list_checks(session, name=name, limit=5, failures_only=True)
     data = m.model_dump(exclude_none=True)
     data["location_states"] = [f"{loc.location}: {loc.status}" + (f" ({loc.last_error})" if loc.last_error else "")
                                for loc in m.location_states]
@@ -65,8 +71,8 @@ def check(
     """Run one monitor once, now, and print what it saw (status, latency, the failing
     assertion or connection error). Stores nothing. Exits 1 when the check fails."""
     with session_scope(ctx) as session:
-        monitor = monitoring.prepare_check(session, name=name, actor=local_actor())
-    outcome = monitoring.run_check(monitor, location=location)
+        monitor = monitors.prepare_check(session, name=name, actor=local_actor())
+    outcome = monitors.run_check(monitor, location=location)
     data = outcome.model_dump()
     if not state(ctx).json:
         data.pop("details")
@@ -80,7 +86,7 @@ def check(
 def pause(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Monitor name.")]) -> None:
     """Stop checking a monitor (a firing alert is resolved)."""
     with session_scope(ctx) as session:
-        m = monitoring.set_enabled(session, name=name, enabled=False, actor=local_actor())
+        m = monitors.set_enabled(session, name=name, enabled=False, actor=local_actor())
     emit(ctx, {"monitor": m.name, "status": m.status})
 
 
@@ -88,7 +94,7 @@ def pause(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Monitor 
 def resume(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Monitor name.")]) -> None:
     """Start checking a paused monitor again."""
     with session_scope(ctx) as session:
-        m = monitoring.set_enabled(session, name=name, enabled=True, actor=local_actor())
+        m = monitors.set_enabled(session, name=name, enabled=True, actor=local_actor())
     emit(ctx, {"monitor": m.name, "status": m.status})
 
 
@@ -96,7 +102,7 @@ def resume(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Monitor
 def delete(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Monitor name.")]) -> None:
     """Delete a monitor and its results (config-owned ones come back on the next apply)."""
     with session_scope(ctx) as session:
-        monitoring.delete_monitor(session, name=name, actor=local_actor())
+        monitors.delete_monitor(session, name=name, actor=local_actor())
     emit(ctx, {"deleted": name})
 
 
@@ -183,7 +189,7 @@ def sla(
     """Monthly SLA attainment per service."""
     month = month or clock.utcnow().strftime("%Y-%m")
     with session_scope(ctx) as session:
-        report = slos.sla_report(session, month=month, actor=local_actor())
+        report = sla.sla_report(session, month=month, actor=local_actor())
     emit(ctx, [{"service": r.service, "month": r.month, "sla": r.sla_target, "slo": r.slo_target,
                 "attained": f"{r.attainment_percent:.3f}%" if r.attainment_percent is not None else None,
                 "met": r.met, "source": r.source} for r in report.rows],

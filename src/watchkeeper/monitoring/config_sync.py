@@ -6,12 +6,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth.service import Actor
-from watchkeeper.monitoring import rules, slos
-from watchkeeper.monitoring import service as monitoring
-from watchkeeper.monitoring._state import default_quorum
-from watchkeeper.monitoring.schemas import (
-    KINDS, MonitorCreate, MonitorRead, MonitorUpdate, RuleCreate, RuleUpdate, SloCreate,
-)
+from watchkeeper.monitoring.metrics import rules
+from watchkeeper.monitoring.metrics.schemas import RuleCreate, RuleUpdate
+from watchkeeper.monitoring.probes import service as monitors
+from watchkeeper.monitoring.probes.schemas import KINDS, MonitorCreate, MonitorRead, MonitorUpdate, default_quorum
+from watchkeeper.monitoring.slos import service as slos
+from watchkeeper.monitoring.slos.schemas import SloCreate
 
 _MONITOR_FIELDS = ("description", "service", "interval", "timeout", "failures_before_down", "locations", "quorum",
                    "labels", "severity", "runbook_url", "enabled")
@@ -32,24 +32,24 @@ def monitors_desired(cfg) -> dict[str, dict]:
 
 
 def monitors_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
-    return {m.name: (m.managed_by, _monitor_fields(m)) for m in monitoring.list_monitors(session, actor=actor)}
+    return {m.name: (m.managed_by, _monitor_fields(m)) for m in monitors.list_monitors(session, actor=actor)}
 
 
 def monitor_create(session: Session, fields: dict, actor: Actor) -> None:
-    monitoring.create_monitor(session, data=MonitorCreate.model_validate(fields), actor=actor, managed_by="config")
+    monitors.create_monitor(session, data=MonitorCreate.model_validate(fields), actor=actor, managed_by="config")
 
 
 def monitor_update(session: Session, name: str, fields: dict, actor: Actor) -> None:
     changes = {k: v for k, v in fields.items() if k in _MONITOR_FIELDS or k in KINDS}
-    monitoring.update_monitor(session, name=name, data=MonitorUpdate.model_validate(changes), actor=actor)
+    monitors.update_monitor(session, name=name, data=MonitorUpdate.model_validate(changes), actor=actor)
 
 
 def monitor_delete(session: Session, name: str, actor: Actor) -> None:
-    monitoring.delete_monitor(session, name=name, actor=actor)
+    monitors.delete_monitor(session, name=name, actor=actor)
 
 
 def monitor_adopt(session: Session, name: str, actor: Actor) -> None:
-    monitoring.adopt(session, name=name, actor=actor)
+    monitors.adopt(session, name=name, actor=actor)
 
 
 _RULE_FIELDS = ("expr", "source", "prometheus_url", "for", "every", "service", "severity", "labels", "annotations", "enabled")

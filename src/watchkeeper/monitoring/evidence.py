@@ -7,6 +7,7 @@ answer many services with a few queries. Registered in app.wire().
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -14,10 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
+from watchkeeper.clock import from_ms
 from watchkeeper.evidence import Evidence, Status
-from watchkeeper.monitoring import _rules, store
-from watchkeeper.monitoring.models import Location, Monitor, Slo
-from watchkeeper.monitoring.slos import GOOD, TOTAL
+from watchkeeper.monitoring.metrics import language, store
+from watchkeeper.monitoring.models import Location, Monitor, Rollup, Sample, Slo
+from watchkeeper.monitoring.probes.kinds import HeartbeatSpec
+from watchkeeper.monitoring.slos.evaluation import GOOD, TOTAL
 
 STALE_INTERVALS = 3
 MIN_DATA = dt.timedelta(days=7)
@@ -52,8 +55,6 @@ def _active(service, monitors: list[Monitor], last: dict[int, dt.datetime], now:
             continue
         seen = m.last_ping_at if m.kind == "heartbeat" else last.get(m.id)
         if m.kind == "heartbeat":
-            from watchkeeper.monitoring.schemas import HeartbeatSpec
-
             spec = HeartbeatSpec.model_validate(m.spec)
             limit = (spec.period or dt.timedelta(days=1)) * STALE_INTERVALS + spec.grace
         else:
@@ -88,8 +89,8 @@ def monitoring_active_batch(session: Session, services: Sequence) -> dict[str, E
     return {s.name: _active(s, by_service.get(s.name, []), last, now) for s in services}
 
 
-def _sum(session: Session, name: str, matcher: _rules.Matcher, window: dt.timedelta, agg: str = "sum") -> float:
-    q = _rules.Query(agg, _rules.Selector(name, (matcher,)), window.total_seconds())
+def _sum(session: Session, name: str, matcher: language.Matcher, window: dt.timedelta, agg: str = "sum") -> float:
+    q = language.Query(agg, language.Selector(name, (matcher,)), window.total_seconds())
     return store.evaluate(session, q).get((), 0.0)
 
 
@@ -104,8 +105,8 @@ def slo_achievable(session: Session, service) -> Evidence:
         worst = None
         for slo in slos:
             w = dt.timedelta(seconds=slo.window_seconds)
-            good = _sum(session, GOOD, _rules.Matcher("slo", "=", slo.name), w)
-            total = _sum(session, TOTAL, _rules.Matcher("slo", "=", slo.name), w)
+            good = _sum(session, GOOD, language.Matcher("slo", "=", slo.name), w)
+            total = _sum(session, TOTAL, language.Matcher("slo", "=", slo.name), w)
             if total <= 0:
                 return Evidence(Status.FAIL, f"SLO '{slo.name}' has no measured events yet; check its source", link=link)
             attained = 100.0 * good / total
@@ -113,7 +114,7 @@ def slo_achievable(session: Session, service) -> Evidence:
             if worst is None or margin < worst[0]:
                 worst = (margin, slo, attained)
         margin, slo, attained = worst
-        covered = _coverage(session, GOOD, _rules.Matcher("slo", "=", slo.name))
+        covered = _coverage(session, GOOD, language.Matcher("slo", "=", slo.name))
         return _verdict(f"SLO '{slo.name}'", attained, slo.target, covered, link, {"slo": slo.name})
     if target is None:
         return Evidence(Status.FAIL, f"'{service.name}' declares no SLO or SLA target; set targets.slo and add an SLO",
@@ -124,7 +125,7 @@ def slo_achievable(session: Session, service) -> Evidence:
     if not monitors:
         return Evidence(Status.FAIL, f"'{service.name}' targets {target:g}% but nothing measures it; add a monitor or an SLO",
                         link=link)
-    matcher = _rules.Matcher("monitor", "=~", "|".join(_rules_escape(m) for m in monitors))
+    matcher = language.Matcher("monitor", "=~", "|".join(re.escape(m) for m in monitors))
     good = _sum(session, "probe_success", matcher, window)
     total = _sum(session, "probe_success", matcher, window, agg="count")
     if total <= 0:
@@ -134,17 +135,8 @@ def slo_achievable(session: Session, service) -> Evidence:
                     {"monitors": monitors})
 
 
-def _rules_escape(text: str) -> str:
-    import re
-
-    return re.escape(text)
-
-
-def _coverage(session: Session, name: str, matcher: _rules.Matcher) -> dt.timedelta:
-    from watchkeeper.monitoring._schedule import from_ms
-    from watchkeeper.monitoring.models import Rollup, Sample
-
-    ids = [sid for sid, _ in store.find_series(session, _rules.Selector(name, (matcher,)))]
+def _coverage(session: Session, name: str, matcher: language.Matcher) -> dt.timedelta:
+    ids = [sid for sid, _ in store.find_series(session, language.Selector(name, (matcher,)))]
     if not ids:
         return dt.timedelta(0)
     first = session.execute(select(func.min(Sample.ts_ms)).where(Sample.series_id.in_(ids))).scalar()

@@ -10,13 +10,15 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
-from watchkeeper.monitoring import rules, service, slos, store
+from watchkeeper.monitoring.metrics import rules, store
+from watchkeeper.monitoring.probes import heartbeats as pings
+from watchkeeper.monitoring.slos import evaluation as slos
 from watchkeeper.monitoring.models import Check, Ping, Signal
 
 
 def heartbeats(session: Session, payload: dict[str, Any], ctx) -> dict:
     """Take down heartbeats whose ping is overdue past the grace time."""
-    return {"down": service.check_heartbeats(session)}
+    return {"down": pings.check_heartbeats(session)}
 
 
 def evaluate_rules(session: Session, payload: dict[str, Any], ctx) -> dict:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.evidence import Evidence, Status
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Body, Query, status
 
 from watchkeeper.api.deps import CurrentActor, SessionDep
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.readiness import service as readiness
 from watchkeeper.readiness.schemas import (
     AttestationCreate, AttestationRead, HistoryEntry, PolicyRead, ReadinessReport, RefreshSummary, Revoke, Scorecard,

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from watchkeeper import durations
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.cli.common import default_group, emit, local_actor, session_scope, state, validated
 from watchkeeper.errors import InvalidInput
 from watchkeeper.readiness import service as readiness

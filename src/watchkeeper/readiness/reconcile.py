@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth.service import Actor
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.readiness import service as readiness
 from watchkeeper.readiness.schemas import AttestationCreate, ReadinessConfig, WaiverCreate, as_datetime
 from watchkeeper.signoffs import service as signoffs

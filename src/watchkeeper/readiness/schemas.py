@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from watchkeeper.catalog._stages import Stage
+from watchkeeper.catalog.stages import Stage
 from watchkeeper.catalog.schemas import NAME_PATTERN
 from watchkeeper.durations import Duration
 from watchkeeper.evidence import Status

@@ -22,7 +22,7 @@ from watchkeeper import clock, events
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
-from watchkeeper.catalog._stages import ORDER, Stage
+from watchkeeper.catalog.stages import ORDER, Stage
 from watchkeeper.catalog.gate import GateFailure
 from watchkeeper.catalog.schemas import ServiceFilter, ServiceRead
 from watchkeeper.errors import Conflict, InvalidInput, NotFound

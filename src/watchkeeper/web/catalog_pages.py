@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from watchkeeper.api.deps import SessionDep
 from watchkeeper.auth.service import require
 from watchkeeper.catalog import service as catalog
-from watchkeeper.catalog._stages import ORDER, Stage
+from watchkeeper.catalog.stages import ORDER, Stage
 from watchkeeper.catalog.schemas import ServiceFilter
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.web.render import FormActor, PageActor, render

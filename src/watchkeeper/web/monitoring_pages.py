@@ -14,9 +14,14 @@ from watchkeeper import clock
 from watchkeeper.api.deps import SessionDep
 from watchkeeper.auth.service import require
 from watchkeeper.errors import WatchkeeperError
-from watchkeeper.monitoring import _rules, signals, slos, store
-from watchkeeper.monitoring import service as monitoring
-from watchkeeper.monitoring.schemas import MonitorFilter, SignalFilter
+from watchkeeper.monitoring import signals
+from watchkeeper.monitoring.metrics import store
+from watchkeeper.monitoring.probes import heartbeats, history
+from watchkeeper.monitoring.probes import service as monitors
+from watchkeeper.monitoring.probes.schemas import MonitorFilter
+from watchkeeper.monitoring.schemas import SignalFilter
+from watchkeeper.monitoring.scope import scope_of
+from watchkeeper.monitoring.slos import service as slos
 from watchkeeper.web.render import FormActor, PageActor, render
 
 router = APIRouter(include_in_schema=False)
@@ -45,10 +50,10 @@ def _retention(request: Request) -> store.Retention:
 def monitors_page(request: Request, session: SessionDep, actor: PageActor,
                   service: str | None = None, status: str | None = None, q: str | None = None):
     flt = MonitorFilter(service=service or None, status=status or None, q=q or None)
-    rows = monitoring.list_monitors(session, actor=actor, filter=flt)[:500]
+    rows = monitors.list_monitors(session, actor=actor, filter=flt)[:500]
     names = [m.name for m in rows]
-    sparks = {n: sparkline(p) for n, p in monitoring.recent_results(session, names=names).items()}
-    uptime = monitoring.uptime_since(session, names=names, since=clock.utcnow() - dt.timedelta(hours=24))
+    sparks = {n: sparkline(p) for n, p in history.recent_results(session, names=names).items()}
+    uptime = history.uptime_since(session, names=names, since=clock.utcnow() - dt.timedelta(hours=24))
     counts = {"up": 0, "down": 0, "pending": 0, "paused": 0}
     for m in rows:
         counts[m.status] = counts.get(m.status, 0) + 1
@@ -70,28 +75,26 @@ def _chart(series) -> dict:
 
 @router.get("/monitors/{name}", response_class=HTMLResponse)
 def monitor_page(request: Request, name: str, session: SessionDep, actor: PageActor, hours: int = 24, error: str | None = None):
-    m = monitoring.get_monitor(session, name=name)
-    team, svc = monitoring.scope_of(session, m.service) if m.service else (None, None)
+    m = monitors.get_monitor(session, name=name)
+    team, svc = scope_of(session, m.service) if m.service else (None, None)
     require(actor, "monitor.read", team=team, service=svc)
     hours = max(1, min(hours, 24 * 30))
-    end = clock.utcnow()
-    sel = _rules.Selector("probe_duration_seconds", (_rules.Matcher("monitor", "=", name),))
-    chart = _chart(store.read_series(session, sel, start=end - dt.timedelta(hours=hours), end=end, retention=_retention(request)))
-    uptime = monitoring.uptime(session, name=name, retention=_retention(request))
-    failures = monitoring.list_checks(session, name=name, limit=20, failures_only=True)
-    pings = monitoring.list_pings(session, name=name, limit=20) if m.kind == "heartbeat" else []
-    history = signals.list_signals(session, filter=SignalFilter(name=name, limit=20))
+    chart = _chart(history.latency(session, name=name, span=dt.timedelta(hours=hours), retention=_retention(request)))
+    uptime = history.uptime(session, name=name, retention=_retention(request))
+    failures = history.list_checks(session, name=name, limit=20, failures_only=True)
+    pings = heartbeats.list_pings(session, name=name, limit=20) if m.kind == "heartbeat" else []
+    signal_history = signals.list_signals(session, filter=SignalFilter(name=name, limit=20))
     public_url = request.app.state.container.settings.public_url.rstrip("/")
     return render(request, "monitoring/monitor.html", m=m, chart=json.dumps(chart), uptime=uptime, failures=failures,
-                  pings=pings, history=history, hours=hours, public_url=public_url, error=error,
+                  pings=pings, history=signal_history, hours=hours, public_url=public_url, error=error,
                   can_change=actor.can("monitor.update", team=team, service=svc))
 
 
 @router.post("/monitors/{name}/check", response_class=HTMLResponse)
 def check_now(request: Request, name: str, session: SessionDep, actor: FormActor):
-    monitor = monitoring.prepare_check(session, name=name, actor=actor)
+    monitor = monitors.prepare_check(session, name=name, actor=actor)
     session.commit()  # never hold a SQLite write lock while the probe runs
-    outcome = monitoring.run_check(monitor, location="ui")
+    outcome = monitors.run_check(monitor, location="ui")
     return render(request, "monitoring/_check_result.html", outcome=outcome)
 
 
@@ -107,7 +110,7 @@ def resume(request: Request, name: str, session: SessionDep, actor: FormActor):
 
 def _set_enabled(request: Request, name: str, session, actor, enabled: bool):
     try:
-        monitoring.set_enabled(session, name=name, enabled=enabled, actor=actor)
+        monitors.set_enabled(session, name=name, enabled=enabled, actor=actor)
     except WatchkeeperError as exc:
         session.rollback()
         return monitor_page(request, name, session, actor, error=exc.message)
@@ -124,15 +127,15 @@ def slos_page(request: Request, session: SessionDep, actor: PageActor, service: 
 @router.get("/slos/{name}", response_class=HTMLResponse)
 def slo_page(request: Request, name: str, session: SessionDep, actor: PageActor, hours: int = 24):
     slo = slos.get_slo(session, name=name)
-    team, svc = monitoring.scope_of(session, slo.service) if slo.service else (None, None)
+    team, svc = scope_of(session, slo.service) if slo.service else (None, None)
     require(actor, "slo.read", team=team, service=svc)
     hours = max(1, min(hours, 24 * 30))
     st = slos.status(session, name=name, retention=_retention(request))
     hist = slos.burn_history(session, name=name, hours=hours, retention=_retention(request))
     chart = {"data": [[round(t) for t, _ in hist["burn"]], [round(v, 3) for _, v in hist["burn"]],
                       [1.0 for _ in hist["burn"]]]}
-    history = signals.list_signals(session, filter=SignalFilter(source="slo", name=name, limit=20))
-    return render(request, "monitoring/slo.html", st=st, chart=json.dumps(chart), hours=hours, history=history)
+    signal_history = signals.list_signals(session, filter=SignalFilter(source="slo", name=name, limit=20))
+    return render(request, "monitoring/slo.html", st=st, chart=json.dumps(chart), hours=hours, history=signal_history)
 
 
 __all__ = ["router", "sparkline", "Annotated", "Form"]

@@ -14,7 +14,7 @@ from watchkeeper.api.deps import SessionDep
 from watchkeeper.assessments import service as assessments
 from watchkeeper.auth.service import Actor
 from watchkeeper.catalog import service as catalog
-from watchkeeper.catalog._stages import ORDER, Stage
+from watchkeeper.catalog.stages import ORDER, Stage
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.readiness import service as readiness
 from watchkeeper.readiness.schemas import AttestationCreate, WaiverCreate

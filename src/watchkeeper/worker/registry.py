@@ -90,7 +90,7 @@ class Loop:
 
 
 def _probe_loop(**kwargs: Any) -> None:
-    from watchkeeper.monitoring.runner import run_probe_loop
+    from watchkeeper.monitoring.probes.runner import run_probe_loop
 
     run_probe_loop(**kwargs)
 

@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import time
+from typing import ClassVar, Literal
 
 import dns.asyncresolver
 import dns.exception
 import dns.resolver
+from pydantic import Field, field_validator
 
-from watchkeeper.monitoring.probes.base import ProbeContext, ProbeResult, fail
-from watchkeeper.monitoring.schemas import DnsSpec
+from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, fail
+from watchkeeper.monitoring.schemas import Strict
+
+
+DNS_TYPES = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "PTR", "CAA"]
+
+
+class DnsSpec(Strict):
+    kind: ClassVar[str] = "dns"
+
+    name: str = Field(min_length=1, description="The name to resolve.")
+    record_type: DNS_TYPES = "A"
+    expect: list[str] = Field(default_factory=list, description="Answers that must all be present (empty: any answer).")
+    exact: bool = Field(False, description="Fail when answers other than `expect` are returned.")
+    resolver: str | None = Field(None, description="host or host:port of the DNS server; default: the system's.")
+    protocol: Literal["udp", "tcp"] = "udp"
+
+    @field_validator("resolver")
+    @classmethod
+    def _resolver(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        host, _, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
+        if port and not port.isdigit():
+            raise ValueError(f"resolver {value!r} should be host or host:port, e.g. 1.1.1.1:53")
+        return value
 
 
 def _norm(text: str) -> str:

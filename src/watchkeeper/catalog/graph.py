@@ -1,4 +1,5 @@
-"""Pure graph logic for service dependencies."""
+"""Service dependencies as a graph (pure): cycles and everything upstream of a service. The
+catalog refuses a cycle on write; `validate` and `apply` find it in the file first."""
 
 from __future__ import annotations
 

@@ -5,12 +5,31 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from typing import ClassVar
 
 from cryptography import x509
+from pydantic import Field, model_validator
 
 from watchkeeper import clock
-from watchkeeper.monitoring.probes.base import ProbeContext, ProbeResult, describe_exc, fail
-from watchkeeper.monitoring.schemas import TlsSpec
+from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, describe_exc, fail
+from watchkeeper.monitoring.schemas import Strict
+
+
+class TlsSpec(Strict):
+    kind: ClassVar[str] = "tls"
+
+    host: str = Field(min_length=1)
+    port: int = Field(443, ge=1, le=65535)
+    server_name: str | None = Field(None, description="SNI name; default: host.")
+    warn_days: int = Field(21, ge=0, description="Warn when the certificate expires within this many days.")
+    fail_days: int = Field(7, ge=0, description="Fail when the certificate expires within this many days.")
+    verify: bool = Field(True, description="Also require a trusted chain and a matching name.")
+
+    @model_validator(mode="after")
+    def _order(self) -> "TlsSpec":
+        if self.fail_days > self.warn_days:
+            raise ValueError(f"fail_days {self.fail_days} is above warn_days {self.warn_days}; warn first, then fail")
+        return self
 
 
 def _context(verify: bool) -> ssl.SSLContext:

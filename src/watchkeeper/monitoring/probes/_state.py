@@ -40,8 +40,3 @@ def monitor_status(locations: list[Status], *, quorum: int) -> Status:
         return Status.UP
     # No location has seen it up, and too few (maybe none) agree it is down.
     return Status.PENDING
-
-
-def default_quorum(locations: list[str]) -> int:
-    """Majority of the listed locations (1 when checked from anywhere)."""
-    return len(locations) // 2 + 1 if locations else 1

@@ -1,5 +1,5 @@
 """Alert rules: CRUD and evaluation. A rule's expression runs over the embedded metrics store
-(the rule language in _rules.py) or, with source: prometheus, as PromQL on a Prometheus server.
+(the rule language in language.py) or, with source: prometheus, as PromQL on a Prometheus server.
 Each group of labels whose value meets the condition is an alert: pending until it has held
 for `for`, then firing. Firing and resolved transitions are published as SignalChanged.
 """
@@ -18,19 +18,17 @@ from sqlalchemy.orm import Session
 from watchkeeper import clock
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
-from watchkeeper.errors import Conflict, InvalidInput, NotFound
-from watchkeeper.monitoring import _rules, signals, store
+from watchkeeper.errors import InvalidInput
+from watchkeeper.monitoring import signals
+from watchkeeper.monitoring.errors import RuleExists, RuleNotFound
+from watchkeeper.monitoring.metrics import language, store
+from watchkeeper.monitoring.metrics.schemas import RuleAlertRead, RuleCreate, RuleRead, RuleUpdate, validate_rule
 from watchkeeper.monitoring.models import Rule, RuleAlert
-from watchkeeper.monitoring.schemas import RuleAlertRead, RuleCreate, RuleRead, RuleUpdate, validate_rule
-from watchkeeper.monitoring.service import scope_of
+from watchkeeper.monitoring.scope import require_in_scope
 
 log = logging.getLogger(__name__)
 
 PromQuery = Callable[[str, str, float], list[tuple[dict[str, str], float]]]
-
-
-class RuleNotFound(NotFound):
-    code = "rule.not_found"
 
 
 def _get(session: Session, name: str) -> Rule:
@@ -56,11 +54,6 @@ def _snapshot(read: RuleRead) -> dict:
     return read.model_dump(mode="json", by_alias=True, exclude={"last_eval_at", "last_error", "alerts"})
 
 
-def _require(session: Session, actor: Actor, permission: str, service: str | None) -> None:
-    team, svc = scope_of(session, service)
-    require(actor, permission, team=team, service=svc)
-
-
 def get_rule(session: Session, *, name: str) -> RuleRead:
     return _read(session, _get(session, name))
 
@@ -75,9 +68,9 @@ def list_rules(session: Session, *, actor: Actor, service: str | None = None) ->
 
 def create_rule(session: Session, *, data: RuleCreate, actor: Actor, managed_by: str = "runtime") -> RuleRead:
     """Create an alert rule. Raises Conflict, InvalidInput. Audited. Does not commit."""
-    _require(session, actor, "rule.create", data.service)
+    require_in_scope(session, actor, "rule.create", data.service)
     if session.execute(select(Rule.id).where(Rule.name == data.name)).first():
-        raise Conflict(f"alert rule '{data.name}' already exists; update it instead", code="rule.exists", field="name")
+        raise RuleExists(f"alert rule '{data.name}' already exists; update it instead", field="name")
     rule = Rule(
         name=data.name, expr=data.expr, source=data.source, prometheus_url=data.prometheus_url,
         for_seconds=data.for_.total_seconds(), every_seconds=data.every.total_seconds(), service=data.service,
@@ -94,10 +87,10 @@ def create_rule(session: Session, *, data: RuleCreate, actor: Actor, managed_by:
 def update_rule(session: Session, *, name: str, data: RuleUpdate, actor: Actor) -> RuleRead:
     """Change a rule; a changed expression restarts its pending alerts. Audited. Does not commit."""
     rule = _get(session, name)
-    _require(session, actor, "rule.update", rule.service)
+    require_in_scope(session, actor, "rule.update", rule.service)
     fields = data.model_fields_set
     if "service" in fields and data.service != rule.service:
-        _require(session, actor, "rule.update", data.service)
+        require_in_scope(session, actor, "rule.update", data.service)
     before = _snapshot(_read(session, rule))
     source = data.source or rule.source
     expr = data.expr if data.expr is not None else rule.expr
@@ -134,7 +127,7 @@ def update_rule(session: Session, *, name: str, data: RuleUpdate, actor: Actor) 
 def delete_rule(session: Session, *, name: str, actor: Actor) -> None:
     """Delete a rule; its firing alerts are resolved first. Audited. Does not commit."""
     rule = _get(session, name)
-    _require(session, actor, "rule.delete", rule.service)
+    require_in_scope(session, actor, "rule.delete", rule.service)
     before = _snapshot(_read(session, rule))
     _clear_alerts(session, rule, reason="rule deleted")
     session.delete(rule)
@@ -209,7 +202,7 @@ def _active_groups(session: Session, rule: Rule, *, now: dt.datetime, retention:
     if rule.source == "prometheus":
         rows = prom(rule.prometheus_url or "", rule.expr, 10.0)
         return {_key(labels): (labels, value) for labels, value in rows}
-    parsed = _rules.parse(rule.expr)
+    parsed = language.parse(rule.expr)
     values = store.evaluate(session, parsed.query, at=now, retention=retention)
     out = {}
     for group, value in values.items():
@@ -231,7 +224,7 @@ def evaluate_rule(session: Session, rule: Rule, *, now: dt.datetime | None = Non
     rule.last_eval_at = now
     try:
         active = _active_groups(session, rule, now=now, retention=retention or store.Retention(), prom=prom)
-    except (RuntimeError, _rules.RuleSyntaxError) as exc:
+    except (RuntimeError, language.RuleSyntaxError) as exc:
         rule.last_error = str(exc)[:1000]
         log.warning("rule evaluation failed", extra={"rule": rule.name, "error": rule.last_error})
         return 0

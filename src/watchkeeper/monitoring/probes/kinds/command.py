@@ -4,10 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import time
+from typing import Any, ClassVar
 
-from watchkeeper.monitoring.probes.base import ProbeContext, ProbeResult, fail, short
-from watchkeeper.monitoring.schemas import CommandSpec
+from pydantic import Field, field_validator
+
+from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, fail, short
+from watchkeeper.monitoring.schemas import Strict
+
+
+class CommandSpec(Strict):
+    kind: ClassVar[str] = "command"
+
+    command: list[str] = Field(min_length=1, description="Program and arguments (no shell); a string is split like a shell would.")
+    expect_exit: list[int] = Field(default_factory=lambda: [0])
+    output_contains: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return shlex.split(value)
+            except ValueError as exc:
+                raise ValueError(f"command {value!r} does not split into words: {exc}") from None
+        return value
 
 MAX_OUTPUT = 4096
 

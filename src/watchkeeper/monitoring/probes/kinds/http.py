@@ -5,12 +5,78 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import httpx
+from pydantic import ConfigDict, Field, field_validator
 
-from watchkeeper.monitoring.probes.base import LOCATION_HEADER, ProbeContext, ProbeResult, describe_exc, fail, short
-from watchkeeper.monitoring.schemas import HttpSpec, JsonAssertion
+from watchkeeper.durations import Duration
+from watchkeeper.monitoring.probes.kinds.base import LOCATION_HEADER, ProbeContext, ProbeResult, describe_exc, fail, short
+from watchkeeper.monitoring.schemas import Strict, http_url
+
+
+class JsonAssertion(Strict):
+    path: str = Field(description="JSONPath into the response body, e.g. $.status or $.checks[0].ok")
+    op: Literal["==", "!=", ">", ">=", "<", "<=", "contains", "exists"] = "=="
+    value: Any = None
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        from jsonpath_ng import parse as jp
+
+        try:
+            jp(value)
+        except Exception as exc:  # noqa: BLE001 - jsonpath_ng raises several types
+            raise ValueError(f"JSONPath {value!r} does not parse ({exc}); write e.g. $.status") from None
+        return value
+
+
+class HttpSpec(Strict):
+    kind: ClassVar[str] = "http"
+
+    url: str
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    expect_status: list[str] = Field(
+        default_factory=lambda: ["2xx", "3xx"], description="Accepted status codes: 200, 2xx, or 200-299."
+    )
+    body_contains: str | None = None
+    body_regex: str | None = None
+    json_assertions: list[JsonAssertion] = Field(default_factory=list, alias="json", serialization_alias="json")
+    max_latency: Duration | None = Field(None, description="Fail when the response takes longer than this.")
+    follow_redirects: bool = True
+    verify_tls: bool = True
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
+
+    @field_validator("expect_status", mode="before")
+    @classmethod
+    def _status(cls, value: Any) -> list[str]:
+        if isinstance(value, (int, str)):
+            value = [value]
+        out = []
+        for item in value or []:
+            text = str(item).strip().lower()
+            if not re.fullmatch(r"[1-5]xx|[1-5]\d\d(-[1-5]\d\d)?", text):
+                raise ValueError(f"status {item!r} is not valid; write 200, 2xx or 200-299")
+            out.append(text)
+        if not out:
+            raise ValueError("expect_status is empty; list at least one status such as 200 or 2xx")
+        return out
+
+    @field_validator("body_regex")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"body_regex {value!r} is invalid: {exc}") from None
+        return value
 
 MAX_BODY = 1024 * 1024
 

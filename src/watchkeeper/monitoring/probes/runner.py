@@ -30,13 +30,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from watchkeeper import clock
 from watchkeeper.config import Settings
 from watchkeeper.db.engine import is_postgres
-from watchkeeper.monitoring import service as monitoring
-from watchkeeper.monitoring._schedule import from_ms, to_ms
+from watchkeeper.clock import to_ms
 from watchkeeper.monitoring.models import Location, Monitor
-from watchkeeper.monitoring.probes import HttpClients, ProbeContext
-from watchkeeper.monitoring.probes import run as run_probe
-from watchkeeper.monitoring.schemas import parse_spec
-from watchkeeper.monitoring.service import ANY_LOCATION, ResultIn
+from watchkeeper.monitoring.probes import results
+from watchkeeper.monitoring.probes._rows import ANY_LOCATION
+from watchkeeper.monitoring.probes.kinds import HttpClients, ProbeContext, ProbeSpec, parse_spec
+from watchkeeper.monitoring.probes.kinds import run as run_probe
+from watchkeeper.monitoring.probes.results import ResultIn
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class ProbeRunner:
         self._results: list[ResultIn] = []
         self._pending: dict[tuple[int, int], Claimed] = {}
         self._tasks: dict[tuple[int, int], asyncio.Task] = {}
-        self._specs: dict[int, tuple[object, tuple]] = {}
+        self._specs: dict[int, tuple[ProbeSpec, tuple]] = {}
         self._series_cache: dict[str, int] = {}
 
     # ------------------------------------------------------------ database side (threads)
@@ -154,7 +154,7 @@ class ProbeRunner:
         for attempt in (1, 2):
             try:
                 with self.session_factory() as session:
-                    stats = monitoring.record_results(session, batch, worker=self.worker_id, series_cache=self._series_cache)
+                    stats = results.record_results(session, batch, worker=self.worker_id, series_cache=self._series_cache)
                     session.commit()
                 self.stats.recorded += stats.recorded
                 self.stats.duplicates += stats.duplicates
@@ -168,7 +168,7 @@ class ProbeRunner:
 
     # ------------------------------------------------------------ the loop
 
-    def _spec(self, mid: int, row: tuple) -> tuple[str, str, object, float]:
+    def _spec(self, mid: int, row: tuple) -> tuple[str, str, ProbeSpec, float]:
         name, kind, raw, timeout, updated = row
         cached = self._specs.get(mid)
         if cached is None or cached[1] != (updated, kind):
@@ -198,7 +198,7 @@ class ProbeRunner:
                 return
             ctx = ProbeContext(monitor=name, location=claim.location if claim.location != ANY_LOCATION else self.location,
                                timeout=timeout, http=clients)
-            result = await run_probe(kind, spec, ctx)
+            result = await run_probe(spec, ctx)
         self.stats.finished += 1
         self._results.append(ResultIn(
             location_id=claim.location_id, monitor_id=claim.monitor_id, monitor=name,
@@ -273,5 +273,3 @@ def run_probe_loop(*, engine: Engine, session_factory: sessionmaker[Session], se
     """Entry point used by the worker (both `serve` and `worker` run it)."""
     ProbeRunner(engine=engine, session_factory=session_factory, settings=settings, worker_id=worker_id).run(stop)
 
-
-__all__ = ["ProbeRunner", "Claimed", "RunnerStats", "run_probe_loop", "from_ms"]

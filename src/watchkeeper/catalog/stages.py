@@ -1,4 +1,5 @@
-"""Pure stage rules: the order POC → MVP → MMP → PROD and what skipping a stage risks."""
+"""Service stages, named by every domain that gates on them: the order POC → MVP → MMP → PROD
+and what skipping a stage risks (pure)."""
 
 from __future__ import annotations
 

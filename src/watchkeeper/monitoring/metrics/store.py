@@ -17,16 +17,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.errors import InvalidInput
-from watchkeeper.monitoring import _rules
-from watchkeeper.monitoring._schedule import to_ms
+from watchkeeper.clock import to_ms
+from watchkeeper.db.statements import insert_ignore
+from watchkeeper.monitoring.metrics import language
+from watchkeeper.monitoring.metrics.schemas import MetricSample, PushResult, SeriesRead
 from watchkeeper.monitoring.models import Rollup, RollupMark, Sample, Series
-from watchkeeper.monitoring.schemas import MetricSample, PushResult, SeriesRead
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +53,6 @@ class Retention:
 def series_key(name: str, labels: dict[str, str]) -> str:
     inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     return f"{name}{{{inner}}}"
-
-
-def insert_ignore(session: Session, model, rows: list[dict], index: Sequence[str], *, count_column=None) -> int:
-    """INSERT ... ON CONFLICT DO NOTHING on either store. With `count_column` returns how many
-    rows were inserted (via RETURNING, which reports only inserted rows); otherwise -1."""
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    stmt = (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)).on_conflict_do_nothing(
-        index_elements=list(index)
-    )
-    if count_column is None:
-        session.connection().execute(stmt, rows)
-        return -1
-    return len(session.connection().execute(stmt.returning(count_column), rows).all())
 
 
 def ensure_series(session: Session, items: Iterable[tuple[str, dict[str, str]]], cache: dict[str, int] | None = None) -> list[int]:
@@ -144,7 +129,7 @@ def parse_text(text: str) -> list[MetricSample]:
 # ---------------------------------------------------------------- reading
 
 
-def find_series(session: Session, selector: _rules.Selector) -> list[tuple[int, dict[str, str]]]:
+def find_series(session: Session, selector: language.Selector) -> list[tuple[int, dict[str, str]]]:
     rows = session.execute(select(Series.id, Series.labels).where(Series.name == selector.name)).all()
     return [(sid, lbl) for sid, lbl in rows if selector.matches(selector.name, lbl)]
 
@@ -181,8 +166,8 @@ def _marks(session: Session) -> dict[int, int]:
 
 
 def evaluate(
-    session: Session, query: _rules.Query, *, at: dt.datetime | None = None, retention: Retention | None = None
-) -> dict[_rules.Labels, float]:
+    session: Session, query: language.Query, *, at: dt.datetime | None = None, retention: Retention | None = None
+) -> dict[language.Labels, float]:
     """One value per `by` group for the query's window ending at `at`.
 
     Within raw retention the raw samples are used (exact). Older windows combine hour roll-ups,
@@ -199,7 +184,7 @@ def evaluate(
     labels = dict(series)
     if start_ms >= to_ms(at - retention.raw):
         pts = raw_points(session, ids, start_ms, end_ms)
-        return _rules.aggregate_raw(query, ((labels[sid], pts.get(sid, [])) for sid in ids))
+        return language.aggregate_raw(query, ((labels[sid], pts.get(sid, [])) for sid in ids))
     marks = _marks(session)
     per: dict[int, list[tuple[int, float, float, float]]] = defaultdict(list)
     cursor = start_ms
@@ -212,11 +197,11 @@ def evaluate(
         cursor = mark
     for sid, pts in raw_points(session, ids, cursor, end_ms).items():
         per[sid].extend((1, v, v, v) for _, v in pts)
-    return _rules.aggregate_buckets(query, ((labels[sid], per.get(sid, [])) for sid in ids))
+    return language.aggregate_buckets(query, ((labels[sid], per.get(sid, [])) for sid in ids))
 
 
 def read_series(
-    session: Session, selector: _rules.Selector, *, start: dt.datetime, end: dt.datetime, step: dt.timedelta | None = None,
+    session: Session, selector: language.Selector, *, start: dt.datetime, end: dt.datetime, step: dt.timedelta | None = None,
     retention: Retention | None = None, limit_series: int = 50,
 ) -> list[SeriesRead]:
     """Points for charts: raw samples for short ranges, roll-up averages for long ones."""

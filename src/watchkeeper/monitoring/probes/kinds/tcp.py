@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import ClassVar
 
-from watchkeeper.monitoring.probes.base import ProbeContext, ProbeResult, describe_exc, fail, short
-from watchkeeper.monitoring.schemas import TcpSpec
+from pydantic import Field
+
+from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, describe_exc, fail, short
+from watchkeeper.monitoring.schemas import Strict
+
+
+class TcpSpec(Strict):
+    kind: ClassVar[str] = "tcp"
+
+    host: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+    send: str | None = Field(None, description="Text to send after connecting.")
+    expect: str | None = Field(None, description="Text the first reply must contain.")
 
 
 async def probe(spec: TcpSpec, ctx: ProbeContext) -> ProbeResult:

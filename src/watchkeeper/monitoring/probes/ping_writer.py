@@ -32,9 +32,11 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.db.engine import writer_threads
-from watchkeeper.errors import Unavailable, WatchkeeperError
-from watchkeeper.monitoring import service as monitoring
-from watchkeeper.monitoring.schemas import PingResult
+from watchkeeper.errors import WatchkeeperError
+from watchkeeper.monitoring.errors import PingNotRecorded
+from watchkeeper.monitoring.probes import heartbeats
+from watchkeeper.monitoring.probes.heartbeats import PingIn
+from watchkeeper.monitoring.probes.schemas import PingResult
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +44,6 @@ MAX_BATCH = 500
 IDLE_SECONDS = 2.0
 
 Outcome = PingResult | BaseException
-
-
-class PingNotRecorded(Unavailable):
-    code = "heartbeat.not_recorded"
 
 
 @dataclasses.dataclass
@@ -61,7 +59,7 @@ class WriterStats:
 
 @dataclasses.dataclass
 class _Waiting:
-    ping: monitoring.PingIn
+    ping: PingIn
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future
 
@@ -85,8 +83,8 @@ class PingWriter:
         self._lock = threading.Lock()
         self._threads = 0
 
-    async def record(self, ping: monitoring.PingIn) -> PingResult:
-        """Queue `ping` and wait until its batch is committed. Raises MonitorNotFound for an
+    async def record(self, ping: PingIn) -> PingResult:
+        """Queue `ping` and wait until its batch is committed. Raises HeartbeatNotFound for an
         unknown token, PingNotRecorded when the database failed (nothing was stored)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
@@ -126,7 +124,7 @@ class PingWriter:
                 outcomes = [_not_recorded(exc) for _ in batch]
             self._settle(batch, outcomes)
 
-    def _write(self, pings: list[monitoring.PingIn]) -> list[Outcome]:
+    def _write(self, pings: list[PingIn]) -> list[Outcome]:
         """One transaction for all `pings`; on failure see the module doc."""
         with self._lock:
             self.stats.batches += 1
@@ -134,7 +132,7 @@ class PingWriter:
             self.stats.largest_batch = max(self.stats.largest_batch, len(pings))
         with self._session_factory() as session:
             try:
-                outcomes: list[Outcome] = list(monitoring.record_pings(session, pings))
+                outcomes: list[Outcome] = list(heartbeats.record_pings(session, pings))
             except Exception as exc:  # noqa: BLE001 - turned into each waiter's error below
                 session.rollback()
                 return self._after_failure(pings, exc)
@@ -153,7 +151,7 @@ class PingWriter:
         with self._lock:
             self.stats.failed_batches += 1
 
-    def _after_failure(self, pings: list[monitoring.PingIn], exc: Exception) -> list[Outcome]:
+    def _after_failure(self, pings: list[PingIn], exc: Exception) -> list[Outcome]:
         self._count_failure()
         if len(pings) == 1:
             if isinstance(exc, WatchkeeperError):  # a domain refusal: the client sees it as it is

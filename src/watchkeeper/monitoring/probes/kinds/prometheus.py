@@ -5,14 +5,39 @@ from __future__ import annotations
 
 import math
 import time
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import Field, field_validator
 
-from watchkeeper.monitoring._rules import compare
-from watchkeeper.monitoring.probes.base import ProbeContext, ProbeResult, describe_exc, fail, short
-from watchkeeper.monitoring.schemas import PrometheusSpec, ScrapeSpec
+from watchkeeper.monitoring.metrics.language import compare
+from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, describe_exc, fail, short
+from watchkeeper.monitoring.schemas import Strict, http_url, label_names
+
+
+class PrometheusSpec(Strict):
+    kind: ClassVar[str] = "prometheus"
+
+    url: str = Field(description="Base URL of the Prometheus server, e.g. http://prometheus:9090")
+    query: str = Field(min_length=1, description="PromQL instant query.")
+    op: Literal[">", ">=", "<", "<=", "==", "!="] = ">"
+    threshold: float = 0.0
+    empty: Literal["down", "up"] = Field("down", description="What an empty result means.")
+
+    _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
+
+
+class ScrapeSpec(Strict):
+    kind: ClassVar[str] = "scrape"
+
+    url: str = Field(description="A Prometheus-format /metrics endpoint; its samples go to the metrics store.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra labels added to every scraped series.")
+    verify_tls: bool = True
+
+    _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
+    _lbl = field_validator("labels")(classmethod(lambda cls, v: label_names(v)))
 
 
 class PromQLError(Exception):

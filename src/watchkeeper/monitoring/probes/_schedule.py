@@ -6,16 +6,7 @@ and every worker process computes the same slots without talking to the others.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-
-
-def to_ms(at: dt.datetime) -> int:
-    return int(round(at.timestamp() * 1000))
-
-
-def from_ms(ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc)
 
 
 def phase_ms(name: str, interval_ms: int) -> int:

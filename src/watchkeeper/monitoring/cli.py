@@ -182,7 +182,7 @@ def list_slos(ctx: typer.Context) -> None:
 
 
 @monitor_app.command("sla")
-def sla(
+def sla_report(
     ctx: typer.Context,
     month: Annotated[Optional[str], typer.Option(help="YYYY-MM (default: this month).")] = None,
 ) -> None:

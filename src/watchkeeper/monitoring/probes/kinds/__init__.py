@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from watchkeeper.monitoring.probes.kinds import command, dns, heartbeat, http, prometheus, tcp, tls
+from watchkeeper.monitoring.probes.kinds import command, dns, http, prometheus, tcp, tls
 from watchkeeper.monitoring.probes.kinds.base import HttpClients, ProbeContext, ProbeResult, fail
 from watchkeeper.monitoring.probes.kinds.command import CommandSpec
 from watchkeeper.monitoring.probes.kinds.dns import DnsSpec

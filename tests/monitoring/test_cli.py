@@ -103,6 +103,17 @@ def test_monitor_push_stores_a_kpi_and_bad_input_is_one_line(fresh_url, tmp_path
     assert code == 1 and err.strip() == "error: no monitor named 'nope'; `watchkeeper monitor list` shows them"
 
 
+def test_report_verbs_answer_from_a_real_database(fresh_url, tmp_path):
+    with HttpTarget() as target:
+        assert wk(fresh_url, tmp_path, "apply", "-f", str(_config(tmp_path, target.url)))[0] == 0
+    code, out, err = wk(fresh_url, tmp_path, "--json", "monitor", "sla", "--month", "2026-01")
+    assert code == 0, err
+    assert [(r["service"], r["month"], r["source"]) for r in json.loads(out)] == [("shop", "2026-01", "monitors:shop-home")]
+    for verb in ("rules", "slos", "signals"):
+        code, out, err = wk(fresh_url, tmp_path, "--json", "monitor", verb)
+        assert (code, json.loads(out)) == (0, []), err
+
+
 @pytest.mark.parametrize("verb", ["list", "show", "check", "pause", "resume", "delete", "push", "signals", "rules", "slos", "sla"])
 def test_every_monitor_verb_has_help(verb, tmp_path):
     code, out, _ = wk("sqlite:///unused.db", tmp_path, "monitor", verb, "--help")

@@ -34,10 +34,11 @@ from watchkeeper.assessments._suites import WebFacts  # noqa: E402
 from watchkeeper.assessments.schemas import ResultCreate  # noqa: E402
 from watchkeeper.auth.service import Actor  # noqa: E402
 from watchkeeper.catalog import service as catalog  # noqa: E402
+from watchkeeper.catalog import teams  # noqa: E402
 from watchkeeper.catalog.stages import Stage  # noqa: E402
 from watchkeeper.catalog.schemas import PersonCreate, ServiceCreate, TeamCreate  # noqa: E402
 from watchkeeper.config import Settings  # noqa: E402
-from watchkeeper.readiness import service as readiness  # noqa: E402
+from watchkeeper.readiness import continuous, evaluation, policies, waivers  # noqa: E402
 from watchkeeper.readiness.schemas import AttestationCreate, WaiverCreate  # noqa: E402
 from watchkeeper.signoffs import service as signoffs  # noqa: E402
 from watchkeeper.signoffs.schemas import SignoffCreate, StakeholderRoleCreate  # noqa: E402
@@ -56,12 +57,12 @@ def populate(container, n: int) -> float:
     started = time.perf_counter()
     with container.session() as s:
         for team in ("payments", "search", "platform", "growth"):
-            catalog.create_team(s, data=TeamCreate(name=team), actor=SYSTEM)
+            teams.create_team(s, data=TeamCreate(name=team), actor=SYSTEM)
         for handle in ("pat", "sam", "alice"):
-            catalog.create_person(s, data=PersonCreate(handle=handle), actor=SYSTEM)
+            teams.create_person(s, data=PersonCreate(handle=handle), actor=SYSTEM)
         signoffs.create_role(s, data=StakeholderRoleCreate(name="product-owner", required_for=["refine"]), actor=SYSTEM)
         signoffs.create_role(s, data=StakeholderRoleCreate(name="security", required_for=["refine", "launch"]), actor=SYSTEM)
-        readiness.set_policy(s, stage=Stage.PROD, actor=SYSTEM,
+        policies.set_policy(s, stage=Stage.PROD, actor=SYSTEM,
                              items={"dr_plan": {"tiers": {"3": "recommended"}}, "pentest": {"title": "External pentest"}})
         s.commit()
         for i in range(n):
@@ -84,10 +85,10 @@ def populate(container, n: int) -> float:
             assessments.record_result(s, service=name, suite="accessibility", actor=SYSTEM,
                                       data=ResultCreate(tool="lighthouse", level="standard" if i % 2 else "complete"))
             if i % 4 == 1:
-                readiness.grant_waiver(s, service=name, actor=SYSTEM, data=WaiverCreate(
+                waivers.grant_waiver(s, service=name, actor=SYSTEM, data=WaiverCreate(
                     check="backup_restore_tested", reason="backups are being set up this quarter", expires_in="30d"))
             if i % 3 == 1:
-                readiness.attest(s, service=name, actor=SYSTEM, data=AttestationCreate(
+                waivers.attest(s, service=name, actor=SYSTEM, data=AttestationCreate(
                     check="pentest", by="alice", link="https://sec.example/pentest", expires_in="200d"))
             if i % 100 == 99:
                 s.commit()
@@ -157,25 +158,25 @@ def main() -> None:
 
     def evaluate():
         with container.session() as s:
-            reports = readiness.evaluate_services(s, services, stage=Stage.PROD)
+            reports = evaluation.evaluate_services(s, services, stage=Stage.PROD)
             s.rollback()
         return reports
 
     def evaluate_with_catalog():
         with container.session() as s:
-            reports = readiness.evaluate_services(s, catalog.list_services(s, actor=SYSTEM), stage=Stage.PROD)
+            reports = evaluation.evaluate_services(s, catalog.list_services(s, actor=SYSTEM), stage=Stage.PROD)
             s.rollback()
         return reports
 
     def scorecard():
         with container.session() as s:
-            card = readiness.scorecard(s, actor=SYSTEM, stage=Stage.PROD)
+            card = evaluation.scorecard(s, actor=SYSTEM, stage=Stage.PROD)
             s.rollback()
         return card
 
     def refresh():
         with container.session() as s:
-            summary = readiness.refresh(s, actor=SYSTEM)
+            summary = continuous.refresh(s, actor=SYSTEM)
             s.commit()
         return summary
 

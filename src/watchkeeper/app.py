@@ -55,14 +55,14 @@ def _wire_readiness() -> None:
     from watchkeeper.assessments.events import AuditResultRecorded
     from watchkeeper.catalog import gate
     from watchkeeper.monitoring.events import SignalChanged
+    from watchkeeper.readiness import evaluation as readiness_evaluation
     from watchkeeper.readiness import jobs as readiness_jobs
     from watchkeeper.readiness import registry
-    from watchkeeper.readiness import service as readiness
     from watchkeeper.readiness.events import ReadinessInputChanged
     from watchkeeper.signoffs import evidence as signoff_evidence
     from watchkeeper.signoffs.events import SignoffChanged
 
-    gate.register_gate("readiness", readiness.gate)
+    gate.register_gate("readiness", readiness_evaluation.gate)
     for check, single, batch in (
         ("audits_complete", assessment_evidence.audits_complete, assessment_evidence.audits_complete_batch),
         ("security_review", assessment_evidence.security_review, assessment_evidence.security_review_batch),

@@ -19,7 +19,7 @@ from watchkeeper.audit.schemas import AuditFilter
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.errors import Conflict, InvalidInput
 from watchkeeper.evidence import Evidence, Status
-from watchkeeper.readiness import service as readiness
+from watchkeeper.readiness import evaluation
 from tests.factories.catalog import make_service
 from tests.factories.readiness import post_result
 
@@ -53,16 +53,16 @@ def _all_suites_complete(session, actor, name="shop"):
 def test_a_high_finding_keeps_the_audit_item_failing_and_resolving_it_flips_it_to_pass(session, system_actor, frozen_clock):
     make_service(session, name="shop", public_url="https://shop.example/")
     _all_suites_complete(session, system_actor)
-    svc = readiness.get_report(session, service="shop", stage=Stage.PROD, actor=system_actor)
+    svc = evaluation.get_report(session, service="shop", stage=Stage.PROD, actor=system_actor)
     assert next(i for i in svc.items if i.check == "audits_complete").word == "pass"
     run = post_result(session, "shop", "security", tool="pip-audit", level="complete",
                       findings=[("high", "jinja2 3.1.2 has CVE-2024-22195"), ("low", "outdated pip")])
-    item = next(i for i in readiness.get_report(session, service="shop", stage=Stage.PROD, actor=system_actor).items
+    item = next(i for i in evaluation.get_report(session, service="shop", stage=Stage.PROD, actor=system_actor).items
                 if i.check == "audits_complete")
     assert item.word == "fail" and "open high/critical finding" in item.reason and "CVE-2024-22195" in item.reason
     high = next(f for f in run.findings if f.severity is Severity.HIGH)
     assessments.resolve_finding(session, service="shop", finding_id=high.id, reason="upgraded jinja2 to 3.1.4", actor=system_actor)
-    item = next(i for i in readiness.get_report(session, service="shop", stage=Stage.PROD, actor=system_actor).items
+    item = next(i for i in evaluation.get_report(session, service="shop", stage=Stage.PROD, actor=system_actor).items
                 if i.check == "audits_complete")
     assert item.word == "pass"  # the low finding stays open but does not block
     event = audit.list_events(session, filter=AuditFilter(action="assessment.resolve"))[0]

@@ -8,6 +8,7 @@ import pytest
 
 from tests.factories.catalog import make_service
 from watchkeeper.catalog import service as catalog
+from watchkeeper.catalog import teams
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.configfile import loader, plan
 
@@ -94,4 +95,4 @@ def test_a_failing_apply_changes_nothing(session, system_actor):
         plan.apply(session, _cfg(without_team), actor=system_actor)
     session.rollback()
     assert {s.name for s in catalog.list_services(session, actor=system_actor)} == {"db", "api", "adhoc"}
-    assert [p.handle for p in catalog.list_people(session, actor=system_actor)] == ["ann"]
+    assert [p.handle for p in teams.list_people(session, actor=system_actor)] == ["ann"]

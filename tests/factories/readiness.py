@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.assessments import service as assessments
 from watchkeeper.assessments.schemas import ResultCreate
 from watchkeeper.auth.service import Actor
-from watchkeeper.readiness import service as readiness
+from watchkeeper.readiness import waivers
 from watchkeeper.readiness.schemas import AttestationCreate, WaiverCreate
 from watchkeeper.signoffs import service as signoffs
 from watchkeeper.signoffs.schemas import SignoffCreate, StakeholderRoleCreate
@@ -30,12 +30,12 @@ def sign(session: Session, service: str, *, checkpoint: str = "refine", role: st
 
 def waive(session: Session, service: str, check: str, *, days: float = 30, reason: str = "domain not built yet in this test",
           actor: Actor = SYSTEM):
-    return readiness.grant_waiver(session, service=service, actor=actor,
+    return waivers.grant_waiver(session, service=service, actor=actor,
                                   data=WaiverCreate(check=check, reason=reason, expires_in=dt.timedelta(days=days)))
 
 
 def attest(session: Session, service: str, check: str, *, by: str = "alice", days: float = 90, actor: Actor = SYSTEM):
-    return readiness.attest(session, service=service, actor=actor,
+    return waivers.attest(session, service=service, actor=actor,
                             data=AttestationCreate(check=check, by=by, link="https://ci.example.com/report/1",
                                                    expires_in=dt.timedelta(days=days)))
 

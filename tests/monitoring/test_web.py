@@ -34,9 +34,10 @@ SHOTS = Path(os.environ["WATCHKEEPER_SCREENSHOTS"]) if os.environ.get("WATCHKEEP
 def seed(session, target_url: str) -> None:
     """Two monitors with an hour of results (one failing now), and an SLO with a day of traffic."""
     from watchkeeper.catalog import service as catalog
+    from watchkeeper.catalog import teams
     from watchkeeper.catalog.schemas import ServiceCreate, TeamCreate
 
-    catalog.create_team(session, data=TeamCreate(name="web"), actor=SYSTEM)
+    teams.create_team(session, data=TeamCreate(name="web"), actor=SYSTEM)
     catalog.create_service(session, data=ServiceCreate(name="shop", team="web"), actor=SYSTEM)
     for name, path in (("shop-home", "/ok"), ("shop-api", "/status/503")):
         monitoring.create_monitor(session, data=MonitorCreate(name=name, service="shop", interval="1m", failures_before_down=2,

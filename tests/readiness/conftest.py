@@ -13,14 +13,14 @@ def wired(readiness_wiring):
 def people(session):
     """Catalog people who attest and sign: alice (engineer) and pat (product owner)."""
     from watchkeeper.auth.service import Actor
-    from watchkeeper.catalog import service as catalog
+    from watchkeeper.catalog import teams
     from watchkeeper.catalog.schemas import PersonCreate
     from watchkeeper.errors import NotFound
 
     system = Actor.system("factory", "system")
     for handle in ("alice", "pat"):
         try:
-            catalog.get_person(session, handle=handle)
+            teams.get_person(session, handle=handle)
         except NotFound:
-            catalog.create_person(session, data=PersonCreate(handle=handle), actor=system)
+            teams.create_person(session, data=PersonCreate(handle=handle), actor=system)
     return ["alice", "pat"]

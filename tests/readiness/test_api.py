@@ -60,11 +60,11 @@ def test_waivers_over_the_api(client, personas, session):
 
 def test_attestations_and_signoffs_over_the_api(client, personas, session):
     from watchkeeper.auth.service import Actor
-    from watchkeeper.catalog import service as catalog
+    from watchkeeper.catalog import teams
     from watchkeeper.catalog.schemas import PersonCreate
 
     make_service(session, name="checkout", stage="POC")
-    catalog.create_person(session, data=PersonCreate(handle="alice"), actor=Actor.system("t", "system"))
+    teams.create_person(session, data=PersonCreate(handle="alice"), actor=Actor.system("t", "system"))
     make_role(session, "product-owner")
     session.commit()
     r = client.post(f"{API}/services/checkout/attestations", headers=personas["alice"].headers,

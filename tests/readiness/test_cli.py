@@ -20,7 +20,7 @@ runner = CliRunner()
 @pytest.fixture
 def db(fresh_url, tmp_path):
     from watchkeeper.app import build, prepare_database
-    from watchkeeper.catalog import service as catalog
+    from watchkeeper.catalog import teams
     from watchkeeper.catalog.schemas import PersonCreate
     from watchkeeper.config import Settings
     from tests.factories.auth import SYSTEM
@@ -29,7 +29,7 @@ def db(fresh_url, tmp_path):
     prepare_database(container)
     with container.session() as s:
         make_service(s, name="shop", stage="MMP", targets={"rpo": "15m", "rto": "1h"})
-        catalog.create_person(s, data=PersonCreate(handle="pat"), actor=SYSTEM)
+        teams.create_person(s, data=PersonCreate(handle="pat"), actor=SYSTEM)
         make_role(s, "product-owner", required_for=["refine"])
         s.commit()
     yield fresh_url

@@ -11,7 +11,7 @@ import pytest
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.configfile import loader, plan
 from watchkeeper.errors import Conflict
-from watchkeeper.readiness import service as readiness
+from watchkeeper.readiness import evaluation, waivers
 from watchkeeper.signoffs import service as signoffs
 from tests.factories.readiness import sign
 
@@ -32,7 +32,7 @@ def test_the_section_is_applied_through_the_service_layers_and_twice_changes_not
     assert {("stakeholder_role", "product-owner"), ("readiness_policy", "PROD"), ("waiver", "api/backup_restore_tested"),
             ("attestation", "api/pentest")} <= kinds
     assert _apply(session, system_actor, _good()).empty
-    items = {i.check: i for i in readiness.get_report(session, service="api", stage=Stage.PROD, actor=system_actor).items}
+    items = {i.check: i for i in evaluation.get_report(session, service="api", stage=Stage.PROD, actor=system_actor).items}
     assert items["dr_plan"].level.value == "recommended"
     assert "rollback_drilled" not in items  # off for tier 3
     assert items["pentest"].word == "pass" and "attested by ann" in items["pentest"].reason
@@ -48,20 +48,20 @@ def test_changing_and_removing_config_waivers_keeps_history_and_leaves_signoffs_
     changed = _good().replace("expires: 2026-06-30", "expires: 2026-07-31")
     result = _apply(session, system_actor, changed)
     assert [(c.action, c.kind) for c in result.changes if c.action != "note"] == [("update", "waiver")]
-    waivers = readiness.list_waivers(session, service="api", actor=system_actor)
-    assert [(w.expires_at.month, w.revoked_at is None) for w in waivers] == [(7, True), (6, False)]
+    rows = waivers.list_waivers(session, service="api", actor=system_actor)
+    assert [(w.expires_at.month, w.revoked_at is None) for w in rows] == [(7, True), (6, False)]
     removed = changed.split("  waivers:")[0] + "  attestations:" + changed.split("  attestations:")[1]
     _apply(session, system_actor, removed)
-    assert all(w.revoked_at is not None for w in readiness.list_waivers(session, service="api", actor=system_actor))
-    assert waivers[0].id in {w.id for w in readiness.list_waivers(session, service="api", actor=system_actor)}
+    assert all(w.revoked_at is not None for w in waivers.list_waivers(session, service="api", actor=system_actor))
+    assert rows[0].id in {w.id for w in waivers.list_waivers(session, service="api", actor=system_actor)}
     assert len(signoffs.list_signoffs(session, service="api")) == 1  # runtime sign-offs are never touched
 
 
 def test_config_waivers_cannot_be_revoked_at_run_time(session, system_actor, frozen_clock):
     _apply(session, system_actor, _good())
-    waiver = readiness.list_waivers(session, service="api", actor=system_actor)[0]
+    waiver = waivers.list_waivers(session, service="api", actor=system_actor)[0]
     with pytest.raises(Conflict, match="owned by watchkeeper.yaml"):
-        readiness.revoke_waiver(session, service="api", waiver_id=waiver.id, reason="nope", actor=system_actor)
+        waivers.revoke_waiver(session, service="api", waiver_id=waiver.id, reason="nope", actor=system_actor)
 
 
 def test_a_config_waiver_supersedes_a_runtime_one(session, system_actor, frozen_clock):
@@ -71,7 +71,7 @@ def test_a_config_waiver_supersedes_a_runtime_one(session, system_actor, frozen_
 
     runtime = waive(session, "api", "backup_restore_tested")
     _apply(session, system_actor, text)
-    rows = {w.id: w for w in readiness.list_waivers(session, service="api", actor=system_actor)}
+    rows = {w.id: w for w in waivers.list_waivers(session, service="api", actor=system_actor)}
     assert rows[runtime.id].revoke_reason == "superseded by watchkeeper.yaml"
     assert [w.managed_by for w in rows.values() if w.active] == ["config"]
 

@@ -10,7 +10,7 @@ import pytest
 from watchkeeper import clock, events
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.monitoring.events import SignalChanged
-from watchkeeper.readiness import service as readiness
+from watchkeeper.readiness import continuous, evaluation
 from watchkeeper.worker import service as queue
 from watchkeeper.worker.schemas import JobFilter
 from tests.factories.catalog import make_service
@@ -36,22 +36,22 @@ def _make_ready_prod(session, name="api", *, backup_days=10):
 
 def test_history_records_each_change_of_an_item_once(session, system_actor, frozen_clock):
     make_service(session, name="svc", stage="MMP")
-    readiness.refresh(session, actor=system_actor, services=["svc"])
-    readiness.refresh(session, actor=system_actor, services=["svc"])  # nothing changed: no new rows
-    first = readiness.history(session, service="svc", check="backup_restore_tested", actor=system_actor)
+    continuous.refresh(session, actor=system_actor, services=["svc"])
+    continuous.refresh(session, actor=system_actor, services=["svc"])  # nothing changed: no new rows
+    first = continuous.history(session, service="svc", check="backup_restore_tested", actor=system_actor)
     assert [h.word for h in first] == ["unknown"]
     clock.advance(dt.timedelta(hours=1))
     waive(session, "svc", "backup_restore_tested", days=1)
-    readiness.refresh(session, actor=system_actor, services=["svc"])
+    continuous.refresh(session, actor=system_actor, services=["svc"])
     clock.advance(dt.timedelta(days=1, hours=1))
-    readiness.refresh(session, actor=system_actor, services=["svc"])
-    rows = readiness.history(session, service="svc", check="backup_restore_tested", actor=system_actor)
+    continuous.refresh(session, actor=system_actor, services=["svc"])
+    rows = continuous.history(session, service="svc", check="backup_restore_tested", actor=system_actor)
     assert [h.word for h in rows] == ["unknown", "waived", "unknown"]
     assert rows[0].at - rows[1].at == dt.timedelta(days=1, hours=1)
     # Both the current stage's (MMP) and the next stage's (PROD) items are tracked.
-    tracked = {h.check for h in readiness.history(session, service="svc", actor=system_actor)}
+    tracked = {h.check for h in continuous.history(session, service="svc", actor=system_actor)}
     assert {"load_test", "stakeholder_signoff", "dr_plan", "refine_signoff"} <= tracked
-    item = next(i for i in readiness.get_report(session, service="svc", stage=Stage.PROD, actor=system_actor).items
+    item = next(i for i in evaluation.get_report(session, service="svc", stage=Stage.PROD, actor=system_actor).items
                 if i.check == "backup_restore_tested")
     assert item.since == rows[0].at
 
@@ -59,24 +59,24 @@ def test_history_records_each_change_of_an_item_once(session, system_actor, froz
 def test_a_prod_service_falling_out_of_readiness_raises_a_regression_and_recovering_resolves_it(
         session, system_actor, frozen_clock, signals):
     _make_ready_prod(session, backup_days=10)
-    assert readiness.refresh(session, actor=system_actor, services=["api"]).regressions_opened == []
+    assert continuous.refresh(session, actor=system_actor, services=["api"]).regressions_opened == []
     clock.advance(dt.timedelta(days=11))  # the backup evidence goes stale: its waiver expired
-    summary = readiness.refresh(session, actor=system_actor, services=["api"])
+    summary = continuous.refresh(session, actor=system_actor, services=["api"])
     assert summary.regressions_opened == ["api"]
     fired = [s for s in signals if s.source == "readiness"]
     assert len(fired) == 1 and fired[0].firing
     assert fired[0].labels == {"alertname": "ReadinessRegression", "service": "api", "source": "readiness"}
     assert fired[0].severity == "critical" and fired[0].service == "api"
     assert "backup_restore_tested" in fired[0].annotations["description"]
-    assert readiness.regression_state(session, service="api") == clock.utcnow()
+    assert continuous.regression_state(session, service="api") == clock.utcnow()
     # Still failing: no second page.
-    assert readiness.refresh(session, actor=system_actor, services=["api"]).regressions_opened == []
+    assert continuous.refresh(session, actor=system_actor, services=["api"]).regressions_opened == []
     waive(session, "api", "backup_restore_tested", days=30, reason="restore test scheduled for Friday")
-    summary = readiness.refresh(session, actor=system_actor, services=["api"])
+    summary = continuous.refresh(session, actor=system_actor, services=["api"])
     assert summary.regressions_resolved == ["api"]
     resolved = [s for s in signals if s.source == "readiness"][-1]
     assert not resolved.firing and resolved.ends_at == clock.utcnow() and resolved.labels == fired[0].labels
-    assert readiness.regression_state(session, service="api") is None
+    assert continuous.regression_state(session, service="api") is None
 
 
 def test_the_regression_becomes_an_alert_in_the_pipeline(session, system_actor, frozen_clock, personas):
@@ -84,31 +84,31 @@ def test_the_regression_becomes_an_alert_in_the_pipeline(session, system_actor, 
     from watchkeeper.alerting.schemas import AlertFilter
 
     _make_ready_prod(session, name="api", backup_days=2)
-    readiness.refresh(session, actor=system_actor, services=["api"])
+    continuous.refresh(session, actor=system_actor, services=["api"])
     clock.advance(dt.timedelta(days=3))
-    readiness.refresh(session, actor=system_actor, services=["api"])
+    continuous.refresh(session, actor=system_actor, services=["api"])
     alerts = alerting.list_alerts(session, filter=AlertFilter(alertname="ReadinessRegression"), actor=personas["root"].actor)
     assert [(a.service, a.status.value) for a in alerts] == [("api", "firing")]
 
 
 def test_services_never_ready_do_not_page_but_show_red(session, system_actor, signals):
     make_service(session, name="legacy", stage="PROD")
-    summary = readiness.refresh(session, actor=system_actor, services=["legacy"])
-    summary = readiness.refresh(session, actor=system_actor, services=["legacy"])
+    summary = continuous.refresh(session, actor=system_actor, services=["legacy"])
+    summary = continuous.refresh(session, actor=system_actor, services=["legacy"])
     assert summary.regressions_opened == [] and not [s for s in signals if s.source == "readiness"]
-    card = readiness.scorecard(session, actor=system_actor, services=["legacy"])
+    card = evaluation.scorecard(session, actor=system_actor, services=["legacy"])
     assert card.rows[0].word == "not ready"
 
 
 def test_a_demoted_service_closes_its_regression(session, system_actor, frozen_clock, signals):
     _make_ready_prod(session, backup_days=1)
-    readiness.refresh(session, actor=system_actor, services=["api"])
+    continuous.refresh(session, actor=system_actor, services=["api"])
     clock.advance(dt.timedelta(days=2))
-    readiness.refresh(session, actor=system_actor, services=["api"])
+    continuous.refresh(session, actor=system_actor, services=["api"])
     from watchkeeper.catalog import service as catalog
 
     catalog.demote(session, name="api", to=Stage.MMP, reason="backups broken", actor=system_actor)
-    assert readiness.refresh(session, actor=system_actor, services=["api"]).regressions_resolved == ["api"]
+    assert continuous.refresh(session, actor=system_actor, services=["api"]).regressions_resolved == ["api"]
 
 
 def test_evidence_changes_queue_one_coalesced_refresh_per_service(session, system_actor, people, frozen_clock):
@@ -134,4 +134,4 @@ def test_the_refresh_job_runs_through_the_worker(session_factory, container, sys
         jobs = queue.list_jobs(s, filter=JobFilter(kind="readiness.refresh"))
         assert jobs and all(j.status.value == "succeeded" for j in jobs)
         assert jobs[0].result["evaluated"] == 1
-        assert readiness.history(s, service="api", check="backup_restore_tested", actor=system_actor)[0].word == "waived"
+        assert continuous.history(s, service="api", check="backup_restore_tested", actor=system_actor)[0].word == "waived"

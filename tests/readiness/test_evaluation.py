@@ -8,7 +8,7 @@ import re
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.evidence import Evidence, Status
 from watchkeeper.readiness import registry
-from watchkeeper.readiness import service as readiness
+from watchkeeper.readiness import evaluation, policies
 from tests.factories.catalog import make_service
 
 NOT_BUILT = {"backup_restore_tested": "no backup jobs are measured yet", "runbook_reviewed": "no runbooks are tracked yet",
@@ -19,7 +19,7 @@ NOT_BUILT = {"backup_restore_tested": "no backup jobs are measured yet", "runboo
 
 def test_a_new_service_fails_or_is_unknown_on_every_prod_item_with_a_next_step(session, system_actor):
     make_service(session, name="fresh", tier=2)
-    report = readiness.get_report(session, service="fresh", stage=Stage.PROD, actor=system_actor)
+    report = evaluation.get_report(session, service="fresh", stage=Stage.PROD, actor=system_actor)
     assert not report.ready and report.word == "not ready"
     assert len(report.items) == 11
     for item in report.items:
@@ -32,7 +32,7 @@ def test_a_new_service_fails_or_is_unknown_on_every_prod_item_with_a_next_step(s
 
 def test_items_of_domains_not_built_yet_are_unknown_with_the_domain_named(session, system_actor):
     make_service(session, name="fresh")
-    items = {i.check: i for i in readiness.get_report(session, service="fresh", stage=Stage.PROD, actor=system_actor).items}
+    items = {i.check: i for i in evaluation.get_report(session, service="fresh", stage=Stage.PROD, actor=system_actor).items}
     for check, text in NOT_BUILT.items():
         if registry.provider_for(check) is None:
             assert items[check].status is Status.UNKNOWN
@@ -42,10 +42,10 @@ def test_items_of_domains_not_built_yet_are_unknown_with_the_domain_named(sessio
 
 def test_missing_catalog_targets_fail_rather_than_stay_unknown(session, system_actor):
     make_service(session, name="untargeted")
-    items = {i.check: i for i in readiness.get_report(session, service="untargeted", stage=Stage.PROD, actor=system_actor).items}
+    items = {i.check: i for i in evaluation.get_report(session, service="untargeted", stage=Stage.PROD, actor=system_actor).items}
     assert items["dr_plan"].status is Status.FAIL and "targets.rpo" in items["dr_plan"].reason
     make_service(session, name="targeted", targets={"rpo": "15m", "rto": "1h", "slo": 99.9, "slo_window": "30d"})
-    items = {i.check: i for i in readiness.get_report(session, service="targeted", stage=Stage.PROD, actor=system_actor).items}
+    items = {i.check: i for i in evaluation.get_report(session, service="targeted", stage=Stage.PROD, actor=system_actor).items}
     assert items["dr_plan"].status is Status.UNKNOWN and "DR plan document" in items["dr_plan"].reason
 
 
@@ -59,7 +59,7 @@ def test_a_registered_provider_answers_its_item_with_reason_age_and_link(session
                         link="/backups/svc", details={"restore_seconds": 240})
 
     registry.register_provider("backup_restore_tested", backups)
-    item = next(i for i in readiness.get_report(session, service="svc", stage=Stage.PROD, actor=system_actor).items
+    item = next(i for i in evaluation.get_report(session, service="svc", stage=Stage.PROD, actor=system_actor).items
                 if i.check == "backup_restore_tested")
     assert seen == ["svc"]
     assert (item.word, item.passing, item.blocking) == ("pass", True, False)
@@ -80,7 +80,7 @@ def test_many_services_are_answered_by_one_batch_call(session, system_actor):
 
     registry.register_batch_provider("backup_restore_tested", batch)
     registry.register_provider("backup_restore_tested", single)
-    card = readiness.scorecard(session, stage=Stage.PROD, actor=system_actor, services=[f"bulk-{i}" for i in range(5)])
+    card = evaluation.scorecard(session, stage=Stage.PROD, actor=system_actor, services=[f"bulk-{i}" for i in range(5)])
     assert calls == [[f"bulk-{i}" for i in range(5)]]
     words = {r.service: r.cells["backup_restore_tested"].word for r in card.rows}
     assert words == {"bulk-0": "warn", "bulk-1": "warn", "bulk-2": "warn", "bulk-3": "warn", "bulk-4": "fail"}
@@ -93,7 +93,7 @@ def test_a_crashing_provider_reads_unknown_and_names_the_failure(session, system
         raise KeyError("restic_snapshot")
 
     registry.register_provider("backup_restore_tested", broken)
-    item = next(i for i in readiness.get_report(session, service="svc", stage=Stage.PROD, actor=system_actor).items
+    item = next(i for i in evaluation.get_report(session, service="svc", stage=Stage.PROD, actor=system_actor).items
                 if i.check == "backup_restore_tested")
     assert item.status is Status.UNKNOWN and item.blocking
     assert "backups evidence provider failed (KeyError" in item.reason
@@ -101,19 +101,19 @@ def test_a_crashing_provider_reads_unknown_and_names_the_failure(session, system
 
 def test_the_default_stage_is_the_service_s_own(session, system_actor):
     make_service(session, name="young", stage="POC")
-    report = readiness.get_report(session, service="young", actor=system_actor)
+    report = evaluation.get_report(session, service="young", actor=system_actor)
     assert report.stage is Stage.POC and report.items == [] and report.ready
-    mvp = readiness.get_report(session, service="young", stage=Stage.MVP, actor=system_actor)
+    mvp = evaluation.get_report(session, service="young", stage=Stage.MVP, actor=system_actor)
     assert mvp.stage is Stage.MVP and not mvp.ready
 
 
 def test_tier_tuning_from_config_changes_what_blocks(session, system_actor):
     make_service(session, name="low", tier=3)
     make_service(session, name="high", tier=1)
-    readiness.set_policy(session, stage=Stage.PROD, actor=system_actor,
+    policies.set_policy(session, stage=Stage.PROD, actor=system_actor,
                          items={"dr_plan": {"tiers": {"3": "off"}}, "rollback_drilled": {"level": "recommended", "tiers": {"1": "required"}}})
-    low = {i.check: i for i in readiness.get_report(session, service="low", stage=Stage.PROD, actor=system_actor).items}
-    high = {i.check: i for i in readiness.get_report(session, service="high", stage=Stage.PROD, actor=system_actor).items}
+    low = {i.check: i for i in evaluation.get_report(session, service="low", stage=Stage.PROD, actor=system_actor).items}
+    high = {i.check: i for i in evaluation.get_report(session, service="high", stage=Stage.PROD, actor=system_actor).items}
     assert "dr_plan" not in low and "dr_plan" in high
     assert low["rollback_drilled"].level.value == "recommended" and not low["rollback_drilled"].blocking
     assert high["rollback_drilled"].level.value == "required" and high["rollback_drilled"].blocking
@@ -121,9 +121,9 @@ def test_tier_tuning_from_config_changes_what_blocks(session, system_actor):
 
 def test_a_recommended_item_failing_leaves_the_service_ready_with_warnings(session, system_actor):
     make_service(session, name="svc", stage="POC")
-    readiness.set_policy(session, stage=Stage.MVP, actor=system_actor,
+    policies.set_policy(session, stage=Stage.MVP, actor=system_actor,
                          items={c: "recommended" for c in ("real_persistence", "authentication", "happy_path_tested", "error_handling")})
-    report = readiness.get_report(session, service="svc", stage=Stage.MVP, actor=system_actor)
+    report = evaluation.get_report(session, service="svc", stage=Stage.MVP, actor=system_actor)
     assert report.ready and report.word == "ready with warnings"
 
 
@@ -134,5 +134,5 @@ def test_outsiders_may_not_read_a_team_s_readiness(session, personas):
     from watchkeeper.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        readiness.get_report(session, service="checkout", actor=personas["carol"].actor)
-    assert readiness.get_report(session, service="checkout", actor=personas["bob"].actor).service == "checkout"
+        evaluation.get_report(session, service="checkout", actor=personas["carol"].actor)
+    assert evaluation.get_report(session, service="checkout", actor=personas["bob"].actor).service == "checkout"

@@ -14,11 +14,12 @@ from watchkeeper.assessments import webcheck
 from watchkeeper.audit import service as audit
 from watchkeeper.audit.schemas import AuditFilter
 from watchkeeper.catalog import service as catalog
+from watchkeeper.catalog import teams
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.cli.main import app as cli_app
 from watchkeeper.catalog.errors import InvalidTransition
 from watchkeeper.errors import PermissionDenied
-from watchkeeper.readiness import service as readiness
+from watchkeeper.readiness import continuous, evaluation
 from tests.assessments.servers import HARDENED, make_certs, serve
 from tests.factories.catalog import make_service
 from tests.factories.readiness import make_role, post_result, sign, waive
@@ -50,11 +51,11 @@ def test_force_is_admin_only_audited_and_marks_the_service_until_the_gate_passes
     assert event.actor == "root" and event.after == {"stage": "PROD", "forced": True}
     assert event.note == "launch deadline agreed with the CEO"
     # Still not ready: the refresh keeps the mark and does not page for a knowingly forced service.
-    summary = readiness.refresh(session, actor=system_actor, services=["checkout"])
+    summary = continuous.refresh(session, actor=system_actor, services=["checkout"])
     assert summary.unforced == [] and summary.regressions_opened == []
     for check in PROD_ITEMS:
         waive(session, "checkout", check, reason="accepted for the forced launch")
-    summary = readiness.refresh(session, actor=system_actor, services=["checkout"])
+    summary = continuous.refresh(session, actor=system_actor, services=["checkout"])
     assert summary.unforced == ["checkout"]
     assert not catalog.get_service(session, name="checkout").forced
     assert audit.list_events(session, filter=AuditFilter(action="service.unforce"))[0].target == "service:checkout"
@@ -101,7 +102,7 @@ def _build_ready_service(session, url: str, ca: str, actor) -> None:
     make_service(session, name="shop", stage="MMP", tier=2, public_url=url, targets=TARGETS)
     from watchkeeper.catalog.schemas import PersonCreate
 
-    catalog.create_person(session, data=PersonCreate(handle="pat"), actor=actor)
+    teams.create_person(session, data=PersonCreate(handle="pat"), actor=actor)
     make_role(session, "product-owner", required_for=["refine"], people=["pat"])
     sign(session, "shop", checkpoint="refine", role="product-owner", signer="pat")
     facts = webcheck.gather(url, ca_file=ca, timeout=5)
@@ -167,10 +168,10 @@ def test_monitoring_alerting_and_slo_items_pass_on_evidence_from_their_own_domai
     """The built domains answer their items through the providers app.wire() registers."""
     make_service(session, name="shop", team="payments", stage="MMP", targets={"slo": 99.0, "slo_window": "30d"})
     alice = personas["alice"].actor
-    before = {i.check: i.word for i in readiness.get_report(session, service="shop", stage=Stage.PROD, actor=alice).items}
+    before = {i.check: i.word for i in evaluation.get_report(session, service="shop", stage=Stage.PROD, actor=alice).items}
     assert before["monitoring_active"] == before["alerting_active"] == before["slo_achievable"] == "fail"
     _live_evidence(session, "shop", personas["bob"].actor)
-    items = {i.check: i for i in readiness.get_report(session, service="shop", stage=Stage.PROD, actor=alice).items}
+    items = {i.check: i for i in evaluation.get_report(session, service="shop", stage=Stage.PROD, actor=alice).items}
     assert items["monitoring_active"].word == "pass", items["monitoring_active"].reason
     assert items["alerting_active"].word == "pass" and "bob" in items["alerting_active"].reason
     assert items["slo_achievable"].word == "pass", items["slo_achievable"].reason

@@ -12,14 +12,14 @@ from watchkeeper.audit import service as audit
 from watchkeeper.audit.schemas import AuditFilter
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.errors import Conflict, InvalidInput, PermissionDenied
-from watchkeeper.readiness import service as readiness
+from watchkeeper.readiness import evaluation, policies, waivers
 from watchkeeper.readiness.schemas import AttestationCreate, WaiverCreate
 from tests.factories.catalog import make_service
 from tests.factories.readiness import attest, waive
 
 
 def _item(session, actor, service, check, stage=Stage.PROD):
-    return next(i for i in readiness.get_report(session, service=service, stage=stage, actor=actor).items if i.check == check)
+    return next(i for i in evaluation.get_report(session, service=service, stage=stage, actor=actor).items if i.check == check)
 
 
 def test_a_waiver_lets_a_failing_item_pass_until_it_expires_then_it_fails_again(session, system_actor, frozen_clock):
@@ -38,16 +38,16 @@ def test_a_waiver_lets_a_failing_item_pass_until_it_expires_then_it_fails_again(
 def test_waivers_are_audited_and_revocable(session, personas):
     make_service(session, name="checkout")
     alice = personas["alice"].actor
-    waiver = readiness.grant_waiver(session, service="checkout", actor=alice,
+    waiver = waivers.grant_waiver(session, service="checkout", actor=alice,
                                     data=WaiverCreate(check="oncall_coverage", reason="rotation starts next month", expires_in="14d"))
-    readiness.revoke_waiver(session, service="checkout", waiver_id=waiver.id, reason="rotation is live", actor=alice)
+    waivers.revoke_waiver(session, service="checkout", waiver_id=waiver.id, reason="rotation is live", actor=alice)
     events = audit.list_events(session, filter=AuditFilter(target="service:checkout", action="readiness."))
     assert [e.action for e in events][:2] == ["readiness.unwaive", "readiness.waive"]
     assert events[1].actor == "alice" and events[1].after["check"] == "oncall_coverage"
     item = _item(session, alice, "checkout", "oncall_coverage")
     assert item.word != "waived"
     with pytest.raises(Conflict):
-        readiness.revoke_waiver(session, service="checkout", waiver_id=waiver.id, reason="again", actor=alice)
+        waivers.revoke_waiver(session, service="checkout", waiver_id=waiver.id, reason="again", actor=alice)
 
 
 @pytest.mark.parametrize("kwargs, fragment", [
@@ -57,7 +57,7 @@ def test_waivers_are_audited_and_revocable(session, personas):
 def test_waiver_expiry_must_be_in_the_future_and_within_a_year(session, system_actor, kwargs, fragment):
     make_service(session, name="svc")
     with pytest.raises(InvalidInput, match=fragment) as info:
-        readiness.grant_waiver(session, service="svc", actor=system_actor,
+        waivers.grant_waiver(session, service="svc", actor=system_actor,
                                data=WaiverCreate(check="dr_plan", reason="plan is being written", **kwargs))
     assert info.value.field == "expires_at"
 
@@ -76,8 +76,8 @@ def test_only_operators_of_the_team_may_waive(session, personas):
     data = WaiverCreate(check="dr_plan", reason="plan under review by SRE", expires_in="7d")
     for who in ("bob", "carol"):
         with pytest.raises(PermissionDenied):
-            readiness.grant_waiver(session, service="checkout", data=data, actor=personas[who].actor)
-    assert readiness.grant_waiver(session, service="checkout", data=data, actor=personas["alice"].actor).granted_by == "alice"
+            waivers.grant_waiver(session, service="checkout", data=data, actor=personas[who].actor)
+    assert waivers.grant_waiver(session, service="checkout", data=data, actor=personas["alice"].actor).granted_by == "alice"
 
 
 def test_an_attestation_passes_an_unmeasurable_item_warns_before_expiry_and_fails_after(session, system_actor, people, frozen_clock):
@@ -98,7 +98,7 @@ def test_a_newer_attestation_replaces_the_older_one(session, system_actor, peopl
     make_service(session, name="svc")
     first = attest(session, "svc", "load_test", by="alice")
     second = attest(session, "svc", "load_test", by="pat")
-    rows = readiness.list_attestations(session, service="svc", actor=system_actor)
+    rows = waivers.list_attestations(session, service="svc", actor=system_actor)
     assert {(r.id, r.active) for r in rows} == {(first.id, False), (second.id, True)}
     assert "attested by pat" in _item(session, system_actor, "svc", "load_test", Stage.MMP).reason
 
@@ -108,13 +108,13 @@ def test_measured_items_cannot_be_attested_and_the_person_must_exist(session, sy
     with pytest.raises(InvalidInput, match="measured by Watchkeeper"):
         attest(session, "svc", "backup_restore_tested")
     with pytest.raises(InvalidInput, match="unknown person 'mallory'"):
-        readiness.attest(session, service="svc", actor=system_actor,
+        waivers.attest(session, service="svc", actor=system_actor,
                          data=AttestationCreate(check="load_test", by="mallory", link="https://x.example/r", expires_in="30d"))
 
 
 def test_custom_attestation_items_from_config_can_be_attested(session, system_actor, people):
     make_service(session, name="svc")
-    readiness.set_policy(session, stage=Stage.PROD, actor=system_actor, items={"pentest": {"title": "External pentest"}})
+    policies.set_policy(session, stage=Stage.PROD, actor=system_actor, items={"pentest": {"title": "External pentest"}})
     assert _item(session, system_actor, "svc", "pentest").word == "fail"
     attest(session, "svc", "pentest", by="alice")
     assert _item(session, system_actor, "svc", "pentest").word == "pass"

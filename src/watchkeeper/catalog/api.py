@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, status
 from watchkeeper.api.deps import CurrentActor, SessionDep
 from watchkeeper.auth.service import require
 from watchkeeper.catalog import service as catalog
+from watchkeeper.catalog import teams
 from watchkeeper.catalog.schemas import (
     DemoteRequest, PersonCreate, PersonRead, PersonUpdate, PromoteRequest, ServiceCreate, ServiceFilter,
     ServiceRead, ServiceUpdate, StageChangeRead, TeamCreate, TeamRead, TeamUpdate,
@@ -61,52 +62,52 @@ def stage_history(name: str, session: SessionDep, actor: CurrentActor):
 
 @router.get("/teams", response_model=list[TeamRead], summary="List teams")
 def list_teams(session: SessionDep, actor: CurrentActor):
-    return catalog.list_teams(session, actor=actor)
+    return teams.list_teams(session, actor=actor)
 
 
 @router.post("/teams", response_model=TeamRead, status_code=status.HTTP_201_CREATED, summary="Create a team")
 def create_team(body: TeamCreate, session: SessionDep, actor: CurrentActor):
-    return catalog.create_team(session, data=body, actor=actor)
+    return teams.create_team(session, data=body, actor=actor)
 
 
 @router.get("/teams/{name}", response_model=TeamRead, summary="Get a team")
 def get_team(name: str, session: SessionDep, actor: CurrentActor):
-    team = catalog.get_team(session, name=name)
+    team = teams.get_team(session, name=name)
     require(actor, "team.read", team=name)
     return team
 
 
 @router.patch("/teams/{name}", response_model=TeamRead, summary="Update a team")
 def update_team(name: str, body: TeamUpdate, session: SessionDep, actor: CurrentActor):
-    return catalog.update_team(session, name=name, data=body, actor=actor)
+    return teams.update_team(session, name=name, data=body, actor=actor)
 
 
 @router.delete("/teams/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a team")
 def delete_team(name: str, session: SessionDep, actor: CurrentActor):
-    catalog.delete_team(session, name=name, actor=actor)
+    teams.delete_team(session, name=name, actor=actor)
 
 
 @router.get("/people", response_model=list[PersonRead], summary="List people")
 def list_people(session: SessionDep, actor: CurrentActor):
-    return catalog.list_people(session, actor=actor)
+    return teams.list_people(session, actor=actor)
 
 
 @router.post("/people", response_model=PersonRead, status_code=status.HTTP_201_CREATED, summary="Add a person")
 def create_person(body: PersonCreate, session: SessionDep, actor: CurrentActor):
-    return catalog.create_person(session, data=body, actor=actor)
+    return teams.create_person(session, data=body, actor=actor)
 
 
 @router.get("/people/{handle}", response_model=PersonRead, summary="Get a person")
 def get_person(handle: str, session: SessionDep, actor: CurrentActor):
     require(actor, "person.read")
-    return catalog.get_person(session, handle=handle)
+    return teams.get_person(session, handle=handle)
 
 
 @router.patch("/people/{handle}", response_model=PersonRead, summary="Update a person")
 def update_person(handle: str, body: PersonUpdate, session: SessionDep, actor: CurrentActor):
-    return catalog.update_person(session, handle=handle, data=body, actor=actor)
+    return teams.update_person(session, handle=handle, data=body, actor=actor)
 
 
 @router.delete("/people/{handle}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a person")
 def delete_person(handle: str, session: SessionDep, actor: CurrentActor):
-    catalog.delete_person(session, handle=handle, actor=actor)
+    teams.delete_person(session, handle=handle, actor=actor)

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from watchkeeper.catalog import service as catalog
+
+from watchkeeper.catalog import teams
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.catalog.schemas import ServiceFilter
 from watchkeeper.cli.common import emit, local_actor, session_scope
@@ -78,7 +80,7 @@ def promote(
 def list_teams(ctx: typer.Context) -> None:
     """List teams and members."""
     with session_scope(ctx) as session:
-        rows = catalog.list_teams(session, actor=local_actor())
+        rows = teams.list_teams(session, actor=local_actor())
     emit(ctx, [r.model_dump() for r in rows], columns=["name", "display_name", "members", "managed_by"])
 
 

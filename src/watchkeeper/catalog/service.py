@@ -1,4 +1,5 @@
-"""Public functions of the catalog: teams, people, services, dependencies and stages.
+"""Public functions of the catalog's services: create, change, delete and read them, their
+dependency graph and their stages (promote, demote). Teams and people are teams.py.
 
 Every mutating function checks permission, writes one audit event and flushes; the caller
 (request, CLI command, apply, job) owns the transaction.
@@ -16,178 +17,12 @@ from watchkeeper import clock
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import gate, graph
+from watchkeeper.catalog.errors import InvalidTransition, ServiceNotFound
+from watchkeeper.catalog.models import Dependency, Person, Service, StageChange, Team
+from watchkeeper.catalog.schemas import ServiceCreate, ServiceFilter, ServiceRead, ServiceUpdate, StageChangeRead, Targets
 from watchkeeper.catalog.stages import Move, Stage
-from watchkeeper.catalog.errors import InvalidTransition, ServiceNotFound, TeamNotFound
-from watchkeeper.catalog.models import Dependency, Person, Service, StageChange, Team, TeamMember
-from watchkeeper.catalog.schemas import (
-    PersonCreate, PersonRead, PersonUpdate, ServiceCreate, ServiceFilter, ServiceRead, ServiceUpdate,
-    StageChangeRead, Targets, TeamCreate, TeamRead, TeamUpdate,
-)
-from watchkeeper.errors import Conflict, InvalidInput, NotFound
-
-MANAGED = ("runtime", "config")
-
-
-# ---------------------------------------------------------------- teams
-
-
-def _team_read(team: Team) -> TeamRead:
-    return TeamRead(
-        name=team.name, display_name=team.display_name, description=team.description, email=team.email,
-        chat=team.chat, members=sorted(m.person.handle for m in team.members), managed_by=team.managed_by,
-    )
-
-
-def _team(session: Session, name: str) -> Team:
-    team = session.execute(select(Team).where(Team.name == name)).scalar_one_or_none()
-    if team is None:
-        known = ", ".join(session.execute(select(Team.name).order_by(Team.name).limit(20)).scalars()) or "none yet"
-        raise TeamNotFound(f"no team named '{name}'; known teams: {known}", field="team")
-    return team
-
-
-def _people(session: Session, handles: list[str]) -> list[Person]:
-    found = {p.handle: p for p in session.execute(select(Person).where(Person.handle.in_(handles))).scalars()}
-    missing = [h for h in handles if h not in found]
-    if missing:
-        raise InvalidInput(f"unknown people {missing}; add them under `people:` first", field="members")
-    return [found[h] for h in handles]
-
-
-def _set_members(session: Session, team: Team, handles: list[str]) -> None:
-    wanted = {p.id: p for p in _people(session, sorted(set(handles)))}
-    team.members[:] = [m for m in team.members if m.person_id in wanted]
-    have = {m.person_id for m in team.members}
-    for pid, person in wanted.items():
-        if pid not in have:
-            team.members.append(TeamMember(person=person))
-
-
-def create_team(session: Session, *, data: TeamCreate, actor: Actor, managed_by: str = "runtime") -> TeamRead:
-    """Create a team. Raises Conflict if the name is taken. Audited."""
-    require(actor, "team.create", team=data.name)
-    if session.execute(select(Team.id).where(Team.name == data.name)).first():
-        raise Conflict(f"team '{data.name}' already exists", code="team.exists", field="name")
-    team = Team(name=data.name, display_name=data.display_name, description=data.description,
-                email=data.email, chat=data.chat, managed_by=managed_by)
-    session.add(team)
-    _set_members(session, team, data.members)
-    session.flush()
-    read = _team_read(team)
-    audit.record(session, actor=actor, action="team.create", target=f"team:{team.name}", after=read)
-    return read
-
-
-def update_team(session: Session, *, name: str, data: TeamUpdate, actor: Actor) -> TeamRead:
-    team = _team(session, name)
-    require(actor, "team.update", team=name)
-    before = _team_read(team).model_dump(mode="json")
-    for field in ("display_name", "description", "email", "chat"):
-        if field in data.model_fields_set:
-            setattr(team, field, getattr(data, field))
-    if data.members is not None:
-        _set_members(session, team, data.members)
-    session.flush()
-    after = _team_read(team)
-    b, a = audit.diff(before, after.model_dump(mode="json"))
-    if a:
-        audit.record(session, actor=actor, action="team.update", target=f"team:{name}", before=b, after=a)
-    return after
-
-
-def delete_team(session: Session, *, name: str, actor: Actor) -> None:
-    team = _team(session, name)
-    require(actor, "team.delete", team=name)
-    owned = list(session.execute(select(Service.name).where(Service.team_id == team.id)).scalars())
-    if owned:
-        raise Conflict(f"team '{name}' still owns services {owned}; move or delete them first", code="team.in_use")
-    before = _team_read(team)
-    session.delete(team)
-    session.flush()
-    audit.record(session, actor=actor, action="team.delete", target=f"team:{name}", before=before)
-
-
-def list_teams(session: Session, *, actor: Actor) -> list[TeamRead]:
-    require(actor, "team.read")
-    teams = session.execute(select(Team).order_by(Team.name)).scalars()
-    return [_team_read(t) for t in teams if actor.sees(team=t.name, service=None)]
-
-
-def get_team(session: Session, *, name: str) -> TeamRead:
-    return _team_read(_team(session, name))
-
-
-# ---------------------------------------------------------------- people
-
-
-def _person(session: Session, handle: str) -> Person:
-    person = session.execute(select(Person).where(Person.handle == handle)).scalar_one_or_none()
-    if person is None:
-        raise NotFound(f"no person with handle '{handle}'", code="person.not_found")
-    return person
-
-
-def _person_read(session: Session, person: Person) -> PersonRead:
-    teams = session.execute(
-        select(Team.name).join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.person_id == person.id)
-    ).scalars()
-    return PersonRead(
-        handle=person.handle, full_name=person.full_name, email=person.email, timezone=person.timezone,
-        contact_methods=person.contact_methods or [], teams=sorted(teams), managed_by=person.managed_by,
-    )
-
-
-def create_person(session: Session, *, data: PersonCreate, actor: Actor, managed_by: str = "runtime") -> PersonRead:
-    require(actor, "person.create")
-    if session.execute(select(Person.id).where(Person.handle == data.handle)).first():
-        raise Conflict(f"person '{data.handle}' already exists", code="person.exists", field="handle")
-    person = Person(handle=data.handle, full_name=data.full_name, email=data.email, timezone=data.timezone,
-                    contact_methods=[c.model_dump() for c in data.contact_methods], managed_by=managed_by)
-    session.add(person)
-    session.flush()
-    read = _person_read(session, person)
-    audit.record(session, actor=actor, action="person.create", target=f"person:{person.handle}", after=read)
-    return read
-
-
-def update_person(session: Session, *, handle: str, data: PersonUpdate, actor: Actor) -> PersonRead:
-    require(actor, "person.update")
-    person = _person(session, handle)
-    before = _person_read(session, person).model_dump(mode="json")
-    for field in ("full_name", "email"):
-        if field in data.model_fields_set:
-            setattr(person, field, getattr(data, field))
-    if data.timezone is not None:
-        person.timezone = data.timezone
-    if data.contact_methods is not None:
-        person.contact_methods = [c.model_dump() for c in data.contact_methods]
-    session.flush()
-    after = _person_read(session, person)
-    b, a = audit.diff(before, after.model_dump(mode="json"))
-    if a:
-        audit.record(session, actor=actor, action="person.update", target=f"person:{handle}", before=b, after=a)
-    return after
-
-
-def delete_person(session: Session, *, handle: str, actor: Actor) -> None:
-    require(actor, "person.delete")
-    person = _person(session, handle)
-    before = _person_read(session, person)
-    session.delete(person)
-    session.flush()
-    audit.record(session, actor=actor, action="person.delete", target=f"person:{handle}", before=before)
-
-
-def list_people(session: Session, *, actor: Actor) -> list[PersonRead]:
-    require(actor, "person.read")
-    return [_person_read(session, p) for p in session.execute(select(Person).order_by(Person.handle)).scalars()]
-
-
-def get_person(session: Session, *, handle: str) -> PersonRead:
-    return _person_read(session, _person(session, handle))
-
-
-# ---------------------------------------------------------------- services
+from watchkeeper.catalog.teams import team_row
+from watchkeeper.errors import Conflict, InvalidInput
 
 
 def _service(session: Session, name: str) -> Service:
@@ -291,7 +126,7 @@ def create_service(
     require(actor, "service.create", team=data.team, service=data.name)
     if session.execute(select(Service.id).where(Service.name == data.name)).first():
         raise Conflict(f"service '{data.name}' already exists; update it instead", code="service.exists", field="name")
-    team = _team(session, data.team)
+    team = team_row(session, data.team)
     svc = Service(
         name=data.name, display_name=data.display_name, description=data.description, team=team,
         tier=data.tier, stage=data.stage.value, public_url=str(data.public_url) if data.public_url else None,
@@ -322,7 +157,7 @@ def update_service(session: Session, *, name: str, data: ServiceUpdate, actor: A
     before = _service_read(session, svc).model_dump(mode="json", exclude=_SNAPSHOT_EXCLUDE)
     fields = data.model_fields_set
     if "team" in fields and data.team is not None:
-        new_team = _team(session, data.team)
+        new_team = team_row(session, data.team)
         require(actor, "service.update", team=new_team.name, service=name)
         svc.team = new_team
     for field in ("display_name", "description"):
@@ -478,8 +313,6 @@ def _record_move(session: Session, svc: Service, move: Move, *, actor: Actor, re
     svc.stage = move.target.value
     session.add(StageChange(service_id=svc.id, from_stage=move.current.value, to_stage=move.target.value,
                             at=clock.utcnow(), actor=actor.name, reason=reason, forced=forced))
-
-
 
 
 def adopt(session: Session, *, kind: str, name: str, actor: Actor) -> None:

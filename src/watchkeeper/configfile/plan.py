@@ -21,6 +21,7 @@ from watchkeeper.alerting import service as alerting
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor
 from watchkeeper.catalog import service as catalog
+from watchkeeper.catalog import teams
 from watchkeeper.catalog.graph import find_cycle
 from watchkeeper.catalog.schemas import PersonUpdate, ServiceUpdate, TeamUpdate
 from watchkeeper.configfile.schema import WatchkeeperConfig
@@ -111,23 +112,23 @@ def _service_update(session: Session, name: str, fields: dict, actor: Actor) -> 
 
 
 def _team_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
-    return {t.name: (t.managed_by, _fields(t, exclude=("managed_by",))) for t in catalog.list_teams(session, actor=actor)}
+    return {t.name: (t.managed_by, _fields(t, exclude=("managed_by",))) for t in teams.list_teams(session, actor=actor)}
 
 
 def _person_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
-    return {p.handle: (p.managed_by, _fields(p, exclude=("managed_by", "teams"))) for p in catalog.list_people(session, actor=actor)}
+    return {p.handle: (p.managed_by, _fields(p, exclude=("managed_by", "teams"))) for p in teams.list_people(session, actor=actor)}
 
 
 def _team_create(session, fields, actor):
     from watchkeeper.catalog.schemas import TeamCreate
 
-    catalog.create_team(session, data=TeamCreate.model_validate(fields), actor=actor, managed_by="config")
+    teams.create_team(session, data=TeamCreate.model_validate(fields), actor=actor, managed_by="config")
 
 
 def _person_create(session, fields, actor):
     from watchkeeper.catalog.schemas import PersonCreate
 
-    catalog.create_person(session, data=PersonCreate.model_validate(fields), actor=actor, managed_by="config")
+    teams.create_person(session, data=PersonCreate.model_validate(fields), actor=actor, managed_by="config")
 
 
 def _services_in_dependency_order(cfg: WatchkeeperConfig) -> dict[str, dict]:
@@ -155,8 +156,8 @@ RECONCILERS: list[Reconciler] = [
         desired=lambda cfg: {p.handle: _fields(p) for p in cfg.people},
         current=_person_current,
         create=_person_create,
-        update=lambda s, name, f, a: catalog.update_person(s, handle=name, data=PersonUpdate.model_validate({k: v for k, v in f.items() if k != "handle"}), actor=a),
-        delete=lambda s, name, a: catalog.delete_person(s, handle=name, actor=a),
+        update=lambda s, name, f, a: teams.update_person(s, handle=name, data=PersonUpdate.model_validate({k: v for k, v in f.items() if k != "handle"}), actor=a),
+        delete=lambda s, name, a: teams.delete_person(s, handle=name, actor=a),
         ignore=("handle",),
     ),
     Reconciler(
@@ -164,8 +165,8 @@ RECONCILERS: list[Reconciler] = [
         desired=lambda cfg: {t.name: _fields(t) | {"members": sorted(set(t.members))} for t in cfg.teams},
         current=_team_current,
         create=_team_create,
-        update=lambda s, name, f, a: catalog.update_team(s, name=name, data=TeamUpdate.model_validate({k: v for k, v in f.items() if k != "name"}), actor=a),
-        delete=lambda s, name, a: catalog.delete_team(s, name=name, actor=a),
+        update=lambda s, name, f, a: teams.update_team(s, name=name, data=TeamUpdate.model_validate({k: v for k, v in f.items() if k != "name"}), actor=a),
+        delete=lambda s, name, a: teams.delete_team(s, name=name, actor=a),
         ignore=("name",),
     ),
     Reconciler(

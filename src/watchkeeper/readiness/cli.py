@@ -11,7 +11,7 @@ from watchkeeper import durations
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.cli.common import default_group, emit, local_actor, session_scope, state, validated
 from watchkeeper.errors import InvalidInput
-from watchkeeper.readiness import service as readiness
+from watchkeeper.readiness import continuous, evaluation, policies, waivers
 from watchkeeper.readiness.schemas import AttestationCreate, ReadinessReport, WaiverCreate
 
 readiness_app = typer.Typer(
@@ -80,7 +80,7 @@ def check(
     Exits 0 only when every required item passes (or is waived), 1 otherwise."""
     _json(ctx, json_output)
     with session_scope(ctx) as session:
-        report = readiness.get_report(session, service=service, stage=stage, actor=local_actor())
+        report = evaluation.get_report(session, service=service, stage=stage, actor=local_actor())
     print_report(ctx, report)
     if not report.ready:
         failing = [i.check for i in report.items if i.blocking]
@@ -99,7 +99,7 @@ def scorecard(
     """Services × items of a stage's checklist, one word per cell."""
     _json(ctx, json_output)
     with session_scope(ctx) as session:
-        card = readiness.scorecard(session, stage=stage, team=team, actor=local_actor())
+        card = evaluation.scorecard(session, stage=stage, team=team, actor=local_actor())
     if state(ctx).json:
         emit(ctx, card.model_dump(mode="json"))
         return
@@ -120,7 +120,7 @@ def waive(
     """Waive a readiness item until a date; after it the item fails again by itself."""
     data = validated(WaiverCreate, {"check": check_id, "reason": reason, **_expiry(expires_in, expires_at)})
     with session_scope(ctx) as session:
-        waiver = readiness.grant_waiver(session, service=service, data=data, actor=local_actor())
+        waiver = waivers.grant_waiver(session, service=service, data=data, actor=local_actor())
     emit(ctx, waiver.model_dump())
 
 
@@ -133,19 +133,19 @@ def unwaive(
 ) -> None:
     """End a waiver now."""
     with session_scope(ctx) as session:
-        waiver = readiness.revoke_waiver(session, service=service, waiver_id=waiver_id, reason=reason, actor=local_actor())
+        waiver = waivers.revoke_waiver(session, service=service, waiver_id=waiver_id, reason=reason, actor=local_actor())
     emit(ctx, waiver.model_dump())
 
 
 @readiness_app.command("waivers")
-def waivers(
+def list_waivers(
     ctx: typer.Context,
     service: Annotated[Optional[str], typer.Argument(help="Service name (default: every service).")] = None,
     active: Annotated[bool, typer.Option("--active", help="Only waivers in force now.")] = False,
 ) -> None:
     """List waivers with who granted them, why and until when."""
     with session_scope(ctx) as session:
-        rows = readiness.list_waivers(session, service=service, active_only=active, actor=local_actor())
+        rows = waivers.list_waivers(session, service=service, active_only=active, actor=local_actor())
     emit(ctx, [r.model_dump() for r in rows],
          columns=["id", "service", "check", "active", "expires_at", "granted_by", "reason", "managed_by"])
 
@@ -165,7 +165,7 @@ def attest(
     data = validated(AttestationCreate, {"check": check_id, "by": by, "link": link, "note": note,
                                           **_expiry(expires_in, expires_at)})
     with session_scope(ctx) as session:
-        row = readiness.attest(session, service=service, data=data, actor=local_actor())
+        row = waivers.attest(session, service=service, data=data, actor=local_actor())
     emit(ctx, row.model_dump())
 
 
@@ -178,7 +178,7 @@ def unattest(
 ) -> None:
     """Withdraw an attestation."""
     with session_scope(ctx) as session:
-        row = readiness.revoke_attestation(session, service=service, attestation_id=attestation_id, reason=reason,
+        row = waivers.revoke_attestation(session, service=service, attestation_id=attestation_id, reason=reason,
                                            actor=local_actor())
     emit(ctx, row.model_dump())
 
@@ -191,7 +191,7 @@ def attestations(
 ) -> None:
     """List attestations with who attested, the link and the expiry."""
     with session_scope(ctx) as session:
-        rows = readiness.list_attestations(session, service=service, active_only=active, actor=local_actor())
+        rows = waivers.list_attestations(session, service=service, active_only=active, actor=local_actor())
     emit(ctx, [r.model_dump() for r in rows],
          columns=["id", "service", "check", "active", "attested_by", "expires_at", "link", "managed_by"])
 
@@ -205,7 +205,7 @@ def history(
 ) -> None:
     """Show when each item of SERVICE changed status, newest first."""
     with session_scope(ctx) as session:
-        rows = readiness.history(session, service=service, check=check_id, limit=limit, actor=local_actor())
+        rows = continuous.history(session, service=service, check=check_id, limit=limit, actor=local_actor())
     emit(ctx, [r.model_dump() for r in rows], columns=["at", "check", "word", "reason"])
 
 
@@ -218,7 +218,7 @@ def refresh(
     does this every 5 minutes)."""
     settings = state(ctx).settings()
     with session_scope(ctx) as session:
-        summary = readiness.refresh(session, actor=local_actor(), services=services or None, base_url=settings.public_url)
+        summary = continuous.refresh(session, actor=local_actor(), services=services or None, base_url=settings.public_url)
     emit(ctx, summary.model_dump())
 
 
@@ -230,7 +230,7 @@ def policy(
 ) -> None:
     """Show what a stage asks of a service of a tier, after config tuning."""
     with session_scope(ctx) as session:
-        result = readiness.policy(session, stage=stage, tier=tier)
+        result = policies.policy(session, stage=stage, tier=tier)
     emit(ctx, [i.model_dump() for i in result.items], columns=["check", "level", "kind", "title", "asks"])
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
-from watchkeeper.readiness import service as readiness
+from watchkeeper.readiness import continuous
 
 # Changes within one window are folded into one refresh that runs when the window closes.
 COALESCE = dt.timedelta(seconds=30)
@@ -19,7 +19,7 @@ COALESCE = dt.timedelta(seconds=30)
 def refresh(session: Session, payload: dict[str, Any], ctx) -> dict:
     """Re-evaluate `payload["services"]` (default: every service) and record changes."""
     names = payload.get("services")
-    summary = readiness.refresh(session, actor=ctx.actor, services=list(names) if names else None,
+    summary = continuous.refresh(session, actor=ctx.actor, services=list(names) if names else None,
                                 base_url=ctx.settings.public_url)
     return summary.model_dump()
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.auth.service import Actor
 from watchkeeper.catalog.stages import Stage
-from watchkeeper.readiness import service as readiness
+from watchkeeper.readiness import policies, waivers
 from watchkeeper.readiness.schemas import AttestationCreate, ReadinessConfig, WaiverCreate, as_datetime
 from watchkeeper.signoffs import service as signoffs
 from watchkeeper.signoffs.schemas import StakeholderRoleCreate
@@ -57,7 +57,7 @@ def policies_desired(section: ReadinessConfig) -> dict[str, dict]:
 
 
 def policies_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
-    return {stage: ("config", {"stage": stage, "items": items}) for stage, items in readiness.policy_tuning(session).items()}
+    return {stage: ("config", {"stage": stage, "items": items}) for stage, items in policies.policy_tuning(session).items()}
 
 
 def policy_create(session: Session, fields: dict, actor: Actor) -> None:
@@ -65,11 +65,11 @@ def policy_create(session: Session, fields: dict, actor: Actor) -> None:
 
 
 def policy_set(session: Session, stage: str, fields: dict, actor: Actor) -> None:
-    readiness.set_policy(session, stage=Stage(stage), items=fields.get("items") or {}, actor=actor)
+    policies.set_policy(session, stage=Stage(stage), items=fields.get("items") or {}, actor=actor)
 
 
 def policy_delete(session: Session, stage: str, actor: Actor) -> None:
-    readiness.delete_policy(session, stage=Stage(stage), actor=actor)
+    policies.delete_policy(session, stage=Stage(stage), actor=actor)
 
 
 # ---------------------------------------------------------------- waivers
@@ -83,7 +83,7 @@ def waivers_desired(section: ReadinessConfig) -> dict[str, dict]:
 
 def waivers_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
     out: dict[str, tuple[str, dict]] = {}
-    for w in reversed(readiness.list_waivers(session, actor=actor, managed_by="config")):
+    for w in reversed(waivers.list_waivers(session, actor=actor, managed_by="config")):
         if w.revoked_at is None:  # oldest first, so the newest of a pair wins
             out[f"{w.service}/{w.check}"] = ("config", {"service": w.service, "check": w.check, "reason": w.reason,
                                                         "granted_by": w.granted_by, "expires": w.expires_at.isoformat()})
@@ -91,7 +91,7 @@ def waivers_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict
 
 
 def waiver_create(session: Session, fields: dict, actor: Actor) -> None:
-    readiness.grant_waiver(
+    waivers.grant_waiver(
         session, service=fields["service"], actor=actor, granted_by=fields["granted_by"], managed_by="config",
         data=WaiverCreate(check=fields["check"], reason=fields["reason"], expires_at=fields["expires"]),
     )
@@ -99,9 +99,9 @@ def waiver_create(session: Session, fields: dict, actor: Actor) -> None:
 
 def _revoke_config_waivers(session: Session, key: str, actor: Actor, reason: str) -> None:
     service, check = key.split("/", 1)
-    for w in readiness.list_waivers(session, actor=actor, service=service, managed_by="config"):
+    for w in waivers.list_waivers(session, actor=actor, service=service, managed_by="config"):
         if w.check == check and w.revoked_at is None:
-            readiness.revoke_waiver(session, service=service, waiver_id=w.id, reason=reason, actor=actor, allow_config=True)
+            waivers.revoke_waiver(session, service=service, waiver_id=w.id, reason=reason, actor=actor, allow_config=True)
 
 
 def waiver_update(session: Session, key: str, changes: dict, actor: Actor) -> None:
@@ -125,7 +125,7 @@ def attestations_desired(section: ReadinessConfig) -> dict[str, dict]:
 
 def attestations_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
     out: dict[str, tuple[str, dict]] = {}
-    for a in reversed(readiness.list_attestations(session, actor=actor, managed_by="config")):
+    for a in reversed(waivers.list_attestations(session, actor=actor, managed_by="config")):
         if a.revoked_at is None:
             out[f"{a.service}/{a.check}"] = ("config", {"service": a.service, "check": a.check, "by": a.attested_by,
                                                         "link": a.link, "note": a.note, "expires": a.expires_at.isoformat()})
@@ -133,7 +133,7 @@ def attestations_current(session: Session, actor: Actor) -> dict[str, tuple[str,
 
 
 def attestation_create(session: Session, fields: dict[str, Any], actor: Actor) -> None:
-    readiness.attest(
+    waivers.attest(
         session, service=fields["service"], actor=actor, managed_by="config",
         data=AttestationCreate(check=fields["check"], by=fields["by"], link=fields["link"], note=fields.get("note"),
                                expires_at=fields["expires"]),
@@ -147,7 +147,7 @@ def attestation_update(session: Session, key: str, changes: dict, actor: Actor) 
 
 def attestation_delete(session: Session, key: str, actor: Actor) -> None:
     service, check = key.split("/", 1)
-    for a in readiness.list_attestations(session, actor=actor, service=service, managed_by="config"):
+    for a in waivers.list_attestations(session, actor=actor, service=service, managed_by="config"):
         if a.check == check and a.revoked_at is None:
-            readiness.revoke_attestation(session, service=service, attestation_id=a.id, reason=REMOVED, actor=actor,
+            waivers.revoke_attestation(session, service=service, attestation_id=a.id, reason=REMOVED, actor=actor,
                                          allow_config=True)

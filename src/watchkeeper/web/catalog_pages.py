@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from watchkeeper.api.deps import SessionDep
 from watchkeeper.auth.service import require
 from watchkeeper.catalog import service as catalog
+from watchkeeper.catalog import teams
 from watchkeeper.catalog.stages import ORDER, Stage
 from watchkeeper.catalog.schemas import ServiceFilter
 from watchkeeper.errors import WatchkeeperError
@@ -26,8 +27,8 @@ def services(request: Request, session: SessionDep, actor: PageActor,
              stage: str | None = None, team: str | None = None, q: str | None = None):
     flt = ServiceFilter(stage=Stage(stage) if stage in Stage.__members__ else None, team=team or None, q=q or None)
     rows = catalog.list_services(session, actor=actor, filter=flt)
-    teams = catalog.list_teams(session, actor=actor)
-    return render(request, "catalog/services.html", services=rows, teams=teams, stages=ORDER, flt=flt)
+    team_rows = teams.list_teams(session, actor=actor)
+    return render(request, "catalog/services.html", services=rows, teams=team_rows, stages=ORDER, flt=flt)
 
 
 @router.get("/services/{name}", response_class=HTMLResponse)

@@ -14,9 +14,10 @@ from watchkeeper.api.deps import SessionDep
 from watchkeeper.assessments import service as assessments
 from watchkeeper.auth.service import Actor
 from watchkeeper.catalog import service as catalog
+from watchkeeper.catalog import teams
 from watchkeeper.catalog.stages import ORDER, Stage
 from watchkeeper.errors import WatchkeeperError
-from watchkeeper.readiness import service as readiness
+from watchkeeper.readiness import continuous, evaluation, waivers
 from watchkeeper.readiness.schemas import AttestationCreate, WaiverCreate
 from watchkeeper.signoffs import service as signoffs
 from watchkeeper.signoffs.schemas import SignoffCreate
@@ -32,9 +33,9 @@ def _stage(value: str | None, default: Stage) -> Stage:
 @router.get("/readiness", response_class=HTMLResponse)
 def scorecard_page(request: Request, session: SessionDep, actor: PageActor, stage: str | None = None, team: str | None = None):
     chosen = _stage(stage, Stage.PROD)
-    card = readiness.scorecard(session, stage=chosen, team=team or None, actor=actor)
-    teams = catalog.list_teams(session, actor=actor)
-    return render(request, "readiness/scorecard.html", card=card, stages=ORDER, teams=teams, team=team or "")
+    card = evaluation.scorecard(session, stage=chosen, team=team or None, actor=actor)
+    team_rows = teams.list_teams(session, actor=actor)
+    return render(request, "readiness/scorecard.html", card=card, stages=ORDER, teams=team_rows, team=team or "")
 
 
 def _default_stage(current: Stage) -> Stage:
@@ -46,18 +47,18 @@ def _page(request: Request, session, actor: Actor, name: str, *, stage: str | No
           form: str | None = None, status_code: int = 200):
     svc = catalog.get_service(session, name=name)
     chosen = _stage(stage, _default_stage(svc.stage))
-    report = readiness.get_report(session, service=name, stage=chosen, actor=actor)
+    report = evaluation.get_report(session, service=name, stage=chosen, actor=actor)
     by_check = defaultdict(list)
-    for entry in readiness.history(session, service=name, actor=actor, limit=1000):
+    for entry in continuous.history(session, service=name, actor=actor, limit=1000):
         by_check[entry.check].append(entry)
     return render(
         request, "readiness/service.html", status_code=status_code, svc=svc, report=report, stages=ORDER,
         history=by_check, audits=assessments.service_audits(session, service=name),
         signoffs=signoffs.list_signoffs(session, service=name), roles=signoffs.list_roles(session),
         checkpoints=signoffs.checkpoints(session),
-        waivers=readiness.list_waivers(session, service=name, actor=actor),
+        waivers=waivers.list_waivers(session, service=name, actor=actor),
         attestable=[i for i in report.items if i.kind.value == "attestation"],
-        regression_since=readiness.regression_state(session, service=name),
+        regression_since=continuous.regression_state(session, service=name),
         error=error, form=form,
     )
 
@@ -90,14 +91,14 @@ def _attempt(request: Request, session, actor: Actor, name: str, form: str, stag
 @router.post("/services/{name}/readiness/waivers", response_class=HTMLResponse)
 def waive(request: Request, name: str, session: SessionDep, actor: FormActor, check: Annotated[str, Form()],
           reason: Annotated[str, Form()] = "", expires_in: Annotated[str, Form()] = "30d", stage: Annotated[str, Form()] = "PROD"):
-    return _attempt(request, session, actor, name, "waiver", stage, lambda: readiness.grant_waiver(
+    return _attempt(request, session, actor, name, "waiver", stage, lambda: waivers.grant_waiver(
         session, service=name, actor=actor, data=WaiverCreate(check=check, reason=reason, expires_in=expires_in)))
 
 
 @router.post("/services/{name}/readiness/waivers/{waiver_id}/revoke", response_class=HTMLResponse)
 def unwaive(request: Request, name: str, waiver_id: int, session: SessionDep, actor: FormActor,
             reason: Annotated[str, Form()] = "", stage: Annotated[str, Form()] = "PROD"):
-    return _attempt(request, session, actor, name, "waiver", stage, lambda: readiness.revoke_waiver(
+    return _attempt(request, session, actor, name, "waiver", stage, lambda: waivers.revoke_waiver(
         session, service=name, waiver_id=waiver_id, reason=reason, actor=actor))
 
 
@@ -105,7 +106,7 @@ def unwaive(request: Request, name: str, waiver_id: int, session: SessionDep, ac
 def attest(request: Request, name: str, session: SessionDep, actor: FormActor, check: Annotated[str, Form()],
            link: Annotated[str, Form()] = "", by: Annotated[str, Form()] = "", expires_in: Annotated[str, Form()] = "90d",
            note: Annotated[str, Form()] = "", stage: Annotated[str, Form()] = "PROD"):
-    return _attempt(request, session, actor, name, "attestation", stage, lambda: readiness.attest(
+    return _attempt(request, session, actor, name, "attestation", stage, lambda: waivers.attest(
         session, service=name, actor=actor,
         data=AttestationCreate(check=check, by=by or None, link=link, expires_in=expires_in, note=note or None)))
 

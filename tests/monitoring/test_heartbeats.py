@@ -108,7 +108,7 @@ def _router_only_app(container):
     from fastapi import FastAPI
 
     from watchkeeper.api import errors
-    from watchkeeper.monitoring.api import ping_router
+    from watchkeeper.api.pings import ping_router
 
     app = FastAPI()
     app.state.container = container

@@ -4,9 +4,7 @@ routing, silences, drills, quality and notifications. Thin: the service does the
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -18,7 +16,7 @@ from watchkeeper.alerting.schemas import (
     QualityRow, ReceiverRead, RouteExplain, SilenceCreate, SilenceRead,
 )
 from watchkeeper.alerting.sources import SOURCES
-from watchkeeper.api.deps import CurrentActor, SessionDep, current_actor
+from watchkeeper.api.deps import CurrentActor, SessionDep, hot_path_actor
 from watchkeeper.auth.service import require
 from watchkeeper.errors import InvalidInput, WatchkeeperError
 from watchkeeper.labels import parse_label_list
@@ -46,37 +44,6 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-# Ingest is the hot path: a bearer token that authenticated is trusted for a few seconds
-# without another database lookup. A revoked or expired token stops working within TOKEN_TTL.
-TOKEN_TTL = 5.0
-_token_cache: dict[str, tuple[object, float]] = {}
-
-
-def _cache_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    return hashlib.sha256(header.encode()).hexdigest() if header.lower().startswith("bearer ") else None
-
-
-def _cached_actor(request: Request):
-    key = _cache_key(request)
-    hit = _token_cache.get(key) if key is not None else None
-    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
-
-
-def _authenticate(request: Request):
-    key = _cache_key(request)
-    # A short session of its own: no connection is held while the body is read and parsed.
-    factory = request.app.state.container.session_factory
-    with factory() as session:
-        actor = current_actor(request, session)
-        session.commit()
-    if key is not None:
-        if len(_token_cache) > 10_000:
-            _token_cache.clear()
-        _token_cache[key] = (actor, time.monotonic() + TOKEN_TTL)
-    return actor
-
-
 # Bodies up to this size are parsed on the event loop (well under a millisecond for a typical
 # Alertmanager webhook); larger ones, and callers whose permission needs a database lookup,
 # are handled in the thread pool so the loop is never blocked for long.
@@ -97,7 +64,7 @@ def _parse_and_submit(request: Request, *, body: bytes, source: str, actor):
 async def _ingest(request: Request, source: str) -> IngestResult:
     # The hot path makes no thread hop: a cached token, a small body parsed here, and the
     # writer's future awaited without blocking a pool thread.
-    actor = _cached_actor(request) or await run_in_threadpool(_authenticate, request)
+    actor = await hot_path_actor(request)
     body = await _read_body(request)
     if len(body) <= INLINE_BYTES and actor.can("alert.ingest"):
         future = _parse_and_submit(request, body=body, source=source, actor=actor)

@@ -11,10 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from watchkeeper.labels import LABEL_NAME, parse_matcher
 from watchkeeper.durations import Duration
 from watchkeeper.notify.schemas import ChannelConfig, RetryPolicy
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+from watchkeeper.validation import Strict
 
 
 class AlertStatus(StrEnum):
@@ -58,6 +55,8 @@ def check_labels(value: dict[str, str]) -> dict[str, str]:
 
 class AlertIn(Strict):
     """One alert as the generic JSON API takes it (Alertmanager's field names also work)."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     labels: dict[str, str] = Field(description="Identifying labels; must include alertname. Their hash is the fingerprint.")
     annotations: dict[str, str] = Field(default_factory=dict, description="summary, description, runbook_url, ...")
@@ -268,6 +267,8 @@ class ReceiverConfig(Strict):
 
 class RouteConfig(Strict):
     """A node of the route tree. Unset fields inherit from the parent."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     receiver: str | None = None
     matchers: list[str] = Field(default_factory=list, description='Label matchers, e.g. severity="critical".')

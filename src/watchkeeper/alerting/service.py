@@ -21,7 +21,7 @@ from watchkeeper.alerting import _routing, ingest as _ingest, routing, suppress
 from watchkeeper.labels import fingerprint as fingerprint_of
 from watchkeeper.alerting.events import AlertAcknowledged, AlertStatusChanged
 from watchkeeper.alerting.groups import FlushResult, flush_group, groups_of_alert
-from watchkeeper.alerting.models import Alert, AlertEvent, AlertGroup, Drill
+from watchkeeper.alerting.models import Alert, AlertEvent, AlertGroup, Drill, GroupMember
 from watchkeeper.alerting.routing import (  # noqa: F401 - re-exported
     apply_config, current_routing, delete_receiver, list_receivers, put_receiver, put_routing, reset_routing,
 )
@@ -154,8 +154,6 @@ def list_alerts(session: Session, *, filter: AlertFilter, actor: Actor, group_id
     if filter.q:
         query = query.where(or_(Alert.alertname.ilike(f"%{filter.q}%"), Alert.service.ilike(f"%{filter.q}%")))
     if group_id is not None:
-        from watchkeeper.alerting.models import GroupMember
-
         query = query.where(Alert.id.in_(select(GroupMember.alert_id).where(GroupMember.group_id == group_id)))
     teams = _teams(session)
     return [AlertRead.model_validate(a) for a in session.execute(query).scalars() if _visible(actor, teams, a)]
@@ -166,6 +164,19 @@ def get_alert(session: Session, *, alert_id: int, actor: Actor) -> AlertRead:
     team = _teams(session).get(alert.service or "")
     require(actor, "alert.read", team=team, service=alert.service)
     return AlertRead.model_validate(alert)
+
+
+def alerts_of_link(session: Session, *, kind: str, ident: int) -> list[AlertRead]:
+    """The alerts a signed one-click link names (links.py): a group's members ("g"), oldest
+    first, or its one alert. The verified signature is the credential, so no actor."""
+    if kind == "g":
+        if session.get(AlertGroup, ident) is None:
+            return []
+        rows = session.execute(select(Alert).join(GroupMember, GroupMember.alert_id == Alert.id)
+                               .where(GroupMember.group_id == ident).order_by(Alert.id)).scalars()
+        return [AlertRead.model_validate(a) for a in rows]
+    alert = session.get(Alert, ident)
+    return [AlertRead.model_validate(alert)] if alert else []
 
 
 def find_alert(session: Session, *, fingerprint: str) -> AlertRead | None:
@@ -212,8 +223,6 @@ def _require_on(session: Session, actor: Actor, permission: str, alert: Alert) -
 
 def _target_alerts(session: Session, *, alert_ids: list[int] | None = None, group_id: int | None = None) -> list[Alert]:
     if group_id is not None:
-        from watchkeeper.alerting.models import GroupMember
-
         return list(session.execute(
             select(Alert).join(GroupMember, GroupMember.alert_id == Alert.id)
             .where(GroupMember.group_id == group_id, Alert.status == "firing").order_by(Alert.id)).scalars())

@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from watchkeeper import __version__
 from watchkeeper.alerting import api as alerting_api
-from watchkeeper.api import errors, system
+from watchkeeper.api import errors, pings, system
 from watchkeeper.app import Container
 from watchkeeper.assessments import api as assessments_api
 from watchkeeper.audit import api as audit_api
@@ -38,7 +38,7 @@ ROUTERS: list[APIRouter] = [
 
 # Public routers mounted at the root, outside /api/v1: their credential is in the URL.
 PUBLIC_ROUTERS: list[APIRouter] = [
-    monitoring_api.ping_router,  # heartbeat pings under /ping/
+    pings.ping_router,  # heartbeat pings under /ping/
 ]
 
 
@@ -52,7 +52,7 @@ def create_app(container: Container, *, with_ui: bool = True) -> FastAPI:
     app.state.container = container
     app.state.metrics = system.Metrics(container)
     # Innermost first: heartbeat pings are answered before routing, inside the body limit and metrics.
-    app.add_middleware(monitoring_api.PingFastPath)
+    app.add_middleware(pings.PingFastPath)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(system.MetricsMiddleware, fastapi_app=app)
     api = APIRouter(prefix=API_PREFIX)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from watchkeeper.errors import RateLimited, WatchkeeperError
+from watchkeeper.validation import first_problem
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +31,11 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     errors = exc.errors()
     if not errors:
         return "the request is invalid", None
-    first = errors[0]
-    field = _loc(tuple(first.get("loc", ())))
-    msg = first.get("msg", "invalid value")
-    if first.get("type") == "extra_forbidden":
-        msg = "unknown field; remove it or check its spelling"
-    elif first.get("type") == "missing":
-        msg = "field required"
-    elif first.get("type") == "json_invalid":
+    if errors[0].get("type") == "json_invalid":
         return "the request body is not valid JSON; check quoting and commas", None
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    return f"{field}: {msg}{more}", field
+    problem = first_problem(errors)
+    field = _loc(problem.loc)
+    return problem.line(field), field
 
 
 def install(app: FastAPI, *, html_renderer=None) -> None:

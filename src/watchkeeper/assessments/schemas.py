@@ -5,10 +5,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from watchkeeper.assessments._suites import AuditLevel, Severity, Suite
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from watchkeeper.validation import Strict
 
 
 class FindingCreate(Strict):

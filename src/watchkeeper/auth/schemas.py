@@ -5,6 +5,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from watchkeeper.auth._perms import Role
+from watchkeeper.validation import Strict
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
 
@@ -36,9 +37,7 @@ class Grant(BaseModel):
         return self.role.value if self.scope_kind == "global" else f"{self.role.value}@{self.scope_kind}:{self.scope_name}"
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserCreate(Strict):
     username: str = Field(pattern=USERNAME_PATTERN)
     email: str | None = None
     full_name: str | None = None
@@ -58,9 +57,7 @@ class UserRead(BaseModel):
     grants: list[str] = Field(default_factory=list)
 
 
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenCreate(Strict):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(default_factory=lambda: ["read"])
     expires_in_days: int | None = Field(90, ge=1, le=3650, description="Days until the token stops working; null for never.")

@@ -1,29 +1,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.durations import Duration
+from watchkeeper.validation import Strict, TimeZone
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 NAME_HELP = "lowercase letters, digits and dashes, starting with a letter or digit"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _check_tz(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin or UTC") from None
-    return value
 
 
 class Link(Strict):
@@ -40,12 +28,10 @@ class SupportHours(Strict):
     """When the service must be supported: around the clock, or business hours in a zone."""
 
     kind: Literal["24x7", "business"] = "24x7"
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     days: list[str] = Field(default_factory=lambda: list(DAYS[:5]))
     start: dt.time = dt.time(9, 0)
     end: dt.time = dt.time(17, 0)
-
-    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
 
     @field_validator("days")
     @classmethod
@@ -109,22 +95,15 @@ class PersonCreate(Strict):
     handle: str = Field(pattern=NAME_PATTERN, description=NAME_HELP)
     full_name: str | None = None
     email: str | None = None
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     contact_methods: list[ContactMethod] = Field(default_factory=list)
-
-    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
 
 
 class PersonUpdate(Strict):
     full_name: str | None = None
     email: str | None = None
-    timezone: str | None = None
+    timezone: TimeZone | None = None
     contact_methods: list[ContactMethod] | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str | None) -> str | None:
-        return _check_tz(value) if value is not None else None
 
 
 class PersonRead(BaseModel):

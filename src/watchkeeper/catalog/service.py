@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
+from watchkeeper.audit import changes
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import gate, graph
@@ -177,9 +178,8 @@ def update_service(session: Session, *, name: str, data: ServiceUpdate, actor: A
     if "depends_on" in fields and data.depends_on is not None:
         _set_dependencies(session, svc, data.depends_on)
     after = _service_read(session, svc)
-    b, a = audit.diff(before, after.model_dump(mode="json", exclude=_SNAPSHOT_EXCLUDE))
-    if a:
-        audit.record(session, actor=actor, action="service.update", target=f"service:{name}", before=b, after=a)
+    changes.record_update(session, actor=actor, action="service.update", target=f"service:{name}",
+                          before=before, after=after.model_dump(mode="json", exclude=_SNAPSHOT_EXCLUDE))
     return after
 
 
@@ -320,8 +320,4 @@ def adopt(session: Session, *, kind: str, name: str, actor: Actor) -> None:
     model = {"service": Service, "team": Team, "person": Person}[kind]
     column = Person.handle if kind == "person" else model.name
     row = session.execute(select(model).where(column == name)).scalar_one()
-    if row.managed_by != "config":
-        row.managed_by = "config"
-        session.flush()
-        audit.record(session, actor=actor, action=f"{kind}.adopt", target=f"{kind}:{name}",
-                     before={"managed_by": "runtime"}, after={"managed_by": "config"})
+    changes.adopt(session, row, kind=kind, name=name, actor=actor)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from watchkeeper.audit import changes
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog.errors import PersonNotFound, TeamNotFound
@@ -76,9 +77,8 @@ def update_team(session: Session, *, name: str, data: TeamUpdate, actor: Actor) 
         _set_members(session, team, data.members)
     session.flush()
     after = _team_read(team)
-    b, a = audit.diff(before, after.model_dump(mode="json"))
-    if a:
-        audit.record(session, actor=actor, action="team.update", target=f"team:{name}", before=b, after=a)
+    changes.record_update(session, actor=actor, action="team.update", target=f"team:{name}",
+                          before=before, after=after.model_dump(mode="json"))
     return after
 
 
@@ -150,9 +150,8 @@ def update_person(session: Session, *, handle: str, data: PersonUpdate, actor: A
         person.contact_methods = [c.model_dump() for c in data.contact_methods]
     session.flush()
     after = _person_read(session, person)
-    b, a = audit.diff(before, after.model_dump(mode="json"))
-    if a:
-        audit.record(session, actor=actor, action="person.update", target=f"person:{handle}", before=b, after=a)
+    changes.record_update(session, actor=actor, action="person.update", target=f"person:{handle}",
+                          before=before, after=after.model_dump(mode="json"))
     return after
 
 

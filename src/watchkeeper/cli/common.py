@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.app import Container, build
 from watchkeeper.auth.service import Actor
 from watchkeeper.config import Settings
+from watchkeeper.db.engine import transaction
 from watchkeeper.db.types import jsonable
 
 
@@ -68,15 +69,8 @@ def session_scope(ctx: typer.Context, *, migrate: bool = True) -> Iterator[Sessi
         if not migrations.is_current(container.engine):
             with migrations.exclusive(container.engine):
                 migrations.upgrade(container.engine)
-    session = container.session()
-    try:
+    with transaction(container.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def emit(ctx: typer.Context, data: Any, *, columns: Sequence[str] | None = None, title: str | None = None) -> None:
@@ -141,12 +135,12 @@ def validated(model, data: dict):
     from pydantic import ValidationError
 
     from watchkeeper.errors import InvalidInput
+    from watchkeeper.validation import dotted, first_problem
 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first.get("loc", ()))
-        message = first.get("msg", "invalid value").removeprefix("Value error, ")
-        option = f"--{loc.replace('_', '-')}: " if loc else ""
-        raise InvalidInput(f"{option}{message}", field=loc or None) from None
+        problem = first_problem(exc.errors())
+        loc = dotted(problem.loc)
+        option = f"--{loc.replace('_', '-')}" if loc else ""
+        raise InvalidInput(problem.line(option, count_more=False), field=loc or None) from None

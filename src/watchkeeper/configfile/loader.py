@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from watchkeeper.catalog.graph import find_cycle
 from watchkeeper.configfile.schema import WatchkeeperConfig
+from watchkeeper.validation import plain_message
 
 Path_ = tuple[Any, ...]
 
@@ -135,9 +136,7 @@ def _from_validation(exc: ValidationError, pos: Positions, file: str) -> list[Pr
     for err in exc.errors():
         loc = tuple(err["loc"])
         kind = err["type"]
-        message = err["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+        message = plain_message(err)
         if kind == "extra_forbidden":
             message = f"unknown key '{loc[-1]}'"
             line, col = pos.of(loc, key=True)

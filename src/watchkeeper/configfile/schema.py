@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from watchkeeper.alerting.schemas import AlertingConfig
 from watchkeeper.catalog.schemas import PersonCreate, ServiceCreate, TeamCreate
@@ -12,13 +12,14 @@ from watchkeeper.monitoring.metrics.schemas import RuleCreate
 from watchkeeper.monitoring.probes.schemas import MonitorCreate
 from watchkeeper.monitoring.slos.schemas import SloCreate
 from watchkeeper.readiness.schemas import ReadinessConfig
+from watchkeeper.validation import Strict
 
 
-class WatchkeeperConfig(BaseModel):
+class WatchkeeperConfig(Strict):
     """Everything Watchkeeper manages as code. Objects declared here are owned by the file:
     `apply` creates, updates and deletes them. Objects made at run time are never touched."""
 
-    model_config = ConfigDict(extra="forbid", title="watchkeeper.yaml")
+    model_config = ConfigDict(title="watchkeeper.yaml")
 
     version: Literal[1] = Field(1, description="Format version of this file.")
     people: list[PersonCreate] = Field(default_factory=list, description="People who can own, review and be paged.")

@@ -7,6 +7,9 @@ starts with BEGIN IMMEDIATE: writers queue for the lock up front instead of fail
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,6 +79,21 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def transaction(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work commits when the block ends and rolls back when it raises: the unit
+    of work of an API request and of a CLI command. Closed either way."""
+    session = session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 def writer_threads(session_factory: sessionmaker[Session]) -> int:

@@ -11,6 +11,7 @@ from watchkeeper import clock
 from watchkeeper.cli.common import emit, local_actor, session_scope
 from watchkeeper.maintenance import service as maintenance
 from watchkeeper.maintenance.schemas import WindowCreate
+from watchkeeper.validation import zone
 
 maintenance_app = typer.Typer(help="Maintenance windows: alerts inside them are recorded but not sent.", no_args_is_help=True)
 
@@ -30,11 +31,9 @@ def add(
     comment: Annotated[Optional[str], typer.Option(help="Why; shown in the UI and on suppressed alerts.")] = None,
 ) -> None:
     """Schedule a one-off or recurring maintenance window."""
-    import zoneinfo
-
     starts = start or clock.utcnow()
     if starts.tzinfo is None:
-        starts = starts.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
+        starts = starts.replace(tzinfo=zone(timezone))
     if until is not None and until.tzinfo is None:
         until = until.replace(tzinfo=dt.timezone.utc)
     data = WindowCreate(name=name, service=service, starts_at=starts, duration=duration, rrule=rrule, cron=cron,

@@ -1,20 +1,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from watchkeeper.durations import Duration
 from watchkeeper.labels import parse_matcher
 from watchkeeper.maintenance import _windows
+from watchkeeper.validation import Strict, TimeZone
 
 
-class WindowCreate(BaseModel):
+class WindowCreate(Strict):
     """A maintenance window for a service and/or label matchers; one-off, or recurring by
     `rrule` (RFC 5545, e.g. FREQ=WEEKLY;BYDAY=SU) or `cron` (e.g. '0 2 * * 0')."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$", description="Unique name, e.g. db-upgrade.")
     service: str | None = Field(None, description="Service whose alerts it covers.")
@@ -23,18 +21,9 @@ class WindowCreate(BaseModel):
     duration: Duration = Field(description="Length of each occurrence, e.g. 2h.")
     rrule: str | None = None
     cron: str | None = None
-    timezone: str = Field("UTC", description="Zone in which rrule/cron are read.")
+    timezone: TimeZone = Field("UTC", description="Zone in which rrule/cron are read.")
     until: dt.datetime | None = Field(None, description="No occurrences start after this.")
     comment: str | None = Field(None, max_length=2000)
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin or UTC") from None
-        return value
 
     @field_validator("matchers")
     @classmethod

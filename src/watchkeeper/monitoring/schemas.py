@@ -1,6 +1,5 @@
-"""Monitoring schemas its rooms share: the strict input base, label-name and URL rules,
-severities, and the signal history (every firing/resolved transition of a monitor, heartbeat,
-rule or SLO). Each room keeps its own schemas: probes/schemas.py (monitors; each probe kind's
+"""Monitoring schemas its rooms share: label-name and URL rules, severities, and the signal
+history (every firing/resolved transition of a monitor, heartbeat, rule or SLO). Each room keeps its own schemas: probes/schemas.py (monitors; each probe kind's
 spec beside its probe in probes/kinds/), metrics/schemas.py (samples, alert rules) and
 slos/schemas.py.
 
@@ -19,10 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 SEVERITIES = Literal["critical", "warning", "info"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def http_url(value: str, field: str = "url") -> str:

@@ -10,17 +10,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, model_validator
 
 from watchkeeper.durations import Duration
+from watchkeeper.validation import Strict
 
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 EnvName = Annotated[str, Field(pattern=ENV_NAME, description="Name of an environment variable holding the secret (also read from NAME_FILE).")]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
 class EmailChannel(Strict):
     """Email over SMTP. `security`: none, starttls (upgrade on port 587) or tls (implicit, 465)."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     type: Literal["email"]
     to: list[str] = Field(min_length=1, description="Recipient addresses.")

@@ -4,7 +4,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, HttpUrl, field_validator, model_validator
 
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.catalog.schemas import NAME_PATTERN
@@ -12,13 +12,10 @@ from watchkeeper.durations import Duration
 from watchkeeper.evidence import Status
 from watchkeeper.readiness._checklist import CHECKS, Kind, Level
 from watchkeeper.signoffs.schemas import StakeholderRoleCreate
+from watchkeeper.validation import Strict
 
 CHECK_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
 MAX_HORIZON = dt.timedelta(days=366)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # ---------------------------------------------------------------- waivers and attestations

@@ -2,16 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from watchkeeper.catalog.schemas import NAME_HELP, NAME_PATTERN
+from watchkeeper.validation import Strict
 
 # Checkpoints a sign-off can be recorded for; roles may name more in `required_for`.
 CHECKPOINTS = ("refine", "launch")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class StakeholderRoleCreate(Strict):

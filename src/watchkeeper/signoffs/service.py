@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock, events
+from watchkeeper.audit import changes
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
@@ -74,9 +75,8 @@ def update_role(session: Session, *, name: str, data: StakeholderRoleCreate, act
     row.people = sorted(set(data.people))
     session.flush()
     after = _role_read(row)
-    b, a = audit.diff(before, after.model_dump(mode="json"))
-    if a:
-        audit.record(session, actor=actor, action="stakeholder.update", target=f"stakeholder:{name}", before=b, after=a)
+    changes.record_update(session, actor=actor, action="stakeholder.update", target=f"stakeholder:{name}",
+                          before=before, after=after.model_dump(mode="json"))
     return after
 
 

@@ -8,33 +8,20 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from watchkeeper import clock
 from watchkeeper.alerting import links
 from watchkeeper.alerting import service as alerting
-from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.alerting.schemas import AlertFilter, AlertState, AlertStatus, Quality, SilenceCreate
 from watchkeeper.api.deps import SessionDep
 from watchkeeper.auth.service import Actor, require
-from watchkeeper.errors import WatchkeeperError
 from watchkeeper.maintenance import service as maintenance
 from watchkeeper.maintenance.schemas import WindowCreate
-from watchkeeper.web.render import FormActor, PageActor, render
+from watchkeeper.validation import zone
+from watchkeeper.web.render import FormActor, PageActor, render, submit
 
 router = APIRouter(include_in_schema=False)
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, WatchkeeperError):
-        return exc.message
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        msg = first.get("msg", str(exc)).removeprefix("Value error, ")
-        return f"{where}: {msg}" if where else msg
-    return str(exc)
 
 
 @router.get("/alerts", response_class=HTMLResponse)
@@ -59,12 +46,10 @@ def start_drill(request: Request, session: SessionDep, actor: FormActor, service
                 deadline: Annotated[str, Form()] = "15m"):
     from watchkeeper import durations
 
-    try:
-        alerting.start_drill(session, service=service.strip(), deadline=durations.parse(deadline), actor=actor)
-    except (WatchkeeperError, ValueError) as exc:
-        session.rollback()
-        return drills_page(request, session, actor, service=service, error=_message(exc))
-    return RedirectResponse(f"/alerts/drills?service={service.strip()}", status_code=303)
+    return submit(session, lambda: alerting.start_drill(session, service=service.strip(), deadline=durations.parse(deadline),
+                                                        actor=actor),
+                  done=f"/alerts/drills?service={service.strip()}",
+                  refused=lambda error: drills_page(request, session, actor, service=service, error=error))
 
 
 @router.get("/alerts/quality", response_class=HTMLResponse)
@@ -83,12 +68,8 @@ def alert_page(request: Request, alert_id: int, session: SessionDep, actor: Page
 
 
 def _act(request: Request, session, actor: Actor, alert_id: int, fn):
-    try:
-        fn()
-    except (WatchkeeperError, ValueError) as exc:
-        session.rollback()
-        return alert_page(request, alert_id, session, actor, error=_message(exc))
-    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+    return submit(session, fn, done=f"/alerts/{alert_id}",
+                  refused=lambda error: alert_page(request, alert_id, session, actor, error=error))
 
 
 @router.post("/alerts/{alert_id:int}/ack", response_class=HTMLResponse)
@@ -120,23 +101,18 @@ def silences_page(request: Request, session: SessionDep, actor: PageActor, all: 
 @router.post("/silences", response_class=HTMLResponse)
 def create_silence(request: Request, session: SessionDep, actor: FormActor, matchers: Annotated[str, Form()] = "",
                    comment: Annotated[str, Form()] = "", duration: Annotated[str, Form()] = "2h"):
-    try:
+    def create():
         data = SilenceCreate(matchers=[m.strip() for m in matchers.split(",") if m.strip()] or [""], duration=duration, comment=comment)
         alerting.create_silence(session, data=data, actor=actor)
-    except (WatchkeeperError, ValueError) as exc:
-        session.rollback()
-        return silences_page(request, session, actor, error=_message(exc), matchers=matchers, comment=comment, duration=duration)
-    return RedirectResponse("/silences", status_code=303)
+
+    return submit(session, create, done="/silences", refused=lambda error: silences_page(
+        request, session, actor, error=error, matchers=matchers, comment=comment, duration=duration))
 
 
 @router.post("/silences/{silence_id:int}/expire", response_class=HTMLResponse)
 def expire_silence(request: Request, silence_id: int, session: SessionDep, actor: FormActor):
-    try:
-        alerting.expire_silence(session, silence_id=silence_id, actor=actor)
-    except WatchkeeperError as exc:
-        session.rollback()
-        return silences_page(request, session, actor, error=exc.message)
-    return RedirectResponse("/silences", status_code=303)
+    return submit(session, lambda: alerting.expire_silence(session, silence_id=silence_id, actor=actor), done="/silences",
+                  refused=lambda error: silences_page(request, session, actor, error=error))
 
 
 @router.get("/maintenance", response_class=HTMLResponse)
@@ -151,30 +127,22 @@ def create_window(request: Request, session: SessionDep, actor: FormActor, name:
                   service: Annotated[str, Form()] = "", starts_at: Annotated[str, Form()] = "", duration: Annotated[str, Form()] = "1h",
                   rrule: Annotated[str, Form()] = "", cron: Annotated[str, Form()] = "", timezone: Annotated[str, Form()] = "UTC",
                   matchers: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = ""):
-    try:
+    def create():
         start = dt.datetime.fromisoformat(starts_at) if starts_at else clock.utcnow()
         if start.tzinfo is None:
-            import zoneinfo
-
-            start = start.replace(tzinfo=zoneinfo.ZoneInfo(timezone or "UTC"))
+            start = start.replace(tzinfo=zone(timezone or "UTC"))
         data = WindowCreate(name=name.strip(), service=service.strip() or None, starts_at=start, duration=duration,
                             rrule=rrule.strip() or None, cron=cron.strip() or None, timezone=timezone.strip() or "UTC",
                             matchers=[m.strip() for m in matchers.split(",") if m.strip()], comment=comment or None)
         maintenance.create_window(session, data=data, actor=actor)
-    except (WatchkeeperError, ValueError) as exc:
-        session.rollback()
-        return maintenance_page(request, session, actor, error=_message(exc))
-    return RedirectResponse("/maintenance", status_code=303)
+
+    return submit(session, create, done="/maintenance", refused=lambda error: maintenance_page(request, session, actor, error=error))
 
 
 @router.post("/maintenance/{name}/cancel", response_class=HTMLResponse)
 def cancel_window(request: Request, name: str, session: SessionDep, actor: FormActor):
-    try:
-        maintenance.cancel_window(session, name=name, actor=actor)
-    except WatchkeeperError as exc:
-        session.rollback()
-        return maintenance_page(request, session, actor, error=exc.message)
-    return RedirectResponse("/maintenance", status_code=303)
+    return submit(session, lambda: maintenance.cancel_window(session, name=name, actor=actor), done="/maintenance",
+                  refused=lambda error: maintenance_page(request, session, actor, error=error))
 
 
 # ---------------------------------------------------------------- signed one-click links (public)
@@ -183,16 +151,7 @@ _ACTION_TEXT = {"ack": "Acknowledge", "resolve": "Resolve", "actionable": "Mark 
 
 
 def _link_targets(session, claims: links.Claims):
-    from watchkeeper.alerting.models import Alert, GroupMember
-    from sqlalchemy import select
-
-    if claims.kind == "g":
-        group = session.get(AlertGroup, claims.ident)
-        rows = list(session.execute(select(Alert).join(GroupMember, GroupMember.alert_id == Alert.id)
-                                    .where(GroupMember.group_id == claims.ident).order_by(Alert.id)).scalars()) if group else []
-        return rows
-    alert = session.get(Alert, claims.ident)
-    return [alert] if alert else []
+    return alerting.alerts_of_link(session, kind=claims.kind, ident=claims.ident)
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse)

@@ -11,8 +11,7 @@ from watchkeeper.catalog import service as catalog
 from watchkeeper.catalog import teams
 from watchkeeper.catalog.stages import ORDER, Stage
 from watchkeeper.catalog.schemas import ServiceFilter
-from watchkeeper.errors import WatchkeeperError
-from watchkeeper.web.render import FormActor, PageActor, render
+from watchkeeper.web.render import FormActor, PageActor, render, submit
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,20 +42,12 @@ def service_detail(request: Request, name: str, session: SessionDep, actor: Page
 
 @router.post("/services/{name}/promote", response_class=HTMLResponse)
 def promote(request: Request, name: str, session: SessionDep, actor: FormActor, to: Annotated[str, Form()]):
-    try:
-        catalog.promote(session, name=name, to=Stage(to), actor=actor)
-    except (WatchkeeperError, ValueError) as exc:
-        session.rollback()
-        return service_detail(request, name, session, actor, error=getattr(exc, "message", str(exc)))
-    return RedirectResponse(f"/services/{name}", status_code=303)
+    return submit(session, lambda: catalog.promote(session, name=name, to=Stage(to), actor=actor), done=f"/services/{name}",
+                  refused=lambda error: service_detail(request, name, session, actor, error=error))
 
 
 @router.post("/services/{name}/demote", response_class=HTMLResponse)
 def demote(request: Request, name: str, session: SessionDep, actor: FormActor,
            to: Annotated[str, Form()], reason: Annotated[str, Form()] = ""):
-    try:
-        catalog.demote(session, name=name, to=Stage(to), reason=reason, actor=actor)
-    except (WatchkeeperError, ValueError) as exc:
-        session.rollback()
-        return service_detail(request, name, session, actor, error=getattr(exc, "message", str(exc)))
-    return RedirectResponse(f"/services/{name}", status_code=303)
+    return submit(session, lambda: catalog.demote(session, name=name, to=Stage(to), reason=reason, actor=actor),
+                  done=f"/services/{name}", refused=lambda error: service_detail(request, name, session, actor, error=error))

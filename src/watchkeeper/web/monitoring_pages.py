@@ -8,12 +8,11 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from watchkeeper import clock
 from watchkeeper.api.deps import SessionDep
 from watchkeeper.auth.service import require
-from watchkeeper.errors import WatchkeeperError
 from watchkeeper.monitoring import signals
 from watchkeeper.monitoring.metrics import store
 from watchkeeper.monitoring.probes import heartbeats, history
@@ -22,7 +21,7 @@ from watchkeeper.monitoring.probes.schemas import MonitorFilter
 from watchkeeper.monitoring.schemas import SignalFilter
 from watchkeeper.monitoring.scope import scope_of
 from watchkeeper.monitoring.slos import service as slos
-from watchkeeper.web.render import FormActor, PageActor, render
+from watchkeeper.web.render import FormActor, PageActor, render, submit
 
 router = APIRouter(include_in_schema=False)
 
@@ -109,12 +108,8 @@ def resume(request: Request, name: str, session: SessionDep, actor: FormActor):
 
 
 def _set_enabled(request: Request, name: str, session, actor, enabled: bool):
-    try:
-        monitors.set_enabled(session, name=name, enabled=enabled, actor=actor)
-    except WatchkeeperError as exc:
-        session.rollback()
-        return monitor_page(request, name, session, actor, error=exc.message)
-    return RedirectResponse(f"/monitors/{name}", status_code=303)
+    return submit(session, lambda: monitors.set_enabled(session, name=name, enabled=enabled, actor=actor),
+                  done=f"/monitors/{name}", refused=lambda error: monitor_page(request, name, session, actor, error=error))
 
 
 @router.get("/slos", response_class=HTMLResponse)

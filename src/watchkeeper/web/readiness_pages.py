@@ -21,7 +21,7 @@ from watchkeeper.readiness import continuous, evaluation, waivers
 from watchkeeper.readiness.schemas import AttestationCreate, WaiverCreate
 from watchkeeper.signoffs import service as signoffs
 from watchkeeper.signoffs.schemas import SignoffCreate
-from watchkeeper.web.render import FormActor, PageActor, render
+from watchkeeper.web.render import FormActor, PageActor, form_error, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,14 +68,6 @@ def service_page(request: Request, name: str, session: SessionDep, actor: PageAc
     return _page(request, session, actor, name, stage=stage)
 
 
-def _message(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{field}: {first.get('msg', 'invalid value').removeprefix('Value error, ')}"
-    return getattr(exc, "message", str(exc))
-
-
 def _attempt(request: Request, session, actor: Actor, name: str, form: str, stage: str, action):
     """Run a form's action; on a user error re-render the page with the message next to the form."""
     try:
@@ -83,7 +75,7 @@ def _attempt(request: Request, session, actor: Actor, name: str, form: str, stag
     except (WatchkeeperError, ValidationError, ValueError) as exc:
         session.rollback()
         status = getattr(exc, "status_code", 422)
-        return _page(request, session, actor, name, stage=stage, error=_message(exc), form=form, status_code=status)
+        return _page(request, session, actor, name, stage=stage, error=form_error(exc), form=form, status_code=status)
     anchor = {"waiver": "items", "attestation": "items", "signoff": "signoffs", "finding": "audits"}.get(form, "items")
     return RedirectResponse(f"/services/{name}/readiness?stage={stage}#{anchor}", status_code=303)
 

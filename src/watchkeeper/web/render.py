@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from watchkeeper import __version__, durations
 from watchkeeper.api.deps import SessionDep, resolve_actor
 from watchkeeper.auth import service as auth
 from watchkeeper.auth.service import Actor
+from watchkeeper.errors import WatchkeeperError
+from watchkeeper.validation import dotted, first_problem
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["version"] = __version__
@@ -53,6 +57,28 @@ def form_actor(request: Request, session: SessionDep, csrf_token: Annotated[str,
 
 
 FormActor = Annotated[Actor, Depends(form_actor)]
+
+
+def form_error(exc: Exception) -> str:
+    """The one line a form shows for a refused submission: a domain error's message, or the
+    first field a pydantic model refused (`field: what is wrong`)."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors) and not hasattr(exc, "message"):
+        problem = first_problem(errors())
+        return problem.line(dotted(problem.loc), count_more=False)
+    return getattr(exc, "message", str(exc))
+
+
+def submit(session, action: Callable[[], object], *, done: str, refused: Callable[[str], Response]) -> Response:
+    """Run a form's action. Done: redirect to `done` (303, so reloading does not repeat it).
+    Refused (a domain error or a bad value): roll back and answer `refused(one-line reason)`,
+    the page again with the reason beside the form."""
+    try:
+        action()
+    except (WatchkeeperError, ValueError) as exc:
+        session.rollback()
+        return refused(form_error(exc))
+    return RedirectResponse(done, status_code=303)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context):

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from watchkeeper.alerting.schemas import AlertIn
 from watchkeeper.alerting.sources import alertmanager, generic, grafana
 from watchkeeper.errors import InvalidInput
+from watchkeeper.validation import first_problem
 
 SOURCES: dict[str, Callable[[Any], list[AlertIn]]] = {
     "api": generic.parse,
@@ -24,15 +25,8 @@ SOURCES: dict[str, Callable[[Any], list[AlertIn]]] = {
 
 def invalid(exc: ValidationError, *, prefix: str = "") -> InvalidInput:
     """One line naming the first bad field, in the payload's own terms."""
-    err = exc.errors()[0]
+    problem = first_problem(exc.errors())
     loc = prefix
-    for part in err["loc"]:
+    for part in problem.loc:
         loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field; remove it or check its spelling"
-    elif err["type"] == "missing":
-        msg = "field required"
-    more = len(exc.errors()) - 1
-    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return InvalidInput(f"{loc}: {msg}{tail}", field=loc or None, code="alert.invalid_payload")
+    return InvalidInput(problem.line(loc), field=loc or None, code="alert.invalid_payload")

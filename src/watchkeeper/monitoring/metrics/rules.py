@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
+from watchkeeper.audit import changes
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.errors import InvalidInput
@@ -118,9 +119,8 @@ def update_rule(session: Session, *, name: str, data: RuleUpdate, actor: Actor) 
         _clear_alerts(session, rule, reason="rule changed" if rule.enabled else "rule disabled")
     session.flush()
     after = _read(session, rule)
-    b, a = audit.diff(before, _snapshot(after))
-    if a or b:
-        audit.record(session, actor=actor, action="rule.update", target=f"rule:{name}", before=b, after=a)
+    changes.record_update(session, actor=actor, action="rule.update", target=f"rule:{name}",
+                          before=before, after=_snapshot(after))
     return after
 
 
@@ -136,12 +136,8 @@ def delete_rule(session: Session, *, name: str, actor: Actor) -> None:
 
 
 def adopt(session: Session, *, name: str, actor: Actor) -> None:
-    rule = _get(session, name)
-    if rule.managed_by != "config":
-        rule.managed_by = "config"
-        session.flush()
-        audit.record(session, actor=actor, action="rule.adopt", target=f"rule:{name}",
-                     before={"managed_by": "runtime"}, after={"managed_by": "config"})
+    """Hand a rule made at run time over to the config file. Audited."""
+    changes.adopt(session, _get(session, name), kind="rule", name=name, actor=actor)
 
 
 # ---------------------------------------------------------------- evaluation

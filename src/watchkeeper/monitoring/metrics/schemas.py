@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from watchkeeper.catalog.schemas import NAME_HELP, NAME_PATTERN
 from watchkeeper.durations import Duration
 from watchkeeper.monitoring.metrics import language
-from watchkeeper.monitoring.schemas import SEVERITIES, Strict, http_url, label_names
+from watchkeeper.monitoring.schemas import SEVERITIES, http_url, label_names
+from watchkeeper.validation import Strict
 
 
 class MetricSample(Strict):

@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from watchkeeper import clock
 from watchkeeper.db.engine import is_postgres
+from watchkeeper.errors import InvalidInput
 from watchkeeper.monitoring.errors import HeartbeatNotFound
 from watchkeeper.monitoring.models import Monitor, Ping
 from watchkeeper.monitoring.probes import _heartbeat, _rows
@@ -48,6 +49,21 @@ class PingIn:
 
 def _not_found() -> HeartbeatNotFound:
     return HeartbeatNotFound("no heartbeat monitor has this ping URL; copy it from `watchkeeper monitor show NAME`")
+
+
+def parse_signal(signal: str | None) -> tuple[PingSignal, int | None]:
+    """The signal part of a ping URL: none (success), start/success/fail, or an exit status."""
+    if signal is None:
+        return PingSignal.SUCCESS, None
+    if signal.isdigit():
+        exit_status = int(signal)
+        if exit_status > 255:
+            raise InvalidInput(f"exit status {exit_status} is out of range; send 0-255", field="signal")
+        return (PingSignal.SUCCESS if exit_status == 0 else PingSignal.FAIL), exit_status
+    try:
+        return PingSignal(signal), None
+    except ValueError:
+        raise InvalidInput(f"unknown ping signal '{signal}'; use start, success, fail or an exit status", field="signal") from None
 
 
 def ping(

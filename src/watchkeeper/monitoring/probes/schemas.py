@@ -16,7 +16,8 @@ from watchkeeper.monitoring.probes import kinds
 from watchkeeper.monitoring.probes.kinds import (
     CommandSpec, DnsSpec, HeartbeatSpec, HttpSpec, ProbeSpec, PrometheusSpec, ScrapeSpec, TcpSpec, TlsSpec,
 )
-from watchkeeper.monitoring.schemas import SEVERITIES, Strict, label_names
+from watchkeeper.monitoring.schemas import SEVERITIES, label_names
+from watchkeeper.validation import Strict
 
 KINDS = tuple(kinds.KINDS)
 PROBE_KINDS = tuple(name for name, kind in kinds.KINDS.items() if kind.probe is not None)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
+from watchkeeper.audit import changes
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
@@ -201,9 +202,8 @@ def update_monitor(session: Session, *, name: str, data: MonitorUpdate, actor: A
     session.flush()
     sync_locations(session, m)
     after = get_monitor(session, name=name)
-    b, a = audit.diff(before, _snapshot(after))
-    if a or b:
-        audit.record(session, actor=actor, action="monitor.update", target=f"monitor:{name}", before=b, after=a)
+    changes.record_update(session, actor=actor, action="monitor.update", target=f"monitor:{name}",
+                          before=before, after=_snapshot(after))
     return after
 
 
@@ -245,12 +245,7 @@ def delete_monitor(session: Session, *, name: str, actor: Actor) -> None:
 
 def adopt(session: Session, *, name: str, actor: Actor) -> None:
     """Hand a monitor made at run time over to the config file. Audited."""
-    m = _rows.get(session, name)
-    if m.managed_by != "config":
-        m.managed_by = "config"
-        session.flush()
-        audit.record(session, actor=actor, action="monitor.adopt", target=f"monitor:{name}",
-                     before={"managed_by": "runtime"}, after={"managed_by": "config"})
+    changes.adopt(session, _rows.get(session, name), kind="monitor", name=name, actor=actor)
 
 
 # ---------------------------------------------------------------- one check on demand

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field, model_validator
 from watchkeeper.catalog.schemas import NAME_HELP, NAME_PATTERN
 from watchkeeper.durations import Duration
 from watchkeeper.monitoring.metrics import language
-from watchkeeper.monitoring.schemas import Strict, http_url
+from watchkeeper.monitoring.schemas import http_url
+from watchkeeper.validation import Strict
 
 
 class SloCreate(Strict):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
+from watchkeeper.audit import changes
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.clock import from_ms
@@ -99,9 +100,8 @@ def update_slo(session: Session, *, name: str, data: SloUpdate, actor: Actor) ->
             resolve_all(session, slo)
     session.flush()
     after = _read(slo)
-    b, a = audit.diff(before, _snapshot(after))
-    if a or b:
-        audit.record(session, actor=actor, action="slo.update", target=f"slo:{name}", before=b, after=a)
+    changes.record_update(session, actor=actor, action="slo.update", target=f"slo:{name}",
+                          before=before, after=_snapshot(after))
     return after
 
 
@@ -120,9 +120,8 @@ def replace_slo(session: Session, *, data: SloCreate, actor: Actor) -> SloRead:
     slo.alerting = data.alerting
     session.flush()
     after = _read(slo)
-    b, a = audit.diff(before, _snapshot(after))
-    if a or b:
-        audit.record(session, actor=actor, action="slo.update", target=f"slo:{slo.name}", before=b, after=a)
+    changes.record_update(session, actor=actor, action="slo.update", target=f"slo:{slo.name}",
+                          before=before, after=_snapshot(after))
     return after
 
 
@@ -137,12 +136,8 @@ def delete_slo(session: Session, *, name: str, actor: Actor) -> None:
 
 
 def adopt(session: Session, *, name: str, actor: Actor) -> None:
-    slo = _get(session, name)
-    if slo.managed_by != "config":
-        slo.managed_by = "config"
-        session.flush()
-        audit.record(session, actor=actor, action="slo.adopt", target=f"slo:{name}",
-                     before={"managed_by": "runtime"}, after={"managed_by": "config"})
+    """Hand an SLO made at run time over to the config file. Audited."""
+    changes.adopt(session, _get(session, name), kind="slo", name=name, actor=actor)
 
 
 def status(session: Session, *, name: str, now: dt.datetime | None = None, retention: store.Retention | None = None) -> SloStatus:

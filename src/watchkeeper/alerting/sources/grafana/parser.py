@@ -6,31 +6,20 @@ become annotations (dashboard_url, panel_url, value) so they show in messages.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from watchkeeper.alerting.schemas import AlertIn
+from watchkeeper.alerting.sources.alertmanager.parser import AmAlert
 
 
-class GrafanaAlert(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class GrafanaAlert(AmAlert):
+    """An Alertmanager alert plus Grafana's links and the value that fired."""
 
-    status: Literal["firing", "resolved"]
-    labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: dt.datetime
-    endsAt: dt.datetime | None = None
-    generatorURL: str | None = None
     dashboardURL: str | None = None
     panelURL: str | None = None
     valueString: str | None = None
-
-    @field_validator("endsAt")
-    @classmethod
-    def _zero(cls, value: dt.datetime | None) -> dt.datetime | None:
-        return None if value is None or value.year <= 1 else value
 
 
 class GrafanaWebhook(BaseModel):

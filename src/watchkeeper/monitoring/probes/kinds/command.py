@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 
 from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, fail, short
-from watchkeeper.monitoring.schemas import Strict
+from watchkeeper.validation import Strict
 
 
 class CommandSpec(Strict):

@@ -11,7 +11,7 @@ import dns.resolver
 from pydantic import Field, field_validator
 
 from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, fail
-from watchkeeper.monitoring.schemas import Strict
+from watchkeeper.validation import Strict
 
 
 DNS_TYPES = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "PTR", "CAA"]

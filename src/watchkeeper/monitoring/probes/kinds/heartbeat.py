@@ -4,14 +4,13 @@ missing ping past its deadline (probes/_heartbeat.py) takes the monitor down."""
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from watchkeeper.durations import Duration
 from watchkeeper.monitoring.probes import _heartbeat
-from watchkeeper.monitoring.schemas import Strict
+from watchkeeper.validation import Strict, TimeZone
 
 
 class HeartbeatSpec(Strict):
@@ -19,17 +18,8 @@ class HeartbeatSpec(Strict):
 
     period: Duration | None = Field(None, description="Expected time between pings, e.g. 1h.")
     cron: str | None = Field(None, description="Or a cron expression for when the job runs, e.g. '0 3 * * *'.")
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     grace: Duration = Field(dt.timedelta(minutes=5), description="How late a ping may be before the monitor is down.")
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin or UTC") from None
-        return value
 
     @model_validator(mode="after")
     def _one(self) -> "HeartbeatSpec":

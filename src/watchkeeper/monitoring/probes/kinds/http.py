@@ -12,7 +12,8 @@ from pydantic import ConfigDict, Field, field_validator
 
 from watchkeeper.durations import Duration
 from watchkeeper.monitoring.probes.kinds.base import LOCATION_HEADER, ProbeContext, ProbeResult, describe_exc, fail, short
-from watchkeeper.monitoring.schemas import Strict, http_url
+from watchkeeper.monitoring.schemas import http_url
+from watchkeeper.validation import Strict
 
 
 class JsonAssertion(Strict):

@@ -14,7 +14,8 @@ from pydantic import Field, field_validator
 
 from watchkeeper.monitoring.metrics.language import compare
 from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, describe_exc, fail, short
-from watchkeeper.monitoring.schemas import Strict, http_url, label_names
+from watchkeeper.monitoring.schemas import http_url, label_names
+from watchkeeper.validation import Strict
 
 
 class PrometheusSpec(Strict):

@@ -9,7 +9,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, describe_exc, fail, short
-from watchkeeper.monitoring.schemas import Strict
+from watchkeeper.validation import Strict
 
 
 class TcpSpec(Strict):

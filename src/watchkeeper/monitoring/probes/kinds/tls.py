@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from watchkeeper import clock
 from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, describe_exc, fail
-from watchkeeper.monitoring.schemas import Strict
+from watchkeeper.validation import Strict
 
 
 class TlsSpec(Strict):

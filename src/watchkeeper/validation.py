@@ -1,0 +1,91 @@
+"""Input validation every domain and adapter shares, written once: the strict base of input
+schemas, IANA time-zone names, and the one line a pydantic ValidationError becomes (the API,
+the CLI, web forms and webhook ingest all say the same thing about the same mistake; the
+config file adds the line and column).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from watchkeeper.errors import InvalidInput
+
+
+class Strict(BaseModel):
+    # Input refuses unknown fields: a misspelt key is an error, never silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- time zones
+
+
+def time_zone(value: str) -> str:
+    """`value` if it names an IANA time zone; ValueError saying what to write otherwise."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin or UTC") from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(time_zone)]
+
+
+def zone(name: str, *, field: str = "timezone") -> zoneinfo.ZoneInfo:
+    """The zone a person named (a CLI option, a form field). Raises InvalidInput."""
+    try:
+        return zoneinfo.ZoneInfo(time_zone(name))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field=field) from None
+
+
+# ---------------------------------------------------------------- one line per ValidationError
+
+
+def plain_message(error: Mapping[str, Any]) -> str:
+    """What is wrong with one value, in plain words (pydantic's "Value error, " prefix dropped)."""
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return "unknown field; remove it or check its spelling"
+    if kind == "missing":
+        return "field required"
+    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+
+
+def dotted(loc: Sequence[Any]) -> str:
+    """`a.b.0.c`: a location as the API and forms name fields."""
+    return ".".join(str(part) for part in loc)
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """The first problem of a ValidationError: where (pydantic's loc), what, and how many more."""
+
+    loc: tuple
+    message: str
+    more: int
+
+    def line(self, where: str, *, count_more: bool = True) -> str:
+        """`where: what is wrong (and N more problems)`."""
+        text = f"{where}: {self.message}" if where else self.message
+        if count_more and self.more:
+            text += f" (and {self.more} more problem{'s' if self.more > 1 else ''})"
+        return text
+
+
+def first_problem(errors: Sequence[Mapping[str, Any]]) -> Problem:
+    """The first of `errors` (a ValidationError's `errors()`), ready to be said in one line."""
+    first = errors[0]
+    return Problem(loc=tuple(first.get("loc", ())), message=plain_message(first), more=len(errors) - 1)
+
+
+def invalid_input(errors: Sequence[Mapping[str, Any]], *, code: str | None = None) -> InvalidInput:
+    """The InvalidInput a service raises for a payload that failed validation."""
+    problem = first_problem(errors)
+    field = dotted(problem.loc)
+    return InvalidInput(problem.line(field), field=field or None, code=code)

@@ -93,6 +93,15 @@ def test_maintenance_add_and_list(db):
     assert bad.exit_code != 0
 
 
+def test_a_window_in_an_unknown_time_zone_is_a_one_line_error(db):
+    from watchkeeper.errors import InvalidInput
+
+    bad = _cli(db, "maintenance", "add", "x", "--service", "checkout", "--duration", "1h",
+               "--start", "2026-03-01T02:00:00", "--timezone", "Mars/Olympus", ok=False)
+    assert isinstance(bad.exception, InvalidInput)
+    assert "unknown time zone 'Mars/Olympus'; use an IANA name such as Europe/Berlin or UTC" in _error(bad)
+
+
 def test_a_drill_over_the_cli(db):
     out = json.loads(_cli(db, "--json", "alert", "drill", "checkout", "--deadline", "10m").output)
     assert out["status"] == "pending" and out["receivers"] == ["pager"]

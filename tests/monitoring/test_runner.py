@@ -181,3 +181,63 @@ def test_stopping_hands_unstarted_slots_back(db):
     with db.session() as s:
         assert dict(s.execute(select(Location.id, Location.due_ms)).all()) == before
         assert s.execute(select(Monitor.status)).scalars().all() == ["pending"] * 5
+
+
+def _result(container, name: str, *, slot_ms: int, location: str | None = None, ok: bool = True):
+    from watchkeeper.monitoring.probes.kinds import ProbeResult
+    from watchkeeper.monitoring.probes.results import ResultIn
+
+    with container.session() as s:
+        m = s.execute(select(Monitor).where(Monitor.name == name)).scalar_one()
+        loc = s.execute(select(Location).where(Location.monitor_id == m.id)).scalars().first()
+        return ResultIn(location_id=loc.id, monitor_id=m.id, monitor=name, location=location or loc.location,
+                        slot_ms=slot_ms, checked_at=clock.utcnow(),
+                        result=ProbeResult(ok=ok, latency_ms=5.0, error=None if ok else "refused"))
+
+
+def _checks(container) -> dict[str, int]:
+    with container.session() as s:
+        rows = s.execute(select(Monitor.name, Check.id).join(Check, Check.monitor_id == Monitor.id)).all()
+    out: dict[str, int] = defaultdict(int)
+    for name, _ in rows:
+        out[name] += 1
+    return dict(out)
+
+
+def test_a_monitor_deleted_mid_check_does_not_block_the_others_nor_lend_its_result(db):
+    """Issue 9.5: a result for a monitor deleted while its check ran was a foreign-key violation
+    that failed the whole batch, requeued forever: no monitor recorded anything again. On SQLite
+    the next monitor created took the dead one's ids and received its result."""
+    _create(db, [MonitorCreate(name=n, interval="1h", timeout="1s", http={"url": "http://127.0.0.1:9/"})
+                 for n in ("keep", "doomed")])
+    runner = ProbeRunner(engine=db.engine, session_factory=db.session_factory, settings=db.settings, worker_id="t")
+    dead = _result(db, "doomed", slot_ms=1_000, ok=False)
+    with db.session() as s:
+        monitoring.delete_monitor(s, name="doomed", actor=SYSTEM)
+        s.commit()
+        # the next monitor created; on SQLite it reuses the deleted monitor's and location's ids
+        monitoring.create_monitor(s, data=MonitorCreate(name="reborn", interval="1h", timeout="1s",
+                                                         http={"url": "http://127.0.0.1:9/"}), actor=SYSTEM)
+        s.commit()
+    runner.flush([dead, _result(db, "keep", slot_ms=1_000)])
+    assert _checks(db) == {"keep": 1}
+    assert runner.stats.recorded == 1 and runner.stats.gone == 1 and runner.stats.dropped == 0
+    with db.session() as s:
+        assert s.execute(select(Monitor.status).where(Monitor.name == "reborn")).scalar_one() == "pending"
+    # and the runner goes on recording afterwards
+    runner.flush([_result(db, "keep", slot_ms=2_000), _result(db, "reborn", slot_ms=2_000)])
+    assert _checks(db) == {"keep": 2, "reborn": 1}
+
+
+def test_one_result_that_cannot_be_stored_is_dropped_alone(db, backend):
+    """A batch that fails twice is recorded result by result: the result whose own data is bad is
+    dropped and logged, the rest of the batch is stored."""
+    _create(db, [MonitorCreate(name=n, interval="1h", timeout="1s", http={"url": "http://127.0.0.1:9/"})
+                 for n in ("a", "b")])
+    runner = ProbeRunner(engine=db.engine, session_factory=db.session_factory, settings=db.settings, worker_id="t")
+    bad = _result(db, "a", slot_ms=1_000, location="x" * 200)  # too long for the column on PostgreSQL
+    runner.flush([bad, _result(db, "b", slot_ms=1_000)])
+    if backend == "postgresql":
+        assert _checks(db) == {"b": 1} and runner.stats.dropped == 1
+    else:  # SQLite stores any length: nothing is bad, nothing is dropped
+        assert _checks(db) == {"a": 1, "b": 1} and runner.stats.dropped == 0

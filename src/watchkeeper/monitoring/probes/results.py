@@ -37,6 +37,7 @@ class ResultIn:
     slot_ms: int
     checked_at: dt.datetime
     result: ProbeResult
+    attempts: int = 0  # failed flushes so far (the runner gives up on a result after a few)
 
 
 @dataclasses.dataclass
@@ -45,6 +46,35 @@ class RecordStats:
     duplicates: int = 0
     stale: int = 0
     transitions: int = 0
+    gone: int = 0  # results for a monitor or location deleted (or deleted and re-created) while the check ran
+
+
+def live_results(session: Session, results: list[ResultIn]) -> list[ResultIn]:
+    """The results whose location still belongs to the monitor that was checked.
+
+    A monitor deleted mid-check has no rows to record against (its checks would violate the
+    foreign key and block the whole batch). On SQLite a deleted monitor's ids are reused by the
+    next one created, so a result is also dropped when the monitor now at that id has another
+    name or was created after the check started.
+    """
+    loc_ids = sorted({r.location_id for r in results})
+    live = {
+        loc_id: (monitor_id, name, created_at)
+        for loc_id, monitor_id, name, created_at in session.execute(
+            select(Location.id, Location.monitor_id, Monitor.name, Monitor.created_at)
+            .join(Monitor, Monitor.id == Location.monitor_id).where(Location.id.in_(loc_ids))
+        )
+    }
+    kept = []
+    for r in results:
+        row = live.get(r.location_id)
+        if row is None:
+            continue
+        monitor_id, name, created_at = row
+        if monitor_id != r.monitor_id or name != r.monitor or (created_at is not None and created_at > r.checked_at):
+            continue
+        kept.append(r)
+    return kept
 
 
 def record_results(
@@ -54,10 +84,18 @@ def record_results(
 
     A slot is recorded at most once (unique per monitor, location and slot). Results older
     than the newest one already applied to a location are stored but do not change state, so
-    two workers finishing out of order cannot flap a monitor. Monitor rows are locked in id
-    order (PostgreSQL) while their status is recomputed from every location. Does not commit.
+    two workers finishing out of order cannot flap a monitor. Results of a monitor deleted while
+    its check ran are dropped (`live_results`). Monitor rows are locked in id order (PostgreSQL)
+    while their status is recomputed from every location. Does not commit.
     """
     stats = RecordStats()
+    if not results:
+        return stats
+    kept = live_results(session, results)
+    stats.gone = len(results) - len(kept)
+    if stats.gone:
+        log.info("probe results for deleted monitors dropped", extra={"results": stats.gone, "worker": worker})
+    results = kept
     if not results:
         return stats
     pg = is_postgres(session)

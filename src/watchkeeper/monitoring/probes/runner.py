@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine, case, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper import clock
@@ -41,6 +41,7 @@ from watchkeeper.monitoring.probes.results import ResultIn
 log = logging.getLogger(__name__)
 
 LATE_MS = 2000
+FLUSH_ATTEMPTS = 5  # a batch that keeps failing (database down) is retried for a few ticks, then dropped and logged
 
 
 @dataclasses.dataclass
@@ -62,6 +63,8 @@ class RunnerStats:
     duplicates: int = 0
     handed_back: int = 0
     flush_errors: int = 0
+    dropped: int = 0  # results that could not be stored on their own (logged); never retried
+    gone: int = 0  # results of monitors deleted while their check ran
     max_lateness_ms: float = 0.0
 
     def as_dict(self) -> dict:
@@ -151,20 +154,35 @@ class ProbeRunner:
         return back
 
     def flush(self, batch: list[ResultIn]) -> None:
+        """Record a batch; retried once whole, then result by result so that one result that
+        cannot be stored never blocks the others. A result that fails on its own is dropped and
+        logged; a lost connection is raised so that the caller keeps the rest for the next tick."""
         for attempt in (1, 2):
             try:
-                with self.session_factory() as session:
-                    stats = results.record_results(session, batch, worker=self.worker_id, series_cache=self._series_cache)
-                    session.commit()
-                self.stats.recorded += stats.recorded
-                self.stats.duplicates += stats.duplicates
+                self._record(batch)
                 return
             except SQLAlchemyError:
                 # e.g. a deadlock with a concurrent monitor update, or a cached series id that was pruned
                 self._series_cache.clear()
-                if attempt == 2:
-                    raise
-                log.warning("probe results flush failed; retrying once", exc_info=True)
+                if attempt == 1:
+                    log.warning("probe results flush failed; retrying once", exc_info=True)
+        log.warning("probe results flush failed twice; recording one result at a time", extra={"results": len(batch)})
+        for r in batch:
+            try:
+                self._record([r])
+            except (IntegrityError, DataError):
+                self._series_cache.clear()
+                self.stats.dropped += 1
+                log.exception("probe result dropped: it cannot be stored",
+                              extra={"monitor": r.monitor, "location": r.location, "slot_ms": r.slot_ms})
+
+    def _record(self, batch: list[ResultIn]) -> None:
+        with self.session_factory() as session:
+            stats = results.record_results(session, batch, worker=self.worker_id, series_cache=self._series_cache)
+            session.commit()
+        self.stats.recorded += stats.recorded
+        self.stats.duplicates += stats.duplicates
+        self.stats.gone += stats.gone
 
     # ------------------------------------------------------------ the loop
 
@@ -212,10 +230,20 @@ class ProbeRunner:
         batch, self._results = self._results, []
         try:
             await asyncio.to_thread(self.flush, batch)
-        except Exception:  # noqa: BLE001 - keep the results and try again next tick
+        except Exception:  # noqa: BLE001 - keep the results and try again next tick, a bounded number of times
             self.stats.flush_errors += 1
             log.exception("probe results flush failed", extra={"results": len(batch)})
-            self._results = batch + self._results
+            keep = []
+            for r in batch:
+                r.attempts += 1
+                if r.attempts < FLUSH_ATTEMPTS:
+                    keep.append(r)
+                else:
+                    self.stats.dropped += 1
+            if len(keep) < len(batch):
+                log.error("probe results dropped after repeated flush failures",
+                          extra={"results": len(batch) - len(keep), "attempts": FLUSH_ATTEMPTS})
+            self._results = keep + self._results
 
     async def run_async(self, stop: threading.Event) -> None:
         sem = asyncio.Semaphore(self.concurrency)

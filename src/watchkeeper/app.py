@@ -80,6 +80,7 @@ def _wire_readiness() -> None:
 
     measures.register_measure("monitors_present", monitoring_evidence.monitoring_active)
     measures.register_measure("slo_attainment", monitoring_evidence.slo_achievable)
+    measures.register_measure("probe_latency", monitoring_evidence.probe_latency)
     measures.register_measure("alerting_routed", alerting_evidence.alerting_active)
 
 

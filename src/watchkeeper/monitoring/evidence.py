@@ -18,11 +18,13 @@ from watchkeeper import clock
 from watchkeeper.clock import from_ms
 from watchkeeper.evidence import Evidence, Status
 from watchkeeper.monitoring.metrics import language, store
-from watchkeeper.monitoring.models import Location, Monitor, Rollup, Sample, Slo
-from watchkeeper.monitoring.probes.kinds import HeartbeatSpec
+from watchkeeper.monitoring.models import Check, Location, Monitor, Rollup, Sample, Slo
+from watchkeeper.monitoring.probes.kinds import HeartbeatSpec, HttpSpec
 from watchkeeper.monitoring.slos.evaluation import GOOD, TOTAL
 
 STALE_INTERVALS = 3
+LATENCY_WINDOW = dt.timedelta(hours=24)
+LATENCY_PERCENTILE = 95
 MIN_DATA = dt.timedelta(days=7)
 
 
@@ -87,6 +89,63 @@ def monitoring_active_batch(session: Session, services: Sequence) -> dict[str, E
     last = _last_checks(session, [m.id for ms in by_service.values() for m in ms])
     now = clock.utcnow()
     return {s.name: _active(s, by_service.get(s.name, []), last, now) for s in services}
+
+
+def _percentile(values: list[float], pct: int) -> float:
+    """Nearest-rank percentile of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-len(ordered) * pct // 100) - 1)]
+
+
+def _latency_limit_ms(m: Monitor) -> float | None:
+    if m.kind != "http":
+        return None
+    limit = HttpSpec.model_validate(m.spec).max_latency
+    return limit.total_seconds() * 1000 if limit is not None else None
+
+
+def probe_latency(session: Session, service) -> Evidence:
+    """The performance suite's "probe latency measured and within its threshold".
+
+    PASS when every enabled probe of the service with a latency limit (`http.max_latency`) has
+    its p95 over the last 24 h of successful checks within that limit; FAIL when one is over it
+    or when nothing was measured; WARN when latency is measured but no probe sets a limit.
+    """
+    link = f"/monitors?service={service.name}"
+    monitors = [m for m in _monitors_by_service(session, [service.name]).get(service.name, [])
+                if m.enabled and m.kind != "heartbeat"]
+    since = clock.utcnow() - LATENCY_WINDOW
+    samples: dict[int, list[float]] = defaultdict(list)
+    if monitors:
+        rows = session.execute(
+            select(Check.monitor_id, Check.latency_ms).where(
+                Check.monitor_id.in_([m.id for m in monitors]), Check.checked_at >= since,
+                Check.ok.is_(True), Check.latency_ms.is_not(None))
+        )
+        for mid, latency in rows:
+            samples[mid].append(latency)
+    measured = [m for m in monitors if samples.get(m.id)]
+    if not measured:
+        return Evidence(Status.FAIL, f"no probe latency measured for '{service.name}' in the last 24 h; "
+                        "add an HTTP monitor with service: " + service.name + " and start a worker", link=link)
+    details, over, unlimited = {}, [], []
+    for m in measured:
+        p95 = _percentile(samples[m.id], LATENCY_PERCENTILE)
+        limit = _latency_limit_ms(m)
+        details[m.name] = {"p95_ms": round(p95, 1), "limit_ms": limit, "checks": len(samples[m.id])}
+        if limit is None:
+            unlimited.append(f"{m.name} p95 {p95:.0f} ms")
+        elif p95 > limit:
+            over.append(f"{m.name} p95 {p95:.0f} ms over its {limit:.0f} ms limit")
+    if over:
+        return Evidence(Status.FAIL, "probe latency over its limit: " + "; ".join(over), link=link, details=details)
+    limited = [m for m in measured if _latency_limit_ms(m) is not None]
+    if not limited:
+        return Evidence(Status.WARN, f"latency is measured ({', '.join(unlimited)}) but no probe sets a limit; "
+                        "set http.max_latency on a monitor of " + service.name, link=link, details=details)
+    reason = ", ".join(f"{m.name} p95 {details[m.name]['p95_ms']:.0f} ms within {details[m.name]['limit_ms']:.0f} ms"
+                       for m in limited)
+    return Evidence(Status.PASS, f"probe latency within its limit (24 h): {reason}", link=link, details=details)
 
 
 def _sum(session: Session, name: str, matcher: language.Matcher, window: dt.timedelta, agg: str = "sum") -> float:

@@ -53,6 +53,25 @@ def test_removing_the_section_keeps_routing_but_dropping_a_receiver_deletes_it(s
     text = (TESTDATA / "alerting-good.yaml").read_text()
     smaller = text.replace("        - matchers: ['severity=\"critical\"']\n          receiver: hooks\n          continue: true\n", "")
     smaller = smaller[: smaller.index("    - name: hooks")] + smaller[smaller.index("  route:"):]
-    result = plan.apply(session, loader.load_text(smaller, file="x.yaml"), actor=APPLY)
+    kept = plan.apply(session, loader.load_text(smaller, file="x.yaml"), actor=APPLY)
+    assert [(c.action, c.name) for c in kept.changes if c.kind == "receiver"] == [("note", "hooks")]
+    assert sorted(r.name for r in alerting.list_receivers(session)) == ["email-ops", "hooks"]
+    result = plan.apply(session, loader.load_text(smaller, file="x.yaml"), actor=APPLY, prune=True)
     assert ("delete", "receiver", "hooks") in [(c.action, c.kind, c.name) for c in result.changes]
     assert [r.name for r in alerting.list_receivers(session)] == ["email-ops"]
+
+
+def test_serving_another_file_never_deletes_the_alerting_config_applied_before(session):
+    """Issue 10.16: `apply -f wk.yaml` then `make run` (the example file) deleted every receiver
+    and route: the page went nowhere."""
+    plan.apply(session, loader.load_file(TESTDATA / "alerting-good.yaml"), actor=APPLY)
+    before = alerting.explain_route(session, labels={"alertname": "X", "severity": "critical", "service": "checkout"})
+    example = loader.load_file(Path(__file__).resolve().parents[2] / "examples" / "watchkeeper.yaml")
+    result = plan.apply(session, example, actor=APPLY)
+    assert result.summary()["delete"] == 0
+    assert {"email-ops", "hooks"} <= {r.name for r in alerting.list_receivers(session)}
+    if example.alerting is None:
+        after = alerting.explain_route(session, labels={"alertname": "X", "severity": "critical", "service": "checkout"})
+        assert [r["receiver"] for r in after.routes] == [r["receiver"] for r in before.routes]
+    without_section = "version: 1\n"
+    assert plan.apply(session, loader.load_text(without_section), actor=APPLY, prune=True).empty

@@ -56,14 +56,38 @@ def test_changing_the_file_updates_and_deletes_only_what_it_owns(session, system
     plan.apply(session, _cfg(BASE), actor=system_actor)
     make_service(session, name="adhoc", team="core")  # made at run time
     edited = BASE.replace("tier: 2", "tier: 1").replace("  - name: db\n    team: core\n", "").replace("depends_on: [db]", "depends_on: []")
-    result = plan.plan(session, _cfg(edited), actor=system_actor)
+    result = plan.plan(session, _cfg(edited), actor=system_actor, prune=True)
     described = {(c.action, c.name): c for c in result.changes}
     assert described[("update", "api")].after == {"tier": 1, "depends_on": []}
     assert ("delete", "db") in described
     assert not any(name == "adhoc" for _, name in described)
-    plan.apply(session, _cfg(edited), actor=system_actor)
+    plan.apply(session, _cfg(edited), actor=system_actor, prune=True)
     names = {s.name for s in catalog.list_services(session, actor=system_actor)}
     assert names == {"api", "adhoc"}
+
+
+def test_without_prune_an_object_missing_from_the_file_is_kept_and_said_so(session, system_actor):
+    """Issue 10.16: deletions need --prune; the plan lists what it keeps."""
+    plan.apply(session, _cfg(BASE), actor=system_actor)
+    edited = BASE.replace("  - name: db\n    team: core\n", "").replace("depends_on: [db]", "depends_on: []")
+    result = plan.apply(session, _cfg(edited), actor=system_actor)
+    kept = [(c.action, c.kind, c.name) for c in result.changes if c.detail == plan.KEPT]
+    assert kept == [("note", "service", "db")]
+    assert result.summary()["delete"] == 0 and result.summary()["kept"] == 1
+    assert {s.name for s in catalog.list_services(session, actor=system_actor)} == {"api", "db"}
+    assert catalog.get_service(session, name="db").managed_by == "config"
+
+
+def test_a_section_the_file_leaves_out_is_never_touched_even_with_prune(session, system_actor):
+    plan.apply(session, _cfg(BASE), actor=system_actor)
+    only_people = "version: 1\npeople:\n  - handle: ann\n"
+    result = plan.apply(session, _cfg(only_people), actor=system_actor, prune=True)
+    assert [c for c in result.changes if c.action == "delete" or c.detail == plan.KEPT] == []
+    assert {s.name for s in catalog.list_services(session, actor=system_actor)} == {"api", "db"}
+    emptied = "version: 1\npeople:\n  - handle: ann\nteams: []\nservices: []\n"
+    result = plan.apply(session, _cfg(emptied), actor=system_actor, prune=True)  # declared empty: pruned
+    assert sorted(c.name for c in result.changes if c.action == "delete") == ["api", "core", "db"]
+    assert catalog.list_services(session, actor=system_actor) == []
 
 
 def test_apply_never_changes_stages_and_says_so(no_gates, session, system_actor):
@@ -92,7 +116,7 @@ def test_a_failing_apply_changes_nothing(session, system_actor):
     from watchkeeper.errors import Conflict
 
     with pytest.raises(Conflict):
-        plan.apply(session, _cfg(without_team), actor=system_actor)
+        plan.apply(session, _cfg(without_team), actor=system_actor, prune=True)
     session.rollback()
     assert {s.name for s in catalog.list_services(session, actor=system_actor)} == {"db", "api", "adhoc"}
     assert [p.handle for p in teams.list_people(session, actor=system_actor)] == ["ann"]

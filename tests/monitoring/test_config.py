@@ -53,7 +53,7 @@ def test_apply_creates_then_changes_nothing_then_updates_and_deletes(session, sy
     assert plan.plan(session, loader.load_text(MONITORS), actor=system_actor).empty
     changed = MONITORS.replace("interval: 30s", "interval: 45s").replace("target: 99.9", "target: 99.5")
     changed = changed.replace("  - name: shop-db\n    service: shop\n    tcp: {host: db.internal, port: 5432}\n", "")
-    result = plan.apply(session, loader.load_text(changed), actor=system_actor)
+    result = plan.apply(session, loader.load_text(changed), actor=system_actor, prune=True)
     assert {(c.action, c.kind, c.name) for c in result.changes} == {
         ("update", "monitor", "shop-home"), ("update", "slo", "shop-availability"), ("delete", "monitor", "shop-db")}
     assert monitoring.get_monitor(session, name="shop-home").interval.total_seconds() == 45

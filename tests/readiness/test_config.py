@@ -18,8 +18,8 @@ from tests.factories.readiness import sign
 DATA = Path(__file__).parent / "testdata"
 
 
-def _apply(session, actor, text: str):
-    return plan.apply(session, loader.load_text(text, file="watchkeeper.yaml"), actor=actor)
+def _apply(session, actor, text: str, *, prune: bool = False):
+    return plan.apply(session, loader.load_text(text, file="watchkeeper.yaml"), actor=actor, prune=prune)
 
 
 def _good() -> str:
@@ -50,8 +50,10 @@ def test_changing_and_removing_config_waivers_keeps_history_and_leaves_signoffs_
     assert [(c.action, c.kind) for c in result.changes if c.action != "note"] == [("update", "waiver")]
     rows = waivers.list_waivers(session, service="api", actor=system_actor)
     assert [(w.expires_at.month, w.revoked_at is None) for w in rows] == [(7, True), (6, False)]
-    removed = changed.split("  waivers:")[0] + "  attestations:" + changed.split("  attestations:")[1]
-    _apply(session, system_actor, removed)
+    removed = changed.split("  waivers:")[0] + "  waivers: []\n  attestations:" + changed.split("  attestations:")[1]
+    _apply(session, system_actor, removed)  # without --prune: kept
+    assert any(w.revoked_at is None for w in waivers.list_waivers(session, service="api", actor=system_actor))
+    _apply(session, system_actor, removed, prune=True)
     assert all(w.revoked_at is not None for w in waivers.list_waivers(session, service="api", actor=system_actor))
     assert rows[0].id in {w.id for w in waivers.list_waivers(session, service="api", actor=system_actor)}
     assert len(signoffs.list_signoffs(session, service="api")) == 1  # runtime sign-offs are never touched

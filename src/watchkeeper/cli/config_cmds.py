@@ -33,11 +33,15 @@ def apply(
     ctx: typer.Context,
     file: Annotated[Path, typer.Option("--file", "-f", help="The watchkeeper.yaml to apply.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and change nothing.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Also delete config-owned objects this file no longer declares "
+                                        "(only in the sections the file has).")] = False,
 ) -> None:
     """Make the database match the file, in one transaction (all or nothing).
 
-    Objects the file owns are created, updated and deleted; objects made at run time
-    (incidents, silences, sign-offs, ...) are never deleted. Applying twice changes nothing.
+    Objects the file declares are created and updated. Config-owned objects missing from the
+    file are listed as kept unless --prune is given; sections the file leaves out are never
+    touched; objects made at run time (incidents, silences, sign-offs, ...) are never deleted.
+    Applying twice changes nothing.
     """
     try:
         cfg = loader.load_file(file)
@@ -49,12 +53,12 @@ def apply(
     actor = local_actor("apply")
     with session_scope(ctx) as session:
         if dry_run:
-            result = plan.plan(session, cfg, actor=actor)
+            result = plan.plan(session, cfg, actor=actor, prune=prune)
             session.rollback()
         else:
-            result = plan.apply(session, cfg, actor=actor, source_text=file.read_text(encoding="utf-8"))
+            result = plan.apply(session, cfg, actor=actor, source_text=file.read_text(encoding="utf-8"), prune=prune)
     if state(ctx).json:
-        emit(ctx, {"dry_run": dry_run, "summary": result.summary(),
+        emit(ctx, {"dry_run": dry_run, "prune": prune, "summary": result.summary(),
                    "changes": [c.__dict__ for c in result.changes]})
         return
     for change in result.changes:
@@ -65,6 +69,8 @@ def apply(
         typer.echo("No changes: the database already matches the file.")
     else:
         typer.echo(f"{'Plan' if dry_run else 'Applied'}: {verb} create {s['create']}, update {s['update']}, delete {s['delete']}.")
+    if s["kept"]:
+        typer.echo(f"Kept {s['kept']} config-owned object(s) this file does not declare; `apply --prune` deletes them.")
 
 
 def schema(ctx: typer.Context) -> None:

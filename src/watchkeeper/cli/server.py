@@ -39,8 +39,13 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Listen address (default 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Listen port (default 8080).")] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Serve only; run `watchkeeper worker` separately.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="With --config: also delete config-owned objects the file no "
+                                        "longer declares, as `apply --prune` does.")] = False,
 ) -> None:
-    """Run the API, the web UI and (unless --no-worker) the worker, which runs in a child process."""
+    """Run the API, the web UI and (unless --no-worker) the worker, which runs in a child process.
+
+    With --config the file is applied at start-up like `apply`: created and updated, never
+    deleted from unless --prune is given."""
     import uvicorn
 
     from watchkeeper.api.app import create_app
@@ -57,9 +62,15 @@ def serve(
     if settings.config_file:
         cfg = loader.load_file(settings.config_file)
         with container.session() as session:
-            result = plan.apply(session, cfg, actor=local_actor("apply"), source_text=settings.config_file.read_text())
+            result = plan.apply(session, cfg, actor=local_actor("apply"), source_text=settings.config_file.read_text(),
+                                prune=prune)
             session.commit()
-        log.info("config applied", extra={"file": str(settings.config_file), **result.summary()})
+        summary = result.summary()
+        log.info("config applied", extra={"file": str(settings.config_file), **summary})
+        if summary["kept"]:
+            kept = [f"{c.kind} '{c.name}'" for c in result.changes if c.detail == plan.KEPT]
+            log.warning("config-owned objects not in this file were kept; `apply --prune` deletes them",
+                        extra={"file": str(settings.config_file), "kept": kept[:20], "count": len(kept)})
     stop = threading.Event()
     worker_thread = supervisor = None
     if settings.worker_enabled and not no_worker:

@@ -5,6 +5,12 @@ config-owned objects (from the domain's service layer), and how to create, updat
 through that service layer — so every change is permission-checked and audited like any other.
 Objects created at run time are never deleted; one with the same name as a declared object is
 adopted (it becomes owned by the file). `apply` runs in one transaction: all or nothing.
+
+Deletion is explicit: a config-owned object missing from the file is deleted only with
+`prune=True` (`apply --prune`), and only when the file declares the section it belongs to; a
+section the file leaves out is left alone even then. Without `prune`, the plan lists each such
+object as kept, so a second file or `serve --config` with another file never silently deletes
+what the first applied.
 """
 
 from __future__ import annotations
@@ -62,10 +68,12 @@ class Plan:
         return not any(c.action != "note" for c in self.changes)
 
     def summary(self) -> dict[str, int]:
-        out = {"create": 0, "update": 0, "delete": 0}
+        out = {"create": 0, "update": 0, "delete": 0, "kept": 0}
         for c in self.changes:
             if c.action in out:
                 out[c.action] += 1
+            elif c.detail == KEPT:
+                out["kept"] += 1
         return out
 
 
@@ -78,6 +86,8 @@ class Reconciler:
     update: Callable[[Session, str, dict, Actor], None]
     delete: Callable[[Session, str, Actor], None]
     ignore: tuple[str, ...] = ()
+    # the file's section these objects belong to (a path of keys); absent from the file: left alone
+    section: tuple[str, ...] = ()
     # hands an object made at run time over to the file; None: the catalog's adopt
     adopt: Callable[[Session, str, Actor], None] | None = None
 
@@ -152,7 +162,7 @@ def _services_in_dependency_order(cfg: WatchkeeperConfig) -> dict[str, dict]:
 
 RECONCILERS: list[Reconciler] = [
     Reconciler(
-        kind="person",
+        kind="person", section=("people",),
         desired=lambda cfg: {p.handle: _fields(p) for p in cfg.people},
         current=_person_current,
         create=_person_create,
@@ -161,7 +171,7 @@ RECONCILERS: list[Reconciler] = [
         ignore=("handle",),
     ),
     Reconciler(
-        kind="team",
+        kind="team", section=("teams",),
         desired=lambda cfg: {t.name: _fields(t) | {"members": sorted(set(t.members))} for t in cfg.teams},
         current=_team_current,
         create=_team_create,
@@ -170,7 +180,7 @@ RECONCILERS: list[Reconciler] = [
         ignore=("name",),
     ),
     Reconciler(
-        kind="service",
+        kind="service", section=("services",),
         desired=_services_in_dependency_order,
         current=_service_current,
         create=_service_create,
@@ -179,35 +189,35 @@ RECONCILERS: list[Reconciler] = [
         ignore=("name", "stage"),
     ),
     # readiness: roles and stage policies first (waivers and attestations may name custom items)
-    Reconciler(kind="stakeholder_role", desired=lambda cfg: readiness_sync.roles_desired(cfg.readiness),
+    Reconciler(kind="stakeholder_role", section=("readiness", "stakeholder_roles"), desired=lambda cfg: readiness_sync.roles_desired(cfg.readiness),
                current=readiness_sync.roles_current, create=readiness_sync.role_create,
                update=readiness_sync.role_update, delete=readiness_sync.role_delete, ignore=("name",)),
-    Reconciler(kind="readiness_policy", desired=lambda cfg: readiness_sync.policies_desired(cfg.readiness),
+    Reconciler(kind="readiness_policy", section=("readiness", "policies"), desired=lambda cfg: readiness_sync.policies_desired(cfg.readiness),
                current=readiness_sync.policies_current, create=readiness_sync.policy_create,
                update=readiness_sync.policy_set, delete=readiness_sync.policy_delete, ignore=("stage",)),
-    Reconciler(kind="waiver", desired=lambda cfg: readiness_sync.waivers_desired(cfg.readiness),
+    Reconciler(kind="waiver", section=("readiness", "waivers"), desired=lambda cfg: readiness_sync.waivers_desired(cfg.readiness),
                current=readiness_sync.waivers_current, create=readiness_sync.waiver_create,
                update=readiness_sync.waiver_update, delete=readiness_sync.waiver_delete),
-    Reconciler(kind="attestation", desired=lambda cfg: readiness_sync.attestations_desired(cfg.readiness),
+    Reconciler(kind="attestation", section=("readiness", "attestations"), desired=lambda cfg: readiness_sync.attestations_desired(cfg.readiness),
                current=readiness_sync.attestations_current, create=readiness_sync.attestation_create,
                update=readiness_sync.attestation_update, delete=readiness_sync.attestation_delete),
     # Receivers before the route tree that names them (deletes run in reverse: routes first).
-    Reconciler(kind="receiver", desired=lambda cfg: alerting_sync.receivers_desired(cfg.alerting),
+    Reconciler(kind="receiver", section=("alerting",), desired=lambda cfg: alerting_sync.receivers_desired(cfg.alerting),
                current=alerting_sync.receivers_current, create=lambda s, f, a: alerting_sync.receiver_put(s, f, a),
                update=lambda s, name, f, a: alerting_sync.receiver_put(s, f, a, name=name),
                delete=lambda s, name, a: alerting.delete_receiver(s, name=name, actor=a), ignore=("name",)),
-    Reconciler(kind="alert-routing", desired=lambda cfg: alerting_sync.routing_desired(cfg.alerting),
+    Reconciler(kind="alert-routing", section=("alerting",), desired=lambda cfg: alerting_sync.routing_desired(cfg.alerting),
                current=alerting_sync.routing_current, create=lambda s, f, a: alerting_sync.routing_put(s, f, a),
                update=lambda s, name, f, a: alerting_sync.routing_put(s, f, a),
                delete=lambda s, name, a: alerting.reset_routing(s, actor=a)),
     # monitoring: monitors after the services they watch; rules and SLOs after the monitors they read
-    Reconciler(kind="monitor", desired=monitoring_sync.monitors_desired, current=monitoring_sync.monitors_current,
+    Reconciler(kind="monitor", section=("monitors",), desired=monitoring_sync.monitors_desired, current=monitoring_sync.monitors_current,
                create=monitoring_sync.monitor_create, update=monitoring_sync.monitor_update,
                delete=monitoring_sync.monitor_delete, ignore=("name",), adopt=monitoring_sync.monitor_adopt),
-    Reconciler(kind="alert_rule", desired=monitoring_sync.rules_desired, current=monitoring_sync.rules_current,
+    Reconciler(kind="alert_rule", section=("alert_rules",), desired=monitoring_sync.rules_desired, current=monitoring_sync.rules_current,
                create=monitoring_sync.rule_create, update=monitoring_sync.rule_update,
                delete=monitoring_sync.rule_delete, ignore=("name",), adopt=monitoring_sync.rule_adopt),
-    Reconciler(kind="slo", desired=monitoring_sync.slos_desired, current=monitoring_sync.slos_current,
+    Reconciler(kind="slo", section=("slos",), desired=monitoring_sync.slos_desired, current=monitoring_sync.slos_current,
                create=monitoring_sync.slo_create, update=monitoring_sync.slo_update,
                delete=monitoring_sync.slo_delete, ignore=("name",), adopt=monitoring_sync.slo_adopt),
 ]
@@ -226,7 +236,22 @@ def _diff(desired: dict, current: dict, ignore: tuple[str, ...]) -> tuple[dict, 
     return before, after
 
 
-def plan(session: Session, cfg: WatchkeeperConfig, *, actor: Actor) -> Plan:
+def declared(cfg: WatchkeeperConfig, section: tuple[str, ...]) -> bool:
+    """Whether the file sets the section at `section` (a key path), even to an empty list."""
+    node: Any = cfg
+    for key in section:
+        if node is None or key not in node.model_fields_set:
+            return False
+        node = getattr(node, key)
+    return True
+
+
+KEPT = "owned by config but not in this file; kept (`apply --prune` deletes it)"
+
+
+def plan(session: Session, cfg: WatchkeeperConfig, *, actor: Actor, prune: bool = False) -> Plan:
+    """The changes that make the database match the file. Deletes only with `prune`, and only
+    in the sections the file declares; without it, each object that would go is noted as kept."""
     changes: list[Change] = []
     for rec in RECONCILERS:
         desired, current = rec.desired(cfg), rec.current(session, actor)
@@ -242,20 +267,26 @@ def plan(session: Session, cfg: WatchkeeperConfig, *, actor: Actor) -> Plan:
             if rec.kind == "service" and have.get("stage") != fields.get("stage") and name in current:
                 changes.append(Change("note", rec.kind, name, detail=f"file says stage {fields.get('stage')}, service is at {have.get('stage')}; apply never changes stages — use `watchkeeper promote`"))
     for rec in _DELETE_ORDER:
+        if not declared(cfg, rec.section):
+            continue
         desired, current = rec.desired(cfg), rec.current(session, actor)
         for name, (managed_by, have) in current.items():
             if managed_by == "config" and name not in desired:
-                changes.append(Change("delete", rec.kind, name, before=have))
+                if prune:
+                    changes.append(Change("delete", rec.kind, name, before=have))
+                else:
+                    changes.append(Change("note", rec.kind, name, detail=KEPT))
     return Plan(changes)
 
 
-def apply(session: Session, cfg: WatchkeeperConfig, *, actor: Actor, source_text: str = "") -> Plan:
+def apply(session: Session, cfg: WatchkeeperConfig, *, actor: Actor, source_text: str = "", prune: bool = False) -> Plan:
     """Compute the plan and carry it out in the caller's transaction (the caller commits once,
-    so a failure anywhere leaves the database untouched). Audited per object and once overall."""
+    so a failure anywhere leaves the database untouched). Deletes only with `prune` (see `plan`).
+    Audited per object and once overall."""
     from watchkeeper.auth.service import require
 
     require(actor, "config.apply")
-    result = plan(session, cfg, actor=actor)
+    result = plan(session, cfg, actor=actor, prune=prune)
     recs = {r.kind: r for r in RECONCILERS}
     from watchkeeper.catalog.service import adopt
 
@@ -276,6 +307,6 @@ def apply(session: Session, cfg: WatchkeeperConfig, *, actor: Actor, source_text
             recs[change.kind].delete(session, change.name, actor)
     if not result.empty:
         audit.record(session, actor=actor, action="config.apply", target="config:watchkeeper.yaml",
-                     after={"summary": result.summary(), "sha256": hashlib.sha256(source_text.encode()).hexdigest()})
+                     after={"summary": result.summary(), "prune": prune, "sha256": hashlib.sha256(source_text.encode()).hexdigest()})
     session.flush()
     return result

@@ -103,3 +103,16 @@ def test_the_example_config_monitors_watchkeeper_and_the_demo_and_both_copies_ma
     assert {m.service for m in cfg.monitors} >= {"watchkeeper", "demo"}
     plan.apply(session, cfg, actor=system_actor)
     assert plan.plan(session, loader.load_text(example), actor=system_actor).empty
+
+
+def test_apply_leaves_a_monitor_paused_at_run_time_paused_unless_the_file_says_enabled(session, system_actor):
+    """Issue 10.17: apply re-enabled a monitor paused during an incident."""
+    plan.apply(session, loader.load_text(MONITORS), actor=system_actor)
+    monitoring.set_enabled(session, name="shop-home", enabled=False, actor=system_actor)
+    again = plan.apply(session, loader.load_text(MONITORS), actor=system_actor)
+    assert again.empty, [c.describe() for c in again.changes]
+    assert monitoring.get_monitor(session, name="shop-home").enabled is False
+    said = MONITORS.replace("  - name: shop-home\n", "  - name: shop-home\n    enabled: true\n", 1)
+    assert said != MONITORS
+    plan.apply(session, loader.load_text(said), actor=system_actor)
+    assert monitoring.get_monitor(session, name="shop-home").enabled is True

@@ -27,8 +27,16 @@ def _monitor_fields(m: MonitorCreate | MonitorRead) -> dict:
     return out
 
 
+def _unless_declared(fields: dict, model, key: str = "enabled") -> dict:
+    """Pausing is run-time state: a file that does not say `enabled:` leaves it as it is (a
+    monitor or rule paused during an incident stays paused across `apply` and restarts)."""
+    if key not in model.model_fields_set:
+        fields.pop(key, None)
+    return fields
+
+
 def monitors_desired(cfg) -> dict[str, dict]:
-    return {m.name: _monitor_fields(m) for m in cfg.monitors}
+    return {m.name: _unless_declared(_monitor_fields(m), m) for m in cfg.monitors}
 
 
 def monitors_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
@@ -59,7 +67,7 @@ def rules_desired(cfg) -> dict[str, dict]:
     out = {}
     for r in cfg.alert_rules:
         data = r.model_dump(mode="json", by_alias=True)
-        out[r.name] = {"name": r.name, **{k: data[k] for k in _RULE_FIELDS}}
+        out[r.name] = _unless_declared({"name": r.name, **{k: data[k] for k in _RULE_FIELDS}}, r)
     return out
 
 

@@ -120,6 +120,19 @@ def test_a_fast_burn_pages_and_resolves_soon_after_it_stops(session, system_acto
     page = [e for e in published if e.firing]
     assert len(page) == 1 and page[0].source == "slo" and page[0].severity == "critical"
     assert page[0].labels["alert"] == "page-1h" and page[0].labels["window"] == "1h/5m" and page[0].service == "pay"
+    # issue 10.11: a route written for severity="critical" catches the fast burn
+    assert page[0].labels["severity"] == "critical" and page[0].labels["urgency"] == "page"
+    from watchkeeper.configfile import loader, plan
+
+    plan.apply(session, loader.load_text(
+        "alerting:\n  receivers:\n    - name: ops\n      channels: [{type: email, to: [ops@example.com]}]\n"
+        "    - name: pager\n      channels: [{type: webhook, url: 'https://pager.example.com/hook'}]\n"
+        "  route:\n    receiver: ops\n    routes:\n      - matchers: ['severity=\"critical\"']\n        receiver: pager\n"),
+        actor=system_actor)
+    from watchkeeper.alerting import service as alerting
+
+    routed = alerting.explain_route(session, labels={"alertname": "SLOErrorBudgetBurn", **page[0].labels})
+    assert [r["receiver"] for r in routed.routes] == ["pager"]
     # the burn stops: ten clean minutes clear the 5-minute window while the hour still looks bad
     clock.advance(10 * M)
     _traffic(session, until=clock.utcnow(), minutes=10, per_minute=1000, bad=0)
@@ -136,7 +149,7 @@ def test_a_slow_burn_opens_a_ticket_not_a_page(session, system_actor, frozen_clo
     _evaluate(session, slo)
     assert _firing(session) == {"ticket-3d"}
     ticket = [e for e in published if e.firing][0]
-    assert ticket.labels["severity"] == "ticket" and ticket.severity == "warning"
+    assert ticket.labels["severity"] == "warning" and ticket.labels["urgency"] == "ticket" and ticket.severity == "warning"
     st_ = slos.status(session, name="pay-availability")
     # 30-day window, 3 days of data at 0.15 %: attainment 99.85 %, budget 1 - 1.5 = -50 %
     assert st_.attainment_percent == pytest.approx(99.85)

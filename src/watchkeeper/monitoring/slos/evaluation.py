@@ -140,9 +140,15 @@ def window_sums(session: Session, slo_name: str, windows, *, at: dt.datetime, re
     return out
 
 
+def _severity(alert: _burn.BurnAlert) -> str:
+    """The product's severity for a burn alert: pages are critical, tickets warnings (so routes
+    written for `severity="critical"` catch fast burns); the Workbook's word is `urgency`."""
+    return "critical" if alert.severity == "page" else "warning"
+
+
 def _alert_labels(slo: Slo, alert: _burn.BurnAlert) -> dict[str, str]:
     return {"slo": slo.name, "alert": alert.name, "window": f"{_fmt(alert.long)}/{_fmt(alert.short)}",
-            "severity": alert.severity, "slo_kind": slo.kind}
+            "severity": _severity(alert), "urgency": alert.severity, "slo_kind": slo.kind}
 
 
 def _fmt(delta: dt.timedelta) -> str:
@@ -161,7 +167,7 @@ def _emit(session: Session, slo: Slo, alert: _burn.BurnAlert, state: SloAlert, *
                      "description": f"{alert.factor:g}× over {_fmt(alert.long)} spends {budget:.1%} of the "
                                     f"{_fmt(dt.timedelta(seconds=slo.window_seconds))} budget in that time"},
         starts_at=state.since or clock.utcnow(), service=slo.service,
-        severity="critical" if alert.severity == "page" else "warning",
+        severity=_severity(alert),
         details={"burn_long": state.burn_long, "burn_short": state.burn_short, "factor": alert.factor},
     )
 

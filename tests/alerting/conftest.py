@@ -3,13 +3,12 @@ records every request, each on a free loopback port; and a worker bound to the t
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.fakes.webhook import Recorder
 
 
 def free_port() -> int:
@@ -57,35 +56,6 @@ def smtp_server():
     box.start()
     yield box
     box.stop()
-
-
-class Recorder:
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.status = 200
-        port = free_port()
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                recorder.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
-                                          "json": json.loads(body or b"null")})
-                self.send_response(recorder.status)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

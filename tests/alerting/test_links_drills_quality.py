@@ -88,14 +88,67 @@ def test_a_drill_passes_when_acknowledged_in_time_and_becomes_readiness_evidence
     assert "FIRE DRILL" in smtp_server.bodies()[0]
     drill_alert = session.execute(select(Alert).where(Alert.drill_id == drill.id)).scalar_one()
     clock.advance(dt.timedelta(minutes=3))
-    alerting.acknowledge(session, alert_ids=[drill_alert.id], actor=personas["bob"].actor)
+    alerting.acknowledge(session, alert_ids=[drill_alert.id], actor=personas["alice"].actor.with_source("ui"))
     done = alerting.list_drills(session, service="checkout")[0]
-    assert done.status == "passed" and done.acked_by == "bob"
+    assert done.status == "passed" and done.acked_by == "alice"
     ev = evidence.alerting_active(session, svc)
-    assert ev.status == Status.PASS and "bob" in ev.reason and ev.observed_at == clock.utcnow()
+    assert ev.status == Status.PASS and "alice" in ev.reason and ev.observed_at == clock.utcnow()
     assert session.get(Alert, drill_alert.id).status == "resolved"  # the drill alert is closed once passed
+    passed = session.execute(select(AuditEvent).where(AuditEvent.action == "drill.passed")).scalar_one()
+    assert passed.after["acked_via"] == "ui" and [d["receiver"] for d in passed.after["delivered"]] == ["ops"]
     clock.advance(dt.timedelta(days=31))
     assert evidence.alerting_active(session, svc).status == Status.FAIL
+
+
+def test_a_drill_cannot_pass_without_a_delivered_page_acknowledged_by_someone_else_in_the_ui(
+        session, frozen_clock, smtp_server, worker, personas):
+    """Issue 10.12: a drill passed with no notification delivered, acknowledged in the CLI by
+    the person who started it."""
+    svc = make_service(session, name="checkout", team="payments")
+    configure(session, receivers=[email_receiver("ops", smtp_server.port)], route=_route())
+    drill = alerting.start_drill(session, service="checkout", actor=personas["bob"].actor, deadline=dt.timedelta(minutes=15))
+    session.commit()
+    drill_alert = session.execute(select(Alert).where(Alert.drill_id == drill.id)).scalar_one()
+    with pytest.raises(Conflict, match="has been delivered yet") as before:  # group_wait: nothing sent yet
+        alerting.acknowledge(session, alert_ids=[drill_alert.id], actor=personas["alice"].actor.with_source("ui"))
+    assert before.value.code == "drill.not_delivered"
+    clock.advance(dt.timedelta(seconds=11))
+    worker.run_once()
+    assert len(smtp_server.subjects()) == 1
+    for actor, code in ((personas["alice"].actor.with_source("cli"), "drill.ack_channel"),
+                        (personas["alice"].actor.with_source("api"), "drill.ack_channel"),
+                        (personas["bob"].actor.with_source("ui"), "drill.ack_self")):
+        with pytest.raises(Conflict) as refused:
+            alerting.acknowledge(session, alert_ids=[drill_alert.id], actor=actor)
+        assert refused.value.code == code
+    session.expire_all()
+    assert session.get(Alert, drill_alert.id).acked_at is None
+    assert alerting.list_drills(session, service="checkout")[0].status == "pending"
+    assert evidence.alerting_active(session, svc).status == Status.WARN
+
+
+def test_a_drill_is_never_muted_by_a_maintenance_window_or_a_silence(session, frozen_clock, smtp_server, worker, personas, client):
+    from watchkeeper.maintenance import service as maintenance
+    from watchkeeper.maintenance.schemas import WindowCreate
+
+    make_service(session, name="checkout", team="payments")
+    configure(session, receivers=[email_receiver("ops", smtp_server.port)], route=_route())
+    maintenance.create_window(session, data=WindowCreate(name="upgrade", service="checkout", starts_at=frozen_clock - dt.timedelta(minutes=5),
+                                                         duration="2h"), actor=personas["root"].actor)
+    from watchkeeper.alerting.schemas import SilenceCreate
+
+    alerting.create_silence(session, data=SilenceCreate(matchers=['service="checkout"'], duration="1h", comment="quiet please"),
+                            actor=personas["root"].actor)
+    drill = alerting.start_drill(session, service="checkout", actor=personas["bob"].actor, deadline=dt.timedelta(minutes=15))
+    session.commit()
+    clock.advance(dt.timedelta(seconds=11))
+    worker.run_once()
+    assert smtp_server.subjects() == ["[FIRING:1] [DRILL] WatchkeeperFireDrill — checkout"]
+    path = _links(smtp_server.bodies()[0])["ack_all"].removeprefix("http://127.0.0.1:8080")
+    assert client.post(path).status_code == 200  # the page's own link: a responder's channel
+    session.expire_all()
+    done = alerting.list_drills(session, service="checkout")[0]
+    assert done.status == "passed" and done.acked_by == "link:ops" and done.id == drill.id
 
 
 def test_an_unacknowledged_drill_fails_at_its_deadline(session, frozen_clock, smtp_server, worker, personas):
@@ -141,15 +194,18 @@ def test_a_monitoring_signal_becomes_an_internal_alert_and_its_recovery_resolves
     assert row.status == "resolved" and row.ends_at == clock.utcnow()
 
 
-def test_the_batch_evidence_agrees_with_the_single_form(session, frozen_clock, smtp_server, personas):
+def test_the_batch_evidence_agrees_with_the_single_form(session, frozen_clock, smtp_server, personas, worker):
     a = make_service(session, name="checkout", team="payments")
     b = make_service(session, name="search-api", team="search")
     c = make_service(session, name="db", team="payments")
     configure(session, receivers=[email_receiver("ops", smtp_server.port)], route=_route())
     alerting.start_drill(session, service="checkout", actor=personas["root"].actor)
     alerting.start_drill(session, service="db", actor=personas["root"].actor, deadline=dt.timedelta(minutes=1))
+    session.commit()
+    clock.advance(dt.timedelta(seconds=11))
+    worker.run_once()
     drill_alert = session.execute(select(Alert).where(Alert.service == "checkout")).scalar_one()
-    alerting.acknowledge(session, alert_ids=[drill_alert.id], actor=personas["root"].actor)
+    alerting.acknowledge(session, alert_ids=[drill_alert.id], actor=personas["alice"].actor.with_source("ui"))
     clock.advance(dt.timedelta(minutes=2))
     alerting.expire_drills(session)
     batch = evidence.alerting_active_batch(session, [a, b, c])

@@ -61,17 +61,21 @@ def test_force_is_admin_only_audited_and_marks_the_service_until_the_gate_passes
     assert audit.list_events(session, filter=AuditFilter(action="service.unforce"))[0].target == "service:checkout"
 
 
-def _live_evidence(session, service: str, actor) -> None:
+def _live_evidence(session, service: str, actor, container) -> None:
     """Evidence from the built domains: a monitor with a fresh result, a week of good SLO
-    data, an acknowledged fire drill."""
+    data, a fire drill delivered to a real webhook receiver and acknowledged in the UI by
+    someone other than the person who started it."""
     from sqlalchemy import select
 
     from watchkeeper.alerting import service as alerting
     from watchkeeper.alerting.models import Alert
+    from watchkeeper.auth.service import Actor
     from watchkeeper.clock import to_ms
     from watchkeeper.monitoring.metrics import store
+    from watchkeeper.worker.runner import Worker
     from tests.factories.alerting import configure, webhook_receiver
     from tests.factories.monitoring import make_monitor
+    from tests.fakes.webhook import Recorder
     from tests.monitoring.test_results import Feed
 
     make_monitor(session, name=f"{service}-home", service=service, interval="1m", failures_before_down=1)
@@ -80,11 +84,19 @@ def _live_evidence(session, service: str, actor) -> None:
     now_ms = to_ms(clock.utcnow())
     store.write(session, [("probe_success", {"monitor": f"{service}-home", "location": "*"}, 1.0, now_ms - (n - i) * 300_000)
                           for i in range(n)])
-    configure(session, receivers=[webhook_receiver("ops", "http://127.0.0.1:9/hook")],
-              route={"receiver": "ops", "group_by": ["alertname"], "group_wait": "10s"})
-    drill = alerting.start_drill(session, service=service, actor=actor)
-    alert = session.execute(select(Alert).where(Alert.drill_id == drill.id)).scalar_one()
-    alerting.acknowledge(session, alert_ids=[alert.id], actor=actor)
+    hook = Recorder()
+    try:
+        configure(session, receivers=[webhook_receiver("ops", hook.url)],
+                  route={"receiver": "ops", "group_by": ["alertname"], "group_wait": "10s"})
+        drill = alerting.start_drill(session, service=service, actor=actor)
+        session.commit()
+        clock.advance(dt.timedelta(seconds=11))
+        Worker(engine=container.engine, session_factory=container.session_factory, settings=container.settings).run_once()
+        assert len(hook.requests) == 1, "the drill's page was not delivered"
+        alert = session.execute(select(Alert).where(Alert.drill_id == drill.id)).scalar_one()
+        alerting.acknowledge(session, alert_ids=[alert.id], actor=Actor.system("link:ops", "ui"))
+    finally:
+        hook.close()
 
 
 # Items whose domains are not built yet (backups, runbooks, on-call, deploys, incidents), and
@@ -94,7 +106,7 @@ NOT_BUILT = ["audits_complete", "backup_restore_tested", "runbook_reviewed", "on
              "incident_process", "dr_plan"]
 
 
-def _build_ready_service(session, url: str, ca: str, actor) -> None:
+def _build_ready_service(session, url: str, ca: str, actor, container) -> None:
     """A PROD candidate made ready through the code paths that exist: a stakeholder sign-off,
     a built-in security audit against a real HTTPS server plus an external scan, live
     monitoring, SLO data and an acknowledged fire drill — and waivers only for the items whose
@@ -109,7 +121,7 @@ def _build_ready_service(session, url: str, ca: str, actor) -> None:
     run = assessments.run_builtin(session, service="shop", suite="security", actor=actor, web=facts)
     assert [c.status for c in run.checks] == ["pass"] * len(run.checks), [(c.id, c.reason) for c in run.checks]
     post_result(session, "shop", "security", tool="pip-audit", level="complete")
-    _live_evidence(session, "shop", actor)
+    _live_evidence(session, "shop", actor, container)
     for check in NOT_BUILT:
         days = 5 if check == "backup_restore_tested" else 30
         waive(session, "shop", check, days=days, reason=f"{check}: measured by a domain not built yet")
@@ -139,7 +151,7 @@ def test_readiness_exits_zero_only_when_every_item_passes_and_an_expired_waiver_
             assert "NOT READY" in first.output and "refine_signoff" in first.output
             with container.session() as s:
                 catalog.delete_service(s, name="shop", actor=actor)
-                _build_ready_service(s, url, str(certs["ca"]), actor)
+                _build_ready_service(s, url, str(certs["ca"]), actor, container)
                 s.commit()
         ready = readiness_cli("--json")
         assert ready.exit_code == 0, ready.output
@@ -164,16 +176,16 @@ def test_readiness_exits_zero_only_when_every_item_passes_and_an_expired_waiver_
         container.dispose()
 
 
-def test_monitoring_alerting_and_slo_items_pass_on_evidence_from_their_own_domains(session, frozen_clock, personas):
+def test_monitoring_alerting_and_slo_items_pass_on_evidence_from_their_own_domains(session, frozen_clock, personas, container):
     """The built domains answer their items through the providers app.wire() registers."""
     make_service(session, name="shop", team="payments", stage="MMP", targets={"slo": 99.0, "slo_window": "30d"})
     alice = personas["alice"].actor
     before = {i.check: i.word for i in evaluation.get_report(session, service="shop", stage=Stage.PROD, actor=alice).items}
     assert before["monitoring_active"] == before["alerting_active"] == before["slo_achievable"] == "fail"
-    _live_evidence(session, "shop", personas["bob"].actor)
+    _live_evidence(session, "shop", personas["bob"].actor, container)
     items = {i.check: i for i in evaluation.get_report(session, service="shop", stage=Stage.PROD, actor=alice).items}
     assert items["monitoring_active"].word == "pass", items["monitoring_active"].reason
-    assert items["alerting_active"].word == "pass" and "bob" in items["alerting_active"].reason
+    assert items["alerting_active"].word == "pass" and "link:ops" in items["alerting_active"].reason
     assert items["slo_achievable"].word == "pass", items["slo_achievable"].reason
     # The operations audit suite measures the same evidence through its port.
     run = assessments.run_builtin(session, service="shop", suite="operations", actor=alice)

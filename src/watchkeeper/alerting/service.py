@@ -36,7 +36,7 @@ from watchkeeper.errors import Conflict, InvalidInput, NotFound
 from watchkeeper.notify import service as notify
 
 MAX_BATCH = 5000
-DRILL_ALERTNAME = "WatchkeeperFireDrill"
+DRILL_ALERTNAME = suppress.DRILL_ALERTNAME
 DRILL_EVIDENCE_WINDOW = dt.timedelta(days=30)
 
 __all__ = [
@@ -238,6 +238,8 @@ def acknowledge(session: Session, *, alert_ids: list[int] | None = None, group_i
     out = []
     for alert in _target_alerts(session, alert_ids=alert_ids, group_id=group_id):
         _require_on(session, actor, "alert.ack", alert)
+        if alert.acked_at is None and alert.drill_id:
+            _check_drill_ack(session, alert, actor)
         if alert.acked_at is None:
             alert.acked_at, alert.acked_by = now, actor.name
             session.add(AlertEvent(alert_id=alert.id, at=now, kind="acked", actor=actor.name, detail={"note": note} if note else None))
@@ -354,6 +356,36 @@ def start_drill(session: Session, *, service: str, actor: Actor, deadline: dt.ti
     return DrillRead.model_validate(drill)
 
 
+DRILL_ACK_SOURCES = ("ui",)  # the signed link in the page and the signed-in web UI
+
+
+def _drill_deliveries(session: Session, alert: Alert, drill: Drill) -> list:
+    """The notifications of the drill's alert that were delivered to one of its receivers."""
+    group_ids = session.execute(select(GroupMember.group_id).where(GroupMember.alert_id == alert.id)).scalars().all()
+    return [o for o in notify.for_refs(session, refs=[f"group:{g}" for g in group_ids])
+            if o.status == "sent" and o.receiver in drill.receivers]
+
+
+def _check_drill_ack(session: Session, alert: Alert, actor: Actor) -> None:
+    """A drill proves that a page reaches a person: its alert may be acknowledged only after a
+    notification was delivered, through a channel a responder uses (the page's signed link or
+    the web UI), by someone other than whoever started the drill. Raises Conflict otherwise;
+    the drill stays pending."""
+    drill = session.get(Drill, alert.drill_id)
+    if drill is None or drill.status != "pending":
+        return
+    if actor.source not in DRILL_ACK_SOURCES:
+        raise Conflict(f"fire drill {drill.id} must be acknowledged from the page it sent (its link) or in the web UI; "
+                       f"an acknowledgement from the {actor.source} does not show that the page reached a person",
+                       code="drill.ack_channel")
+    if actor.name == drill.started_by:
+        raise Conflict(f"{actor.name} started fire drill {drill.id}; someone who received the page must acknowledge it",
+                       code="drill.ack_self")
+    if not _drill_deliveries(session, alert, drill):
+        raise Conflict(f"no notification of fire drill {drill.id} has been delivered yet (to {', '.join(drill.receivers)}); "
+                       "acknowledge it from the page when it arrives", code="drill.not_delivered")
+
+
 def _complete_drill(session: Session, alert: Alert, actor: Actor, now: dt.datetime) -> None:
     drill = session.get(Drill, alert.drill_id)
     if drill is None or drill.status != "pending":
@@ -361,8 +393,11 @@ def _complete_drill(session: Session, alert: Alert, actor: Actor, now: dt.dateti
     drill.acked_at, drill.acked_by = now, actor.name
     drill.status = "passed" if now <= drill.deadline_at else "failed"
     session.flush()
+    delivered = _drill_deliveries(session, alert, drill)
     audit.record(session, actor=actor, action=f"drill.{drill.status}", target=f"service:{drill.service}",
-                 after={"drill": drill.id, "acked_at": now})
+                 after={"drill": drill.id, "acked_at": now, "acked_via": actor.source,
+                        "delivered": [{"receiver": o.receiver, "channel": o.channel_kind, "sent_at": o.sent_at,
+                                       "outbox": o.id} for o in delivered]})
     resolve(session, alert_ids=[alert.id], actor=actor, note=f"fire drill {drill.status}")
 
 

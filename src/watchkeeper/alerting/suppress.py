@@ -57,6 +57,14 @@ def register(name: str, source: SuppressorSource, *, at_ingest: bool) -> None:
     _sources[name] = _Registered(name, source, at_ingest)
 
 
+DRILL_ALERTNAME = "WatchkeeperFireDrill"
+
+
+def is_drill(labels: Mapping[str, str]) -> bool:
+    """A fire drill's alert: never silenced, inhibited or held back by a maintenance window."""
+    return labels.get("alertname") == DRILL_ALERTNAME and "drill" in labels
+
+
 def unregister(name: str) -> None:
     _sources.pop(name, None)
 
@@ -79,6 +87,8 @@ class Chain:
         return any(getattr(item, "may_suppress", lambda _s: True)(service) for item in self._items)
 
     def check(self, labels: Mapping[str, str], *, fingerprint: str) -> ReasonLike | None:
+        if is_drill(labels):
+            return None  # a fire drill tests the real route: nothing may mute it (a drill in maintenance still pages)
         for item in self._items:
             reason = item.is_suppressed(labels, fingerprint=fingerprint, at=self.at)
             if reason is not None:

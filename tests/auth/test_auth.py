@@ -35,7 +35,7 @@ def test_expired_and_revoked_tokens_are_refused(frozen_clock, session, personas)
     clock.advance(dt.timedelta(days=2))
     with pytest.raises(Unauthenticated, match="expired"):
         auth.authenticate_token(session, raw=created.token)
-    other = auth.create_token(session, username="alice", data=TokenCreate(name="x"), actor=personas["alice"].actor)
+    other = auth.create_token(session, username="alice", data=TokenCreate(name="x", expires_in_days=30), actor=personas["alice"].actor)
     auth.revoke_token(session, prefix=other.prefix, actor=personas["alice"].actor)
     with pytest.raises(Unauthenticated, match="revoked"):
         auth.authenticate_token(session, raw=other.token)

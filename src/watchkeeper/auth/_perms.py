@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from fnmatch import fnmatchcase
 
@@ -62,3 +63,39 @@ def scopes_allow(scopes: list[str] | None, permission: str) -> bool:
 
 def is_global_only(permission: str) -> bool:
     return any(fnmatchcase(permission, p) for p in GLOBAL_ONLY)
+
+
+# A scope that is not a named scope is a permission pattern "<noun>.<verb>" whose parts are a
+# word or "*" ("service.*", "*.read", "alert.ingest"). No "?" or "[...]": with "*" as the only
+# wildcard, `pattern_covered` below is exact.
+_SCOPE_PATTERN = re.compile(r"^(\*|[a-z][a-z_]*)(\.(\*|[a-z][a-z_]*))?$")
+
+
+def scope_error(scope: str) -> str | None:
+    """Why `scope` is not a valid token scope, or None when it is."""
+    if scope in TOKEN_SCOPES or _SCOPE_PATTERN.match(scope):
+        return None
+    return (f"unknown token scope {scope!r}; use {', '.join(TOKEN_SCOPES)} or a permission pattern "
+            "like service.* or *.read")
+
+
+def pattern_covered(pattern: str, by: tuple[str, ...]) -> bool:
+    """Whether every permission matched by `pattern` is matched by one of `by`.
+
+    With "*" as the only wildcard this is a literal match of `pattern`'s text against each of
+    `by`: a "*" in `by` may swallow a "*" of `pattern`, a word in `by` must meet the same word.
+    """
+    return any(fnmatchcase(pattern, holder) for holder in by)
+
+
+def scopes_cover(held: list[str] | None, wanted: tuple[str, ...]) -> bool:
+    """Whether a token with scopes `held` (None: a session, unrestricted) already allows every
+    permission pattern in `wanted`, so handing `wanted` on cannot widen what it can do."""
+    if held is None:
+        return True
+    holder = scope_patterns(held)
+    return all(pattern_covered(p, holder) for p in wanted)
+
+
+def role_patterns(role: str) -> tuple[str, ...]:
+    return ROLE_GRANTS[Role(role)]

@@ -4,7 +4,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from watchkeeper.auth._perms import Role
+from watchkeeper.auth._perms import Role, scope_error
 from watchkeeper.validation import Strict
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
@@ -67,7 +67,10 @@ class TokenCreate(Strict):
     def _scopes(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("a token needs at least one scope, e.g. read, write, ingest, deploy")
-        return value
+        for scope in value:
+            if (error := scope_error(scope)) is not None:
+                raise ValueError(error)
+        return list(dict.fromkeys(value))
 
 
 class TokenRead(BaseModel):

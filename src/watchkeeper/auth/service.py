@@ -44,6 +44,7 @@ class Actor:
     source: str
     grants: tuple[Grant, ...] = ()
     token_scopes: tuple[str, ...] | None = None
+    token_expires_at: dt.datetime | None = None
     superuser: bool = False
 
     @classmethod
@@ -91,6 +92,35 @@ def require(actor: Actor, permission: str, *, team: str | None = None, service: 
     )
 
 
+def _require_token_scope(actor: Actor, permission: str) -> None:
+    """A token acts only within its scopes, even on its owner's own tokens (a user signed in to
+    the UI is limited by roles alone)."""
+    if actor.superuser or actor.token_scopes is None or _perms.scopes_allow(list(actor.token_scopes), permission):
+        return
+    raise PermissionDenied(
+        f"{actor.name}'s token (scopes: {', '.join(actor.token_scopes)}) may not {permission}; "
+        "use a token whose scopes allow it, or sign in",
+        code="auth.token_scope",
+    )
+
+
+def _require_token_covers(actor: Actor, wanted: tuple[str, ...], what: str) -> None:
+    """A token may hand on only what its own scopes allow: a token it creates, a role it grants,
+    a password it sets must not open more than the token itself could do."""
+    if actor.superuser or _perms.scopes_cover(list(actor.token_scopes) if actor.token_scopes is not None else None, wanted):
+        return
+    assert actor.token_scopes is not None
+    raise PermissionDenied(
+        f"{what} would reach beyond {actor.name}'s token (scopes: {', '.join(actor.token_scopes)}); "
+        "use a token with the write scope, or sign in",
+        code="auth.token_scope",
+    )
+
+
+def _grant_patterns(grants: list[Grant] | tuple[Grant, ...]) -> tuple[str, ...]:
+    return tuple(p for g in grants for p in _perms.role_patterns(g.role))
+
+
 # ---------------------------------------------------------------- users
 
 
@@ -117,6 +147,7 @@ def create_user(session: Session, *, data: UserCreate, actor: Actor) -> tuple[Us
     Raises Conflict when the username is taken. Audited. Does not commit.
     """
     require(actor, "user.create")
+    _require_token_covers(actor, _grant_patterns(data.grants), f"creating user '{data.username}' with {', '.join(map(str, data.grants))}")
     if session.execute(select(User.id).where(User.username == data.username)).first():
         raise Conflict(f"user '{data.username}' already exists; pick another username", code="user.exists")
     password = data.password or secrets.token_urlsafe(15)
@@ -144,6 +175,7 @@ def _bind(session: Session, user: User, grant: Grant, actor: Actor) -> None:
 
 def grant_role(session: Session, *, username: str, grant: Grant, actor: Actor) -> UserRead:
     require(actor, "user.update")
+    _require_token_covers(actor, _grant_patterns([grant]), f"granting {grant}")
     user = _get_user(session, username)
     if any(_grant_of(b) == grant for b in user.bindings):
         return _user_read(user)
@@ -172,6 +204,11 @@ def set_password(session: Session, *, username: str, password: str, actor: Actor
     user = _get_user(session, username)
     if actor.id != user.id:
         require(actor, "user.update")
+        # Whoever knows the password acts with all the user's roles.
+        _require_token_covers(actor, _grant_patterns([_grant_of(b) for b in user.bindings]),
+                              f"setting the password of '{username}'")
+    else:
+        _require_token_scope(actor, "user.set_password")
     user.password_hash = _hasher.hash(password)
     user.must_change_password = False
     session.execute(delete(WebSession).where(WebSession.user_id == user.id, WebSession.id.is_not(None)))
@@ -217,10 +254,13 @@ def ensure_first_admin(session: Session) -> str | None:
     return password
 
 
-def actor_for_user(user: User, *, source: str, token_scopes: tuple[str, ...] | None = None) -> Actor:
+def actor_for_user(
+    user: User, *, source: str, token_scopes: tuple[str, ...] | None = None, token_expires_at: dt.datetime | None = None,
+) -> Actor:
     return Actor(
         name=user.username, id=user.id, source=source,
         grants=tuple(_grant_of(b) for b in user.bindings), token_scopes=token_scopes,
+        token_expires_at=token_expires_at,
     )
 
 
@@ -318,15 +358,28 @@ def create_token(session: Session, *, username: str, data: TokenCreate, actor: A
     """Issue a token for `username`; the secret is returned once and stored as a SHA-256 hash.
 
     A user may create tokens for themselves; others need `token.manage`. A token never carries
-    more than its owner's roles. Audited. Does not commit.
+    more than its owner's roles. When the actor is itself a token, its scopes must allow
+    `token.create` (or `token.manage`), the new token's scopes must lie within its own, and the
+    new token must not outlive it. Raises PermissionDenied, InvalidInput. Audited. Does not commit.
     """
     user = _get_user(session, username)
     if actor.id != user.id:
         require(actor, "token.manage")
+    else:
+        _require_token_scope(actor, "token.create")
+    _require_token_covers(actor, _perms.scope_patterns(list(data.scopes)), f"a token with scopes {', '.join(data.scopes)}")
+    now = clock.utcnow()
+    expires = now + dt.timedelta(days=data.expires_in_days) if data.expires_in_days else None
+    if actor.token_expires_at is not None and (expires is None or expires > actor.token_expires_at):
+        days = max((actor.token_expires_at - now).days, 0)
+        raise InvalidInput(
+            f"a token cannot outlive the token that creates it (expires {actor.token_expires_at:%Y-%m-%d %H:%M} UTC); "
+            + (f"set expires_in_days to {days} or less" if days else "sign in to create a longer-lived token"),
+            field="expires_in_days", code="auth.token_outlives_creator",
+        )
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     raw = f"{TOKEN_PREFIX}{prefix}_{secret}"
-    expires = clock.utcnow() + dt.timedelta(days=data.expires_in_days) if data.expires_in_days else None
     token = ApiToken(user_id=user.id, name=data.name, prefix=prefix, token_hash=_sha(raw),
                      scopes=list(data.scopes), expires_at=expires)
     session.add(token)
@@ -355,7 +408,7 @@ def authenticate_token(session: Session, *, raw: str, source: str = "api") -> Ac
         raise Unauthenticated(f"the owner of token {prefix} is deactivated", code="auth.user_inactive")
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
         token.last_used_at = now
-    return actor_for_user(user, source=source, token_scopes=tuple(token.scopes))
+    return actor_for_user(user, source=source, token_scopes=tuple(token.scopes), token_expires_at=token.expires_at)
 
 
 def list_tokens(session: Session, *, username: str | None, actor: Actor) -> list[TokenRead]:
@@ -364,6 +417,8 @@ def list_tokens(session: Session, *, username: str | None, actor: Actor) -> list
         user = _get_user(session, username)
         if actor.id != user.id:
             require(actor, "token.manage")
+        else:
+            _require_token_scope(actor, "token.read")
         query = query.where(ApiToken.user_id == user.id)
     else:
         require(actor, "token.manage")
@@ -376,6 +431,8 @@ def revoke_token(session: Session, *, prefix: str, actor: Actor) -> TokenRead:
         raise NotFound(f"no token with prefix '{prefix}'; `watchkeeper token list` shows them", code="token.not_found")
     if actor.id != token.user_id:
         require(actor, "token.manage")
+    else:
+        _require_token_scope(actor, "token.revoke")
     if token.revoked_at is None:
         token.revoked_at = clock.utcnow()
         audit.record(session, actor=actor, action="token.revoke", target=f"token:{prefix}")

@@ -40,3 +40,42 @@ def test_zone_of_a_person_is_an_input_error_naming_the_field():
     with pytest.raises(InvalidInput) as exc:
         zone("Nowhere/Land", field="tz")
     assert exc.value.field == "tz" and "unknown time zone 'Nowhere/Land'" in exc.value.message
+
+
+# ---------------------------------------------------------------- links (issue 9, item 2)
+
+from urllib.parse import urlsplit  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from watchkeeper.validation import link, link_problem, safe_href  # noqa: E402
+
+
+@pytest.mark.parametrize("url", ["https://runbooks.example.com/db#down", "http://grafana:3000/d/x?orgId=1", "/alerts/3",
+                                 "relative/path", "?hours=1", "#anchor", "//cdn.example.com/x"])
+def test_http_and_relative_urls_may_become_links(url):
+    assert link(url) == url and safe_href(url) == url
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
+                                 "java\nscript:alert(1)", "\x01javascript:alert(1)", "data:text/html,<script>alert(1)</script>",
+                                 "vbscript:msgbox(1)", "https:/no-host", "https://", "ftp://files.example.com/x",
+                                 "https://ok.example.com/a b"])
+def test_script_and_other_schemes_are_refused_in_one_line(url):
+    with pytest.raises(ValueError) as err:
+        link(url)
+    assert "\n" not in str(err.value) and "http(s)" in str(err.value)
+    assert safe_href(url) == "#"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40) | st.builds(lambda s, r: f"{s}:{r}",
+       st.sampled_from(["javascript", "JAVASCRIPT", "data", "http", "https", "vbscript", "file", "x"]), st.text(max_size=20)))
+def test_a_rendered_href_is_never_a_script_link(value):
+    href = safe_href(value)
+    # What a browser does first: strip leading/trailing C0 controls and spaces, drop tabs and newlines.
+    cleaned = href.strip("".join(map(chr, range(0x21)))).replace("\t", "").replace("\n", "").replace("\r", "")
+    scheme = urlsplit(cleaned).scheme
+    assert scheme in ("", "http", "https")
+    assert link_problem(href) is None

@@ -1,5 +1,5 @@
 """Input validation every domain and adapter shares, written once: the strict base of input
-schemas, IANA time-zone names, and the one line a pydantic ValidationError becomes (the API,
+schemas, IANA time-zone names, URLs that may become links, and the one line a pydantic ValidationError becomes (the API,
 the CLI, web forms and webhook ingest all say the same thing about the same mistake; the
 config file adds the line and column).
 """
@@ -10,6 +10,7 @@ import dataclasses
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
@@ -42,6 +43,52 @@ def zone(name: str, *, field: str = "timezone") -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(time_zone(name))
     except ValueError as exc:
         raise InvalidInput(str(exc), field=field) from None
+
+
+# ---------------------------------------------------------------- links
+
+LINK_SCHEMES = frozenset({"http", "https"})
+
+
+def link_problem(value: str) -> str | None:
+    """Why `value` must not become a link (an `href`), or None when it may.
+
+    A link is an http(s) URL with a host, or a relative URL. Everything else (`javascript:`,
+    `data:`, `vbscript:`, `JaVaScRiPt:`) is refused. Whitespace and control characters are
+    refused anywhere: browsers drop tabs and newlines inside a URL, so `java\tscript:` would
+    run script.
+    """
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+        return "contains whitespace or control characters"
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        return str(exc)
+    if not parts.scheme:
+        return None
+    if parts.scheme not in LINK_SCHEMES:
+        return f"scheme {parts.scheme!r} is not http or https"
+    if not parts.netloc:
+        return "has no host"
+    return None
+
+
+def link(value: str) -> str:
+    """`value` if it may become a link; ValueError saying what to write otherwise."""
+    problem = link_problem(value)
+    if problem is not None:
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        raise ValueError(f"{shown!r} {problem}; use an http(s) URL such as https://wiki.example.com/runbook or a relative path")
+    return value
+
+
+Link = Annotated[str, AfterValidator(link)]
+
+
+def safe_href(value: object) -> str:
+    """What a template puts in `href`: the value if it may be a link, else a harmless `#`.
+    The render-time guard for values stored before input was validated."""
+    return value if isinstance(value, str) and link_problem(value) is None else "#"
 
 
 # ---------------------------------------------------------------- one line per ValidationError

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -33,8 +34,10 @@ from watchkeeper.alerting.models import Alert, AlertEvent, AlertGroup, GroupMemb
 from watchkeeper.alerting.schemas import AlertIn, IngestResult
 from watchkeeper.db.engine import is_postgres
 from watchkeeper.db.statements import dialect_insert
+from watchkeeper.validation import link_problem
 from watchkeeper.worker import service as queue
 
+log = logging.getLogger(__name__)
 FLUSH_JOB = "alerting.flush"
 FIRING, RESOLVED = "firing", "resolved"
 
@@ -60,8 +63,22 @@ def normalise(alerts: Iterable[AlertIn], *, now: dt.datetime) -> dict[str, Item]
             ends = now
         starts = a.starts_at or now
         fp = fingerprint_of(a.labels)
-        out[fp] = Item(fp, dict(a.labels), dict(a.annotations), status, starts, ends, a.generator_url)
+        out[fp] = Item(fp, dict(a.labels), dict(a.annotations), status, starts, ends, _generator_url(a))
     return out
+
+
+def _generator_url(a: AlertIn) -> str | None:
+    """The alert's generatorURL if it may become a link. An unsafe one (`javascript:`, ...) is
+    dropped with a logged reason rather than refusing the batch: Alertmanager retries a refused
+    webhook forever, and the alert itself is still worth having."""
+    url = a.generator_url
+    if not url:
+        return None
+    problem = link_problem(url)
+    if problem is None:
+        return url
+    log.warning("dropped the generatorURL of alert %r: %s", a.labels.get("alertname", "")[:100], problem)
+    return None
 
 
 _EXISTING_COLUMNS = (Alert.id, Alert.fingerprint, Alert.status, Alert.starts_at, Alert.ends_at, Alert.service, Alert.alertname,

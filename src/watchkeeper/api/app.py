@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from watchkeeper import __version__
 from watchkeeper.alerting import api as alerting_api
-from watchkeeper.api import errors, pings, system
+from watchkeeper.api import errors, headers, pings, system
 from watchkeeper.app import Container
 from watchkeeper.assessments import api as assessments_api
 from watchkeeper.audit import api as audit_api
@@ -55,6 +55,7 @@ def create_app(container: Container, *, with_ui: bool = True) -> FastAPI:
     app.add_middleware(pings.PingFastPath)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(system.MetricsMiddleware, fastapi_app=app)
+    app.add_middleware(headers.SecurityHeadersMiddleware)  # outermost: every answer carries them, a 413 too
     api = APIRouter(prefix=API_PREFIX)
     for router in ROUTERS:
         api.include_router(router)

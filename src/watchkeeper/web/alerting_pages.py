@@ -19,7 +19,7 @@ from watchkeeper.auth.service import Actor, require
 from watchkeeper.maintenance import service as maintenance
 from watchkeeper.maintenance.schemas import WindowCreate
 from watchkeeper.validation import zone
-from watchkeeper.web.render import FormActor, PageActor, render, submit
+from watchkeeper.web.render import FormActor, FormError, PageActor, render, submit
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,7 +35,7 @@ def alerts_page(request: Request, session: SessionDep, actor: PageActor, status:
 
 
 @router.get("/alerts/drills", response_class=HTMLResponse)
-def drills_page(request: Request, session: SessionDep, actor: PageActor, service: str | None = None, error: str | None = None):
+def drills_page(request: Request, session: SessionDep, actor: PageActor, service: str | None = None, error: FormError = None):
     require(actor, "alert.read")
     return render(request, "alerting/drills.html", drills=alerting.list_drills(session, service=service or None),
                   service=service or "", error=error)
@@ -61,7 +61,7 @@ def quality_page(request: Request, session: SessionDep, actor: PageActor, days: 
 
 
 @router.get("/alerts/{alert_id:int}", response_class=HTMLResponse)
-def alert_page(request: Request, alert_id: int, session: SessionDep, actor: PageActor, error: str | None = None):
+def alert_page(request: Request, alert_id: int, session: SessionDep, actor: PageActor, error: FormError = None):
     alert = alerting.get_alert(session, alert_id=alert_id, actor=actor)
     return render(request, "alerting/alert.html", alert=alert, history=alerting.history(session, alert_id=alert_id),
                   notifications=alerting.notifications_for_alert(session, alert_id=alert_id), error=error)
@@ -91,7 +91,7 @@ def mark(request: Request, alert_id: int, session: SessionDep, actor: FormActor,
 
 
 @router.get("/silences", response_class=HTMLResponse)
-def silences_page(request: Request, session: SessionDep, actor: PageActor, all: bool = False, error: str | None = None,
+def silences_page(request: Request, session: SessionDep, actor: PageActor, all: bool = False, error: FormError = None,
                   matchers: str = "", comment: str = "", duration: str = "2h"):
     require(actor, "silence.read")
     return render(request, "alerting/silences.html", silences=alerting.list_silences(session, include_expired=all), show_all=all,
@@ -116,7 +116,7 @@ def expire_silence(request: Request, silence_id: int, session: SessionDep, actor
 
 
 @router.get("/maintenance", response_class=HTMLResponse)
-def maintenance_page(request: Request, session: SessionDep, actor: PageActor, past: bool = False, error: str | None = None):
+def maintenance_page(request: Request, session: SessionDep, actor: PageActor, past: bool = False, error: FormError = None):
     require(actor, "maintenance.read")
     return render(request, "alerting/maintenance.html", windows=maintenance.list_windows(session, include_past=past), past=past,
                   error=error, now=clock.utcnow())

@@ -11,7 +11,7 @@ from watchkeeper.catalog import service as catalog
 from watchkeeper.catalog import teams
 from watchkeeper.catalog.stages import ORDER, Stage
 from watchkeeper.catalog.schemas import ServiceFilter
-from watchkeeper.web.render import FormActor, PageActor, render, submit
+from watchkeeper.web.render import FormActor, FormError, PageActor, render, submit
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +31,7 @@ def services(request: Request, session: SessionDep, actor: PageActor,
 
 
 @router.get("/services/{name}", response_class=HTMLResponse)
-def service_detail(request: Request, name: str, session: SessionDep, actor: PageActor, error: str | None = None):
+def service_detail(request: Request, name: str, session: SessionDep, actor: PageActor, error: FormError = None):
     svc = catalog.get_service(session, name=name)
     require(actor, "service.read", team=svc.team, service=name)
     history = catalog.stage_history(session, name=name)

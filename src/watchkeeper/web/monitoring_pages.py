@@ -21,7 +21,7 @@ from watchkeeper.monitoring.probes.schemas import MonitorFilter
 from watchkeeper.monitoring.schemas import SignalFilter
 from watchkeeper.monitoring.scope import scope_of
 from watchkeeper.monitoring.slos import service as slos
-from watchkeeper.web.render import FormActor, PageActor, render, submit
+from watchkeeper.web.render import FormActor, FormError, PageActor, render, submit
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,7 +73,7 @@ def _chart(series) -> dict:
 
 
 @router.get("/monitors/{name}", response_class=HTMLResponse)
-def monitor_page(request: Request, name: str, session: SessionDep, actor: PageActor, hours: int = 24, error: str | None = None):
+def monitor_page(request: Request, name: str, session: SessionDep, actor: PageActor, hours: int = 24, error: FormError = None):
     m = monitors.get_monitor(session, name=name)
     team, svc = scope_of(session, m.service) if m.service else (None, None)
     require(actor, "monitor.read", team=team, service=svc)

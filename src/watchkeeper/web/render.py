@@ -15,11 +15,14 @@ from watchkeeper.api.deps import SessionDep, resolve_actor
 from watchkeeper.auth import service as auth
 from watchkeeper.auth.service import Actor
 from watchkeeper.errors import WatchkeeperError
-from watchkeeper.validation import dotted, first_problem
+from watchkeeper.validation import dotted, first_problem, safe_href
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["version"] = __version__
 templates.env.filters["ago"] = lambda value: _ago(value)
+# Every user-supplied URL in an href goes through this filter: only http(s) and relative URLs
+# become links, so even a value stored before input was validated never runs script.
+templates.env.filters["safe_href"] = safe_href
 templates.env.filters["duration"] = lambda value: durations.format(value) if value is not None else "—"
 
 
@@ -57,6 +60,16 @@ def form_actor(request: Request, session: SessionDep, csrf_token: Annotated[str,
 
 
 FormActor = Annotated[Actor, Depends(form_actor)]
+
+
+def _no_form_error() -> None:
+    return None
+
+
+# A page's one-line form error is never read from the request: only the handler that refused a
+# form passes it (calling the page function directly), so `?error=...` cannot put an attacker's
+# words on a trusted page.
+FormError = Annotated[str | None, Depends(_no_form_error)]
 
 
 def form_error(exc: Exception) -> str:

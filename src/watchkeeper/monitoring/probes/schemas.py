@@ -17,7 +17,7 @@ from watchkeeper.monitoring.probes.kinds import (
     CommandSpec, DnsSpec, HeartbeatSpec, HttpSpec, ProbeSpec, PrometheusSpec, ScrapeSpec, TcpSpec, TlsSpec,
 )
 from watchkeeper.monitoring.schemas import SEVERITIES, label_names
-from watchkeeper.validation import Strict
+from watchkeeper.validation import Link, Strict
 
 KINDS = tuple(kinds.KINDS)
 PROBE_KINDS = tuple(name for name, kind in kinds.KINDS.items() if kind.probe is not None)
@@ -33,7 +33,7 @@ class _MonitorFields(Strict):
     quorum: int | None = Field(None, ge=1, description="Locations that must agree before the monitor is down; default: a majority.")
     labels: dict[str, str] = Field(default_factory=dict)
     severity: SEVERITIES = "critical"
-    runbook_url: str | None = None
+    runbook_url: Link | None = Field(None, max_length=500, description="A runbook link: an http(s) URL or a relative path.")
     enabled: bool = True
 
     http: HttpSpec | None = None
@@ -120,7 +120,7 @@ class MonitorUpdate(Strict):
     quorum: int | None = Field(None, ge=1)
     labels: dict[str, str] | None = None
     severity: SEVERITIES | None = None
-    runbook_url: str | None = None
+    runbook_url: Link | None = Field(None, max_length=500, description="A runbook link: an http(s) URL or a relative path.")
     enabled: bool | None = None
     http: HttpSpec | None = None
     tcp: TcpSpec | None = None

@@ -47,7 +47,7 @@ def test_duplicate_name_and_unknown_service_are_refused(session):
     ({"http": {"url": "http://x/"}, "interval": "5s", "timeout": "10s"}, "timeout 0:00:10 is longer than interval"),
     ({"http": {"url": "http://x/"}, "locations": ["a", "b"], "quorum": 3}, "quorum 3 is larger than the 2 location(s)"),
     ({"heartbeat": {"period": "1h", "cron": "0 * * * *"}}, "exactly one of period"),
-    ({"heartbeat": {"cron": "61 * * * *"}}, "not a valid cron expression"),
+    ({"heartbeat": {"cron": "61 * * * *"}}, "cron '61 * * * *': the minute field '61' is not valid; write a value, range, list or step within 0-59"),
     ({"tls": {"host": "x", "warn_days": 3, "fail_days": 7}}, "fail_days 7 is above warn_days 3"),
     ({"http": {"url": "http://x/", "json": [{"path": "$.[[", "value": 1}]}}, "does not parse"),
 ])

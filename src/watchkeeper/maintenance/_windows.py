@@ -6,8 +6,9 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterator
 
-from croniter import croniter
 from dateutil import rrule as _rrule
+
+from watchkeeper import cron as crontab
 
 
 def _local(at: dt.datetime, tz: str) -> dt.datetime:
@@ -23,8 +24,8 @@ def check_rrule(text: str, *, start: dt.datetime, tz: str) -> None:
 
 
 def check_cron(text: str) -> None:
-    if not croniter.is_valid(text):
-        raise ValueError(f"cron {text!r} is not valid; write five fields, e.g. '0 2 * * 0' for Sundays at 02:00")
+    """Raises ValueError (watchkeeper.cron.CronInvalid) with one line saying what to write."""
+    crontab.check(text)
 
 
 def occurrence_starts(*, starts_at: dt.datetime, rrule: str | None, cron: str | None, tz: str,
@@ -38,9 +39,7 @@ def occurrence_starts(*, starts_at: dt.datetime, rrule: str | None, cron: str | 
         return
     if cron:
         base = max(after, starts_at) - dt.timedelta(seconds=1)
-        it = croniter(cron, _local(base, tz))
-        while True:
-            start = it.get_next(dt.datetime).astimezone(dt.timezone.utc)
+        for start in crontab.runs(cron, after=base, timezone=tz):
             if start >= before:
                 return
             if start >= starts_at:

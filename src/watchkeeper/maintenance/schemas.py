@@ -25,6 +25,13 @@ class WindowCreate(Strict):
     until: dt.datetime | None = Field(None, description="No occurrences start after this.")
     comment: str | None = Field(None, max_length=2000)
 
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            _windows.check_cron(value)
+        return value
+
     @field_validator("matchers")
     @classmethod
     def _matchers(cls, value: list[str]) -> list[str]:
@@ -42,8 +49,6 @@ class WindowCreate(Strict):
             raise ValueError("a window needs a service or at least one matcher, or it would cover every alert")
         if self.rrule:
             _windows.check_rrule(self.rrule, start=self.starts_at, tz=self.timezone)
-        if self.cron:
-            _windows.check_cron(self.cron)
         return self
 
 

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
-from croniter import croniter
+from watchkeeper import cron as crontab
 
 
-def next_expected(last_ping: dt.datetime, *, period: dt.timedelta | None, cron: str | None, timezone: str) -> dt.datetime:
-    """When the next success ping is due after one at `last_ping`."""
+def next_expected(last_ping: dt.datetime, *, period: dt.timedelta | None, cron: str | None, timezone: str) -> dt.datetime | None:
+    """When the next success ping is due after one at `last_ping`: `period` later, or the
+    job's next run after the ping as cron(8) would start it (watchkeeper.cron)."""
     if cron:
-        zone = zoneinfo.ZoneInfo(timezone)
-        local = last_ping.astimezone(zone)
-        nxt = croniter(cron, local).get_next(dt.datetime)
-        if nxt.tzinfo is None:
-            nxt = nxt.replace(tzinfo=zone)
-        return nxt.astimezone(dt.timezone.utc)
+        # None only past cronsim's 50-year horizon, which a validated schedule never reaches.
+        return crontab.next_run(cron, after=last_ping, timezone=timezone)
     assert period is not None
     return last_ping + period
 
@@ -34,11 +30,9 @@ def deadline(
         return None
     candidates = []
     if last_ping is not None:
-        candidates.append(next_expected(last_ping, period=period, cron=cron, timezone=timezone) + grace)
+        expected = next_expected(last_ping, period=period, cron=cron, timezone=timezone)
+        if expected is not None:
+            candidates.append(expected + grace)
     if last_start is not None and (last_ping is None or last_start > last_ping):
         candidates.append(last_start + grace)
-    return min(candidates)
-
-
-def valid_cron(expr: str) -> bool:
-    return croniter.is_valid(expr)
+    return min(candidates, default=None)

@@ -100,6 +100,20 @@ def test_cron_deadlines_follow_the_time_zone():
     assert _heartbeat.deadline(last_ping=summer, **kw) == dt.datetime(2026, 7, 11, 1, 30, tzinfo=dt.timezone.utc)
 
 
+
+def test_a_fixed_time_cron_heartbeat_stays_up_through_the_fall_back_night(session, client, frozen_clock, settings, published):
+    # Issue 10 item 6: "30 2 * * *" in Europe/Berlin runs once on 25 Oct 2026 (02:30 summer time,
+    # as cron(8) runs it); croniter expected it again at 02:30 winter time and paged at 02:40.
+    m = make_monitor(session, name="nightly", heartbeat={"cron": "30 2 * * *", "timezone": "Europe/Berlin", "grace": "10m"})
+    session.commit()
+    clock.set_frozen(dt.datetime(2026, 10, 25, 0, 30, 5, tzinfo=dt.timezone.utc))  # 02:30:05 CEST
+    assert client.get(m.ping_path).text == "OK nightly up\n"
+    assert monitoring.get_monitor(session, name="nightly").deadline_at == dt.datetime(2026, 10, 26, 1, 40, tzinfo=dt.timezone.utc)
+    clock.set_frozen(dt.datetime(2026, 10, 25, 1, 45, tzinfo=dt.timezone.utc))  # 02:45 CET
+    assert _job(session, settings) == {"down": 0} and published == []
+    assert monitoring.get_monitor(session, name="nightly").status == "up"
+
+
 # ---------------------------------------------------------------- the ping endpoint itself
 
 

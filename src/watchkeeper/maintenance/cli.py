@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from watchkeeper import clock
-from watchkeeper.cli.common import emit, local_actor, session_scope
+from watchkeeper.cli.common import emit, local_actor, session_scope, validated
 from watchkeeper.maintenance import service as maintenance
 from watchkeeper.maintenance.schemas import WindowCreate
 from watchkeeper.validation import zone
@@ -36,8 +36,8 @@ def add(
         starts = starts.replace(tzinfo=zone(timezone))
     if until is not None and until.tzinfo is None:
         until = until.replace(tzinfo=dt.timezone.utc)
-    data = WindowCreate(name=name, service=service, starts_at=starts, duration=duration, rrule=rrule, cron=cron,
-                        timezone=timezone, until=until, matchers=matcher or [], comment=comment)
+    data = validated(WindowCreate, dict(name=name, service=service, starts_at=starts, duration=duration, rrule=rrule,
+                                        cron=cron, timezone=timezone, until=until, matchers=matcher or [], comment=comment))
     with session_scope(ctx) as session:
         row = maintenance.create_window(session, data=data, actor=local_actor())
     emit(ctx, row.model_dump())

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from watchkeeper import clock
+from watchkeeper import cron as crontab
 from watchkeeper.db.engine import is_postgres
 from watchkeeper.errors import InvalidInput
 from watchkeeper.monitoring.errors import HeartbeatNotFound
@@ -30,7 +31,23 @@ def _hb_spec(m: Monitor) -> HeartbeatSpec:
     return HeartbeatSpec.model_validate(m.spec)
 
 
+def _refused_schedule(m: Monitor) -> str | None:
+    """Why the schedule stored for `m` is refused now, if it is: an older release accepted lines
+    that never run and 6-field lines (croniter read the sixth as seconds); see watchkeeper.cron."""
+    expr = (m.spec or {}).get("cron")
+    if expr is None:
+        return None
+    try:
+        crontab.check(expr)
+    except crontab.CronInvalid as exc:
+        return (f"its stored schedule is refused: {exc}; correct `cron` in watchkeeper.yaml and apply "
+                "(or update the monitor), then the next ping brings it up")
+    return None
+
+
 def _deadline(m: Monitor) -> dt.datetime | None:
+    if _refused_schedule(m) is not None:
+        return None
     spec = _hb_spec(m)
     return _heartbeat.deadline(last_ping=m.last_ping_at, last_start=m.last_start_at, period=spec.period,
                                cron=spec.cron, timezone=spec.timezone, grace=spec.grace)
@@ -172,6 +189,13 @@ def _apply_ping(session: Session, m: Monitor, *, signal: PingSignal, exit_status
     # object as stored values, so an unchanged monitor never becomes dirty for the ORM.
     set_committed_value(m, "last_start_at" if signal == PingSignal.START else "last_ping_at", now)
     if not m.enabled:
+        return
+    refused = _refused_schedule(m)
+    if refused is not None:
+        # No deadline can be computed: rather than never paging, stay down and say what to fix.
+        if m.status == Status.DOWN.value:
+            m.last_error = refused
+        set_status(session, m, Status.DOWN, at=now, error=refused)
         return
     if signal == PingSignal.SUCCESS:
         set_status(session, m, Status.UP, at=now, error=None)

@@ -133,14 +133,14 @@ def test_validate_prints_positions_for_each_problem(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nteams:\n  - name: t\nservices:\n  - name: s\n    team: t\n    tier: x\n    colour: red\n")
     result = runner.invoke(app, ["validate", "-f", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"{bad}:7:11: services[0].tier" in result.output
     assert f"{bad}:8:5: services[0].colour: unknown key 'colour'" in result.output
 
 
 def test_bad_database_url_is_a_one_line_error(tmp_path):
     result = _run(["service", "list"], "mysql://nowhere/db", tmp_path, check=False)
-    assert result.returncode == 1 and result.stderr.startswith("error: database backend 'mysql' is not supported")
+    assert result.returncode == 2 and result.stderr.startswith("error: database backend 'mysql' is not supported")
 
 
 def test_unreachable_database_is_a_one_line_error(tmp_path):

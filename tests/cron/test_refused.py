@@ -6,6 +6,9 @@ a non-zero exit. Before, `0 0 30 2 *` passed validate and apply, then every ping
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,7 +68,7 @@ def test_the_config_file_names_the_line_and_column_of_the_cron_value():
 def test_validate_refuses_the_file_in_one_line_per_problem():
     file = DATA / "heartbeat-cron-never-fires.yaml"
     result = runner.invoke(cli_app, ["validate", "-f", str(file)])
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert lines[0].startswith(f"{file}:9:13: monitors[0].heartbeat.cron: cron '0 0 30 2 *' never fires")
     assert lines[-1] == f"error: {file} has 3 problem(s)" and "Traceback" not in result.output
@@ -85,12 +88,10 @@ def test_the_api_answers_a_one_line_422(session, client, personas):
     assert r.status_code == 422 and "never fires" in r.json()["error"]["message"] and r.json()["error"]["field"] == "cron"
 
 
-def test_the_maintenance_cli_refuses_in_one_line(tmp_path):
-    url = f"sqlite:///{tmp_path / 'wk.db'}"
-    result = runner.invoke(cli_app, ["--database-url", url, "maintenance", "add", "x", "--service", "checkout",
-                                     "--duration", "1h", "--cron", "0 0 30 2 *"])
-    assert result.exit_code != 0
-    from watchkeeper.errors import InvalidInput
-
-    assert isinstance(result.exception, InvalidInput)
-    assert str(result.exception.message).startswith("--cron: cron '0 0 30 2 *' never fires")
+def test_the_maintenance_cli_refuses_in_one_line_and_exits_2(tmp_path):
+    env = {**os.environ, "WATCHKEEPER_DATABASE_URL": f"sqlite:///{tmp_path / 'wk.db'}", "WATCHKEEPER_DATA_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "watchkeeper", "maintenance", "add", "x", "--service", "checkout",
+                           "--duration", "1h", "--cron", "0 0 30 2 *"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["error: --cron: cron '0 0 30 2 *' never fires: no month it names has day '30'; "
+                                        "pick a day the month has (or L for its last day)"]

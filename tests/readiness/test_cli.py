@@ -83,11 +83,11 @@ def test_bad_input_is_one_line_on_stderr_with_exit_1(db, tmp_path):
         return subprocess.run([sys.executable, "-m", "watchkeeper", *args], env=env, capture_output=True, text=True, timeout=120)
 
     proc = run("readiness", "waive", "shop", "dr_plan", "--reason", "too short")
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # bad input
     assert proc.stderr.strip().splitlines() == ["error: say when it ends: --expires-in 30d or --expires-at 2026-06-30"]
     proc = run("readiness", "waive", "shop", "dr_plan", "--reason", "short", "--expires-in", "3d")
-    assert proc.returncode == 1 and proc.stderr.startswith("error: --reason: String should have at least 10 characters")
+    assert proc.returncode == 2 and proc.stderr.startswith("error: --reason: String should have at least 10 characters")
     proc = run("signoff", "shop", "--checkpoint", "refine", "--role", "cfo", "--note", "fine by me")
-    assert proc.returncode == 1 and "unknown stakeholder role 'cfo'" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "unknown stakeholder role 'cfo'" in proc.stderr and "Traceback" not in proc.stderr
     proc = run("readiness", "nope")
     assert proc.returncode == 1 and proc.stderr.strip() == "error: no service named 'nope'; `watchkeeper service list` shows them"

@@ -15,7 +15,8 @@ def validate(
     ctx: typer.Context,
     file: Annotated[Path, typer.Option("--file", "-f", help="The watchkeeper.yaml to check.")],
 ) -> None:
-    """Check a config file without touching the database; prints file:line:column errors."""
+    """Check a config file without touching the database; prints file:line:column errors and
+    exits 2 when there are any."""
     try:
         cfg = loader.load_file(file)
     except loader.ConfigInvalid as exc:
@@ -25,7 +26,7 @@ def validate(
             for problem in exc.problems:
                 typer.echo(str(problem), err=True)
             typer.echo(f"error: {file} has {len(exc.problems)} problem(s)", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(2)  # bad input, as main() exits for InvalidInput
     emit(ctx, {"valid": True, "file": str(file), "people": len(cfg.people), "teams": len(cfg.teams), "services": len(cfg.services)})
 
 
@@ -49,7 +50,7 @@ def apply(
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         typer.echo(f"error: {file} has {len(exc.problems)} problem(s); nothing was applied", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(2)  # bad input, as main() exits for InvalidInput
     actor = local_actor("apply")
     with session_scope(ctx) as session:
         if dry_run:

@@ -17,7 +17,7 @@ from watchkeeper.auth import cli as auth_cli
 from watchkeeper.catalog import cli as catalog_cli
 from watchkeeper.monitoring import cli as monitoring_cli
 from watchkeeper.cli import common, config_cmds, server
-from watchkeeper.errors import WatchkeeperError
+from watchkeeper.errors import InvalidInput, WatchkeeperError
 from watchkeeper.maintenance import cli as maintenance_cli
 from watchkeeper.readiness import cli as readiness_cli
 from watchkeeper.signoffs import cli as signoffs_cli
@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, standalone_mode=True)
     except SystemExit:
         raise
+    except InvalidInput as exc:
+        # Bad input exits 2, as a usage error does (Click's own), so scripts can tell "fix the
+        # command or the file" from "it failed" (1).
+        _fail(exc, exc.message, debug, code=2)
     except WatchkeeperError as exc:
         _fail(exc, exc.message, debug)
     except OperationalError as exc:
@@ -87,13 +91,13 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc, f"internal error: {type(exc).__name__}: {exc}; rerun with --debug and report it", debug)
 
 
-def _fail(exc: BaseException, message: str, debug: bool) -> None:
+def _fail(exc: BaseException, message: str, debug: bool, *, code: int = 1) -> None:
     if debug:
         import traceback
 
         traceback.print_exception(exc)
     typer.echo(f"error: {message}", err=True)
-    sys.exit(1)
+    sys.exit(code)
 
 
 __all__ = ["app", "main", "Path"]

@@ -102,6 +102,14 @@ def test_a_window_in_an_unknown_time_zone_is_a_one_line_error(db):
     assert "unknown time zone 'Mars/Olympus'; use an IANA name such as Europe/Berlin or UTC" in _error(bad)
 
 
+def test_a_silence_regex_re2_refuses_is_a_one_line_error(db):
+    from watchkeeper.errors import InvalidInput
+
+    bad = _cli(db, "silence", "add", "-m", 'alertname=~"a{99999999999}"', "--duration", "1h", "--comment", "redos", ok=False)
+    assert isinstance(bad.exception, InvalidInput), bad.output
+    assert "repetition {99999999999} is too large; counts go up to 1000" in _error(bad) and "Traceback" not in bad.output
+
+
 def test_a_drill_over_the_cli(db):
     out = json.loads(_cli(db, "--json", "alert", "drill", "checkout", "--deadline", "10m").output)
     assert out["status"] == "pending" and out["receivers"] == ["pager"]

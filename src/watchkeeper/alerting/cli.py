@@ -13,7 +13,7 @@ from watchkeeper import clock, durations
 from watchkeeper.alerting import service as alerting
 from watchkeeper.alerting.schemas import AlertFilter, AlertState, AlertStatus, Quality, SilenceCreate
 from watchkeeper.alerting.sources import SOURCES
-from watchkeeper.cli.common import emit, local_actor, session_scope
+from watchkeeper.cli.common import emit, local_actor, session_scope, validated
 from watchkeeper.errors import InvalidInput
 from watchkeeper.labels import parse_label_list
 from watchkeeper.notify import service as notify
@@ -187,8 +187,9 @@ def silence_add(
     """Silence alerts that match every matcher."""
     start = starts_at.replace(tzinfo=dt.timezone.utc) if starts_at and starts_at.tzinfo is None else starts_at
     with session_scope(ctx) as session:
-        row = alerting.create_silence(session, data=SilenceCreate(matchers=matcher, comment=comment, starts_at=start,
-                                                                  duration=_duration(duration or "1h", "duration")), actor=local_actor())
+        data = validated(SilenceCreate, {"matchers": matcher, "comment": comment, "starts_at": start,
+                                         "duration": _duration(duration or "1h", "duration")})
+        row = alerting.create_silence(session, data=data, actor=local_actor())
     emit(ctx, row.model_dump())
 
 

@@ -7,7 +7,6 @@ answer many services with a few queries. Registered in app.wire().
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -15,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
+from watchkeeper import labels as labels_
 from watchkeeper.clock import from_ms
 from watchkeeper.evidence import Evidence, Status
 from watchkeeper.monitoring.metrics import language, store
@@ -184,7 +184,7 @@ def slo_achievable(session: Session, service) -> Evidence:
     if not monitors:
         return Evidence(Status.FAIL, f"'{service.name}' targets {target:g}% but nothing measures it; add a monitor or an SLO",
                         link=link)
-    matcher = language.Matcher("monitor", "=~", "|".join(re.escape(m) for m in monitors))
+    matcher = language.Matcher("monitor", "=~", "|".join(labels_.escape_regex(m) for m in monitors))
     good = _sum(session, "probe_success", matcher, window)
     total = _sum(session, "probe_success", matcher, window, agg="count")
     if total <= 0:

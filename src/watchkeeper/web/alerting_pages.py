@@ -16,6 +16,7 @@ from watchkeeper.alerting import service as alerting
 from watchkeeper.alerting.schemas import AlertFilter, AlertState, AlertStatus, Quality, SilenceCreate
 from watchkeeper.api.deps import SessionDep
 from watchkeeper.auth.service import Actor, require
+from watchkeeper.labels import split_matchers
 from watchkeeper.maintenance import service as maintenance
 from watchkeeper.maintenance.schemas import WindowCreate
 from watchkeeper.validation import zone
@@ -102,7 +103,7 @@ def silences_page(request: Request, session: SessionDep, actor: PageActor, all: 
 def create_silence(request: Request, session: SessionDep, actor: FormActor, matchers: Annotated[str, Form()] = "",
                    comment: Annotated[str, Form()] = "", duration: Annotated[str, Form()] = "2h"):
     def create():
-        data = SilenceCreate(matchers=[m.strip() for m in matchers.split(",") if m.strip()] or [""], duration=duration, comment=comment)
+        data = SilenceCreate(matchers=split_matchers(matchers) or [""], duration=duration, comment=comment)
         alerting.create_silence(session, data=data, actor=actor)
 
     return submit(session, create, done="/silences", refused=lambda error: silences_page(
@@ -133,7 +134,7 @@ def create_window(request: Request, session: SessionDep, actor: FormActor, name:
             start = start.replace(tzinfo=zone(timezone or "UTC"))
         data = WindowCreate(name=name.strip(), service=service.strip() or None, starts_at=start, duration=duration,
                             rrule=rrule.strip() or None, cron=cron.strip() or None, timezone=timezone.strip() or "UTC",
-                            matchers=[m.strip() for m in matchers.split(",") if m.strip()], comment=comment or None)
+                            matchers=split_matchers(matchers), comment=comment or None)
         maintenance.create_window(session, data=data, actor=actor)
 
     return submit(session, create, done="/maintenance", refused=lambda error: maintenance_page(request, session, actor, error=error))

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from watchkeeper import durations
+from watchkeeper import labels as labels_
 
 AGGREGATIONS = ("avg", "min", "max", "sum", "count", "last", "rate", "increase", "quantile")
 ROLLUP_SAFE = ("avg", "min", "max", "sum", "count")
@@ -56,7 +57,7 @@ class Matcher:
             return have == self.value
         if self.op == "!=":
             return have != self.value
-        hit = re.fullmatch(self.value, have) is not None
+        hit = labels_.regex_fullmatch(self.value, have)
         return hit if self.op == "=~" else not hit
 
 
@@ -193,8 +194,8 @@ class _Parser:
                 value = re.sub(r"\\(.)", r"\1", raw[1:-1])
                 if op in ("=~", "!~"):
                     try:
-                        re.compile(value)
-                    except re.error as exc:
+                        labels_.compile_regex(value)
+                    except ValueError as exc:
                         raise RuleSyntaxError(f"regular expression {value!r} for {label} is invalid: {exc}") from None
                 matchers.append(Matcher(label, op, value))
                 if not self.at("punct", "}"):

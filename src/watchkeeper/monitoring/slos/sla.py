@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
+from watchkeeper import labels as labels_
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
 from watchkeeper.errors import InvalidInput
@@ -65,7 +65,7 @@ def sla_report(session: Session, *, month: str, actor: Actor, retention: store.R
             ).scalars())
             if monitors:
                 source = "monitors:" + ",".join(monitors)
-                pattern = "|".join(re.escape(m) for m in monitors)
+                pattern = "|".join(labels_.escape_regex(m) for m in monitors)
                 sel = language.Selector("probe_success", (language.Matcher("monitor", "=~", pattern),))
                 good = store.evaluate(session, language.Query("sum", sel, window), at=end_at, retention=retention).get((), 0.0)
                 total = store.evaluate(session, language.Query("count", sel, window), at=end_at, retention=retention).get((), 0.0)

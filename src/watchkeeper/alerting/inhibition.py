@@ -1,7 +1,10 @@
 """Inhibition: configured rules, and the service dependency graph.
 
 Rules: while an alert matching `source_matchers` fires, alerts matching `target_matchers` whose
-`equal` labels carry the same values are inhibited (an alert never inhibits itself).
+`equal` labels carry the same values are inhibited (an alert never inhibits itself). As in
+Alertmanager (inhibit.go), an alert that matches both sides of a rule is not inhibited by
+another alert that also matches both sides: with source `severity="critical"` and target
+`severity=~"critical|warning"`, two critical alerts both page and only the warnings are muted.
 Dependencies: while a service has a firing alert with severity=critical, alerts of every
 service that depends on it (directly or transitively) are inhibited — the page goes to the
 team that owns the broken dependency, not to everyone downstream of it.
@@ -31,19 +34,21 @@ _COLUMNS = {"alertname": Alert.alertname, "severity": Alert.severity, "service":
 class Inhibitor:
     def __init__(self, session: Session, at: dt.datetime, rules, graph: dict[str, list[str]] | None):
         self.session, self.at, self.rules, self.graph = session, at, rules, graph
-        self._sources: dict[int, list[tuple[str, dict, str]]] = {}
+        self._sources: dict[int, list[tuple[str, dict, str, bool]]] = {}
         self._critical: dict[str, tuple[str, str] | None] = {}
         self._upstream: dict[str, list[str]] = {}
 
-    def _rule_sources(self, index: int) -> list[tuple[str, dict, str]]:
+    def _rule_sources(self, index: int) -> list[tuple[str, dict, str, bool]]:
+        """Firing alerts matching the rule's source side: (fingerprint, labels, alertname,
+        whether they match the target side too)."""
         if index not in self._sources:
             rule = self.rules[index]
             query = select(Alert.fingerprint, Alert.labels, Alert.alertname).where(Alert.status == "firing", Alert.starts_at <= self.at)
             for m in rule.source:
                 if m.op == "=" and m.name in _COLUMNS and m.value:
                     query = query.where(_COLUMNS[m.name] == m.value)
-            self._sources[index] = [(r.fingerprint, r.labels, r.alertname) for r in self.session.execute(query)
-                                    if matches_all(rule.source, r.labels)]
+            self._sources[index] = [(r.fingerprint, r.labels, r.alertname, matches_all(rule.target, r.labels))
+                                    for r in self.session.execute(query) if matches_all(rule.source, r.labels)]
         return self._sources[index]
 
     def _ups(self, service: str) -> list[str]:
@@ -80,8 +85,11 @@ class Inhibitor:
         for index, rule in enumerate(self.rules):
             if not matches_all(rule.target, labels):
                 continue
-            for fp, src, name in self._rule_sources(index):
-                if fp != fingerprint and all(src.get(k, "") == labels.get(k, "") for k in rule.equal):
+            both_sides = matches_all(rule.source, labels)
+            for fp, src, name, src_both_sides in self._rule_sources(index):
+                if fp == fingerprint or (both_sides and src_both_sides):
+                    continue
+                if all(src.get(k, "") == labels.get(k, "") for k in rule.equal):
                     return Reason("inhibited", f"alert:{fp}", f"inhibited by {name} (rule: {rule.text})")
         service = labels.get("service")
         if self.graph is not None and service:

@@ -1,6 +1,7 @@
 """Flushing a group: decide what to say, suppress what must not be sent, write the outbox.
 
-Runs as the worker job `alerting.flush` at the group's next_flush_at. Under the group's row
+Runs as the worker job `alerting.flush` at the group's next_flush_at (every group_interval
+while a member is suppressed, else at the repeat_interval). Under the group's row
 lock it re-checks every firing alert against all suppressors (inhibition included), compares
 what would be said with what was said last time (a hash of firing and resolved
 fingerprints), and — when there is news, or the repeat interval has passed — renders one
@@ -157,7 +158,10 @@ def flush_group(session: Session, *, group_id: int, settings: Settings, force: b
     last_notified = values.get("last_notified_at", group.last_notified_at)
     if any(a.status == "firing" for a in rows):
         nxt = max((last_notified or now) + dt.timedelta(seconds=group.repeat_interval_seconds), now + dt.timedelta(seconds=1))
-        if not firing:  # everything suppressed: look again soon, a silence may end
+        if result.suppressed:
+            # Alertmanager re-applies silences and inhibition at every group_interval flush: when a
+            # suppression ends (a silence runs out, an inhibiting alert resolves, possibly in
+            # another group), the alert pages at the next group_interval, not the repeat_interval.
             nxt = min(nxt, now + dt.timedelta(seconds=max(group.group_interval_seconds, 1)))
         values["next_flush_at"] = nxt
     else:

@@ -159,3 +159,56 @@ def test_parallel_writers_keep_the_chain_valid(fresh_url, backend):
             assert audit.chain_length(s) == 120
     finally:
         engine.dispose()
+
+
+TRICKY_NUMBERS = [-0.0, 0.0, 1e20, -1e20, 1e300, 5e-324, 1.7976931348623157e308, 0.1, 1 / 3, -1e-7, 2.5e-7, 123.0,
+                  123456789.123, 2 ** 53 + 1, -(2 ** 63), 10 ** 30, 1.5]
+
+
+def test_numbers_that_jsonb_normalises_still_verify(session, backend):
+    """Issue 9.8: a monitor with threshold -0.0 or 1e20 made `audit verify` report a tampered
+    event for ever on PostgreSQL (JSONB returns 1e20 as an integer and -0.0 as 0)."""
+    for i, number in enumerate(TRICKY_NUMBERS):
+        audit.record(session, actor=ACTOR, action="monitor.update", target=f"monitor:m{i}",
+                     before={"threshold": number}, after={"nested": [number, {"x": number}]})
+    session.flush()
+    session.expire_all()  # read every payload back from the store
+    stored = session.execute(select(AuditEvent.before).order_by(AuditEvent.seq)).scalars().all()
+    assert len(stored) == len(TRICKY_NUMBERS)
+    report = audit.verify(session)
+    assert report.ok, report.reason
+    session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(before={"threshold": 1e19}))
+    session.expire_all()
+    tampered = audit.verify(session)
+    assert not tampered.ok and tampered.first_bad_seq == 3
+
+
+def test_events_hashed_before_numbers_were_normalised_still_verify(session):
+    """Chains written by earlier releases (floats hashed as written) verify after the upgrade."""
+    import hashlib
+
+    audit.record(session, actor=ACTOR, action="monitor.update", target="monitor:m", before={"threshold": 2.0})
+    row = session.execute(select(AuditEvent)).scalar_one()
+    fields = _chain.event_fields(seq=row.seq, at=row.at, actor=row.actor, actor_id=row.actor_id, action=row.action,
+                                 target=row.target, source=row.source, before=row.before, after=row.after, note=row.note)
+    legacy = hashlib.sha256(row.prev_hash.encode() + b"\n" + _chain.legacy_canonical(fields)).hexdigest()
+    assert legacy != row.hash  # 2.0 hashed as 2.0 then, as 2 now
+    session.execute(update(AuditEvent).where(AuditEvent.seq == row.seq).values(hash=legacy))
+    from watchkeeper.audit.models import AuditHead
+
+    session.execute(update(AuditHead).values(hash=legacy))
+    session.expire_all()
+    assert audit.verify(session).ok
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_float_and_its_decimal_reading_hash_alike(number):
+    """JSONB stores a number as a decimal and returns integral ones as integers: the canonical
+    form gives the same bytes for the float and for what the store hands back."""
+    import decimal
+    import json
+
+    text_ = format(decimal.Decimal(repr(number)), "f")  # how PostgreSQL's numeric prints it
+    back = json.loads(text_)
+    assert _chain.canonical({"v": number}) == _chain.canonical({"v": back})

@@ -45,8 +45,22 @@ def _error(result) -> str:
     return result.output + str(result.exception or "")
 
 
+def test_simulate_is_a_dry_run_unless_asked_to_ingest(db):
+    """Issue 10.17: `alert simulate` really ingested (and paged)."""
+    sample = str(SAMPLES / "alertmanager/samples/firing.json")
+    dry = json.loads(_cli(db, "--json", "alert", "simulate", sample).output)
+    assert [r["alertname"] for r in dry] == ["HighErrorRate", "HighErrorRate"]
+    assert {r["receivers"] for r in dry} <= {"ops", "pager"} and all(r["suppressed"] == "" for r in dry)
+    assert json.loads(_cli(db, "--json", "alert", "list", "--status", "firing").output) == []
+    text = _cli(db, "alert", "simulate", sample).output
+    assert "HighErrorRate  checkout  pager" in text and "RECEIVERS" in text
+    _cli(db, "silence", "add", "-m", 'alertname="HighErrorRate"', "--comment", "known issue")
+    muted = json.loads(_cli(db, "--json", "alert", "simulate", sample).output)
+    assert all(r["suppressed"].startswith("silence") for r in muted), muted
+
+
 def test_simulate_a_sample_then_list_show_ack_and_mark(db):
-    out = json.loads(_cli(db, "--json", "alert", "simulate", str(SAMPLES / "alertmanager/samples/firing.json")).output)
+    out = json.loads(_cli(db, "--json", "alert", "simulate", "--ingest", str(SAMPLES / "alertmanager/samples/firing.json")).output)
     assert out["created"] == 2
     rows = json.loads(_cli(db, "--json", "alert", "list", "--status", "firing").output)
     assert [r["alertname"] for r in rows] == ["HighErrorRate", "HighErrorRate"]

@@ -163,17 +163,29 @@ def retry_notification(ctx: typer.Context, outbox_id: Annotated[int, typer.Argum
 
 @alert_app.command("simulate")
 def simulate(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="A JSON payload, e.g. one of alerting/sources/*/samples/.")],
-             source: Annotated[str, typer.Option(help="Payload format: api, alertmanager or grafana.")] = "alertmanager") -> None:
-    """Ingest a payload file as if a source had posted it (try the samples shipped with Watchkeeper)."""
+             source: Annotated[str, typer.Option(help="Payload format: api, alertmanager or grafana.")] = "alertmanager",
+             ingest: Annotated[bool, typer.Option("--ingest", help="Really ingest the alerts (they notify like any "
+                                                  "other); without it nothing is stored or sent.")] = False) -> None:
+    """Show where a payload's alerts would go — routes, receivers, suppression — without storing
+    or sending anything; --ingest posts them for real (try the samples shipped with Watchkeeper)."""
     if source not in SOURCES:
         raise InvalidInput(f"--source {source!r} is unknown; use one of {', '.join(SOURCES)}", field="source")
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"{file}: cannot read JSON ({exc})", field="file") from None
+    alerts = SOURCES[source](data)
     with session_scope(ctx) as session:
-        result = alerting.ingest(session, alerts=SOURCES[source](data), source=source, actor=local_actor())
-    emit(ctx, result.model_dump())
+        if ingest:
+            result = alerting.ingest(session, alerts=alerts, source=source, actor=local_actor())
+            emit(ctx, result.model_dump())
+            return
+        dry = alerting.simulate(session, alerts=alerts)
+        session.rollback()
+    emit(ctx, [{"alertname": r.labels.get("alertname"), "service": r.service, "fingerprint": r.fingerprint,
+                "receivers": ", ".join(dict.fromkeys(x["receiver"] for x in r.routes if x["receiver"])) or "(none)",
+                "suppressed": r.suppressed or ""} for r in dry],
+         columns=["alertname", "service", "receivers", "suppressed", "fingerprint"])
 
 
 @silence_app.command("add")

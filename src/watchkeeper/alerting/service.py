@@ -40,7 +40,7 @@ DRILL_ALERTNAME = suppress.DRILL_ALERTNAME
 DRILL_EVIDENCE_WINDOW = dt.timedelta(days=30)
 
 __all__ = [
-    "ingest", "list_alerts", "get_alert", "history", "acknowledge", "resolve", "mark", "explain_route", "start_drill",
+    "ingest", "list_alerts", "get_alert", "history", "acknowledge", "resolve", "mark", "explain_route", "start_drill", "simulate",
     "list_drills", "expire_drills", "quality_report", "flush_group", "FlushResult", "create_silence", "expire_silence",
     "list_silences", "get_silence", "list_groups", "notifications_for_alert", "on_signal_changed",
 ]
@@ -320,6 +320,13 @@ def explain_route(session: Session, *, labels: dict[str, str]) -> RouteExplain:
     reason = suppress.Chain(session, clock.utcnow(), ingest_only=False).check(labels, fingerprint=fp)
     return RouteExplain(labels=labels, fingerprint=fp, service=service, routes=out,
                         suppressed=f"{reason.kind}: {reason.message}" if reason else None)
+
+
+def simulate(session: Session, *, alerts: list[AlertIn]) -> list[RouteExplain]:
+    """What ingesting `alerts` would do, without storing anything: for each distinct alert, the
+    routes and receivers it would reach and whether something would suppress it now."""
+    items = _ingest.normalise(alerts, now=clock.utcnow())
+    return [explain_route(session, labels=item.labels) for item in items.values()]
 
 
 # ---------------------------------------------------------------- fire drills

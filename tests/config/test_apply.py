@@ -120,3 +120,67 @@ def test_a_failing_apply_changes_nothing(session, system_actor):
     session.rollback()
     assert {s.name for s in catalog.list_services(session, actor=system_actor)} == {"db", "api", "adhoc"}
     assert [p.handle for p in teams.list_people(session, actor=system_actor)] == ["ann"]
+
+
+WINDOWS = BASE + """
+maintenance_windows:
+  - name: sunday-patching
+    service: api
+    starts_at: 2026-03-01T02:00:00+01:00
+    duration: 2h
+    rrule: FREQ=WEEKLY;BYDAY=SU
+    timezone: Europe/Berlin
+    comment: OS patches
+"""
+
+
+def test_maintenance_windows_are_declared_in_the_file(session, system_actor):
+    """Issue 10.17: maintenance windows could not be declared in watchkeeper.yaml."""
+    from watchkeeper.maintenance import service as maintenance
+
+    first = plan.apply(session, _cfg(WINDOWS), actor=system_actor)
+    assert ("create", "maintenance_window", "sunday-patching") in [(c.action, c.kind, c.name) for c in first.changes]
+    w = maintenance.list_windows(session, include_past=True)[0]
+    assert (w.name, w.service, w.managed_by, w.duration_seconds, w.timezone) == ("sunday-patching", "api", "config", 7200, "Europe/Berlin")
+    assert w.starts_at.isoformat() == "2026-03-01T01:00:00+00:00"
+    assert plan.plan(session, _cfg(WINDOWS), actor=system_actor).empty  # +01:00 in the file equals the stored UTC
+    longer = plan.apply(session, _cfg(WINDOWS.replace("duration: 2h", "duration: 3h")), actor=system_actor)
+    changed = [c for c in longer.changes if c.kind == "maintenance_window"]
+    assert [c.action for c in changed] == ["update"] and list(changed[0].after) == ["duration"]
+    assert maintenance.list_windows(session, include_past=True)[0].duration_seconds == 3 * 3600
+    gone = plan.apply(session, _cfg(BASE + "maintenance_windows: []\n"), actor=system_actor, prune=True)
+    assert ("delete", "maintenance_window", "sunday-patching") in [(c.action, c.kind, c.name) for c in gone.changes]
+    assert maintenance.list_windows(session, include_past=True)[0].cancelled_at is not None
+    back = plan.apply(session, _cfg(WINDOWS), actor=system_actor)  # declared again: the name is reused
+    assert ("create", "maintenance_window", "sunday-patching") in [(c.action, c.kind, c.name) for c in back.changes]
+    again = maintenance.list_windows(session, include_past=True)
+    assert len(again) == 1 and again[0].cancelled_at is None and again[0].duration_seconds == 7200
+
+
+def test_a_window_for_an_undeclared_service_points_at_its_line():
+    text = "version: 1\nmaintenance_windows:\n  - name: w\n    service: ghost\n    starts_at: 2026-03-01T02:00:00Z\n    duration: 1h\n"
+    with pytest.raises(loader.ConfigInvalid) as info:
+        _cfg(text)
+    assert "test.yaml:4:14" in str(info.value) and "unknown service 'ghost'" in str(info.value)
+
+
+def test_a_runtime_window_with_a_declared_name_is_adopted_and_a_cancelled_runtime_name_stays_taken(session, system_actor):
+    import datetime as dt
+
+    from watchkeeper.errors import Conflict
+    from watchkeeper.maintenance import service as maintenance
+    from watchkeeper.maintenance.schemas import WindowCreate
+
+    plan.apply(session, _cfg(BASE), actor=system_actor)
+    maintenance.create_window(session, data=WindowCreate(name="sunday-patching", service="api", starts_at=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc),
+                                                         duration="1h"), actor=system_actor)
+    result = plan.apply(session, _cfg(WINDOWS), actor=system_actor)
+    assert any(c.name == "sunday-patching" and c.detail and "adopt" in c.detail for c in result.changes)
+    w = maintenance.list_windows(session, include_past=True)[0]
+    assert w.managed_by == "config" and w.duration_seconds == 7200
+    maintenance.create_window(session, data=WindowCreate(name="adhoc", service="api", starts_at=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc),
+                                                         duration="1h"), actor=system_actor)
+    maintenance.cancel_window(session, name="adhoc", actor=system_actor)
+    with pytest.raises(Conflict, match="already exists"):
+        maintenance.create_window(session, data=WindowCreate(name="adhoc", service="api", starts_at=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc),
+                                                             duration="1h"), actor=system_actor)

@@ -198,10 +198,12 @@ def _references(cfg: WatchkeeperConfig, pos: Positions, file: str) -> list[Probl
 
 
 def _monitoring_references(cfg: WatchkeeperConfig, pos: Positions, file: str, services: set[str]) -> list[Problem]:
-    """monitors:, alert_rules: and slos: name declared services and monitors, each name once."""
+    """monitors:, alert_rules:, slos: and maintenance_windows: name declared services and
+    monitors, each name once."""
     problems: list[Problem] = []
     monitors = {m.name for m in cfg.monitors}
-    for section, items in (("monitors", cfg.monitors), ("alert_rules", cfg.alert_rules), ("slos", cfg.slos)):
+    for section, items in (("monitors", cfg.monitors), ("alert_rules", cfg.alert_rules), ("slos", cfg.slos),
+                           ("maintenance_windows", cfg.maintenance_windows)):
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.name in seen:

@@ -16,6 +16,7 @@ what the first applied.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,8 @@ from watchkeeper.catalog import teams
 from watchkeeper.catalog.graph import find_cycle
 from watchkeeper.catalog.schemas import PersonUpdate, ServiceUpdate, TeamUpdate
 from watchkeeper.configfile.schema import WatchkeeperConfig
+from watchkeeper.maintenance import service as maintenance
+from watchkeeper.maintenance.schemas import WindowCreate
 from watchkeeper.monitoring import config_sync as monitoring_sync
 from watchkeeper.readiness import reconcile as readiness_sync
 
@@ -160,6 +163,20 @@ def _services_in_dependency_order(cfg: WatchkeeperConfig) -> dict[str, dict]:
     return {n: _fields(by_name[n]) | {"depends_on": sorted(set(by_name[n].depends_on))} for n in ordered}
 
 
+def _window_fields(w: WindowCreate) -> dict:
+    """A window as compared: instants in UTC, so `02:00+01:00` in the file equals the stored `01:00Z`."""
+    data = w.model_dump(mode="json")
+    for key in ("starts_at", "until"):
+        value = getattr(w, key)
+        data[key] = value.astimezone(dt.timezone.utc).isoformat() if value is not None else None
+    return data
+
+
+def _windows_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
+    return {w.name: (w.managed_by, _window_fields(maintenance.as_create(w)))
+            for w in maintenance.list_windows(session, include_past=True) if w.cancelled_at is None}
+
+
 RECONCILERS: list[Reconciler] = [
     Reconciler(
         kind="person", section=("people",),
@@ -201,6 +218,15 @@ RECONCILERS: list[Reconciler] = [
     Reconciler(kind="attestation", section=("readiness", "attestations"), desired=lambda cfg: readiness_sync.attestations_desired(cfg.readiness),
                current=readiness_sync.attestations_current, create=readiness_sync.attestation_create,
                update=readiness_sync.attestation_update, delete=readiness_sync.attestation_delete),
+    # maintenance windows after the services they cover
+    Reconciler(kind="maintenance_window", section=("maintenance_windows",),
+               desired=lambda cfg: {w.name: _window_fields(w) for w in cfg.maintenance_windows},
+               current=_windows_current,
+               create=lambda s, f, a: maintenance.create_window(s, data=WindowCreate.model_validate(f), actor=a, managed_by="config"),
+               update=lambda s, name, f, a: maintenance.update_window(
+                   s, data=WindowCreate.model_validate({**_windows_current(s, a)[name][1], **f}), actor=a),
+               delete=lambda s, name, a: maintenance.cancel_window(s, name=name, actor=a), ignore=("name",),
+               adopt=lambda s, name, a: maintenance.adopt_window(s, name=name, actor=a)),
     # Receivers before the route tree that names them (deletes run in reverse: routes first).
     Reconciler(kind="receiver", section=("alerting",), desired=lambda cfg: alerting_sync.receivers_desired(cfg.alerting),
                current=alerting_sync.receivers_current, create=lambda s, f, a: alerting_sync.receiver_put(s, f, a),

@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field
 
 from watchkeeper.alerting.schemas import AlertingConfig
 from watchkeeper.catalog.schemas import PersonCreate, ServiceCreate, TeamCreate
+from watchkeeper.maintenance.schemas import WindowCreate
 from watchkeeper.monitoring.metrics.schemas import RuleCreate
 from watchkeeper.monitoring.probes.schemas import MonitorCreate
 from watchkeeper.monitoring.slos.schemas import SloCreate
@@ -38,6 +39,10 @@ class WatchkeeperConfig(Strict):
     )
     slos: list[SloCreate] = Field(
         default_factory=list, description="Service-level objectives with error budgets and burn-rate alerts; see docs/slos.md.",
+    )
+    maintenance_windows: list[WindowCreate] = Field(
+        default_factory=list, description="Planned maintenance: one-off or recurring (rrule or cron) windows whose alerts "
+        "are recorded but not sent; see docs/alerting.md.",
     )
     alerting: AlertingConfig | None = Field(
         None, description="The alert pipeline: receivers (email, webhook, chat), the route tree, inhibit rules, delivery retries. "

@@ -45,13 +45,18 @@ def create_window(session: Session, *, data: WindowCreate, actor: Actor, managed
     if data.service:
         team = catalog.get_service(session, name=data.service).team
     require(actor, "maintenance.create", team=team, service=data.service)
-    if session.execute(select(Window.id).where(Window.name == data.name)).first():
+    old = session.execute(select(Window).where(Window.name == data.name)).scalar_one_or_none()
+    if old is not None and not (managed_by == "config" and old.cancelled_at is not None):
         raise Conflict(f"a maintenance window named '{data.name}' already exists; pick another name", code="maintenance.exists", field="name")
     now = clock.utcnow()
-    w = Window(name=data.name, service=data.service, matchers=list(data.matchers), starts_at=data.starts_at,
-               duration_seconds=int(data.duration.total_seconds()), rrule=data.rrule, cron=data.cron, timezone=data.timezone,
-               until=data.until, comment=data.comment, created_by=actor.name, created_at=now, managed_by=managed_by)
-    session.add(w)
+    if old is not None:  # the file declares a window again that it once removed: the name is reused
+        w = old
+        _assign(w, data)
+        w.cancelled_at, w.created_by, w.created_at, w.managed_by = None, actor.name, now, managed_by
+    else:
+        w = Window(name=data.name, created_by=actor.name, created_at=now, managed_by=managed_by)
+        _assign(w, data)
+        session.add(w)
     session.flush()
     read = _read(w, now)
     audit.record(session, actor=actor, action="maintenance.create", target=f"maintenance:{w.name}",
@@ -59,13 +64,61 @@ def create_window(session: Session, *, data: WindowCreate, actor: Actor, managed
     return read
 
 
-def cancel_window(session: Session, *, name: str, actor: Actor) -> WindowRead:
-    """Stop a window (kept for history). Audited. Does not commit."""
+def _assign(w: Window, data: WindowCreate) -> None:
+    w.service, w.matchers, w.starts_at = data.service, list(data.matchers), data.starts_at
+    w.duration_seconds, w.rrule, w.cron, w.timezone = int(data.duration.total_seconds()), data.rrule, data.cron, data.timezone
+    w.until, w.comment = data.until, data.comment
+
+
+def as_create(w: WindowRead) -> WindowCreate:
+    """A stored window in the shape it is declared (watchkeeper.yaml compares the two)."""
+    return WindowCreate(name=w.name, service=w.service, matchers=w.matchers, starts_at=w.starts_at,
+                        duration=dt.timedelta(seconds=w.duration_seconds), rrule=w.rrule, cron=w.cron, timezone=w.timezone,
+                        until=w.until, comment=w.comment)
+
+
+def _team_of(session: Session, service: str | None) -> str | None:
+    svc = catalog.find_service(session, name=service) if service else None
+    return svc.team if svc else None
+
+
+def _get(session: Session, name: str) -> Window:
     w = session.execute(select(Window).where(Window.name == name)).scalar_one_or_none()
     if w is None:
         raise NotFound(f"no maintenance window named '{name}'; `watchkeeper maintenance list` shows them", code="maintenance.not_found")
-    team = catalog.find_service(session, name=w.service).team if w.service and catalog.find_service(session, name=w.service) else None
-    require(actor, "maintenance.cancel", team=team, service=w.service)
+    return w
+
+
+def update_window(session: Session, *, data: WindowCreate, actor: Actor) -> WindowRead:
+    """Change a window in place (watchkeeper.yaml edits). Permission `maintenance.create` on the
+    service it covers before and after. Audited with what changed. Does not commit."""
+    w = _get(session, data.name)
+    for service in {w.service, data.service}:
+        require(actor, "maintenance.create", team=_team_of(session, service), service=service)
+    now = clock.utcnow()
+    before = as_create(_read(w, now)).model_dump(mode="json")
+    _assign(w, data)
+    session.flush()
+    changed_before, changed_after = audit.diff(before, data.model_dump(mode="json"))
+    audit.record(session, actor=actor, action="maintenance.update", target=f"maintenance:{w.name}",
+                 before=changed_before, after=changed_after)
+    return _read(w, now)
+
+
+def adopt_window(session: Session, *, name: str, actor: Actor) -> None:
+    """Hand a window made at run time over to watchkeeper.yaml. Audited. Does not commit."""
+    w = _get(session, name)
+    require(actor, "maintenance.create", team=_team_of(session, w.service), service=w.service)
+    w.managed_by = "config"
+    session.flush()
+    audit.record(session, actor=actor, action="maintenance.adopt", target=f"maintenance:{name}",
+                 before={"managed_by": "runtime"}, after={"managed_by": "config"})
+
+
+def cancel_window(session: Session, *, name: str, actor: Actor) -> WindowRead:
+    """Stop a window (kept for history). Audited. Does not commit."""
+    w = _get(session, name)
+    require(actor, "maintenance.cancel", team=_team_of(session, w.service), service=w.service)
     if w.cancelled_at is not None:
         raise Conflict(f"maintenance window '{name}' was already cancelled", code="maintenance.cancelled")
     w.cancelled_at = clock.utcnow()

@@ -10,6 +10,11 @@ from pydantic import BeforeValidator, PlainSerializer
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+# The longest duration anything in Watchkeeper accepts (silences, maintenance, drills, monitor
+# intervals, retention...): ten years. Beyond it "now + duration" would leave the calendar
+# (year 9999) and fail deep inside a service; here it is one line naming the limit.
+MAX = dt.timedelta(days=3650)
+MAX_TEXT = "3650d"
 
 
 def parse(text: str | int | float | dt.timedelta) -> dt.timedelta:
@@ -22,9 +27,11 @@ def parse(text: str | int | float | dt.timedelta) -> dt.timedelta:
     if isinstance(text, bool):
         raise ValueError("a duration cannot be true/false; write e.g. 30s, 5m, 1h, 7d")
     if isinstance(text, (int, float)):
+        if text != text or text in (float("inf"), float("-inf")):
+            raise ValueError("a duration must be a finite number of seconds; write e.g. 30s, 5m, 1h, 7d")
         if text < 0:
             raise ValueError("a duration cannot be negative")
-        return dt.timedelta(seconds=text)
+        return _bounded(float(text), str(text))
     raw = str(text).strip().replace(" ", "")
     pos, total = 0, 0.0
     for match in _PART.finditer(raw):
@@ -33,8 +40,16 @@ def parse(text: str | int | float | dt.timedelta) -> dt.timedelta:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if not raw or pos != len(raw):
-        raise ValueError(f"{text!r} is not a duration; write e.g. 30s, 5m, 1h30m, 7d")
-    return dt.timedelta(seconds=total)
+        shown = raw if len(raw) <= 40 else raw[:37] + "..."
+        raise ValueError(f"{shown!r} is not a duration; write e.g. 30s, 5m, 1h30m, 7d")
+    return _bounded(total, raw)
+
+
+def _bounded(seconds: float, shown: str) -> dt.timedelta:
+    if seconds > MAX.total_seconds():  # also catches inf from a very long number
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise ValueError(f"{shown!r} is longer than the longest duration accepted ({MAX_TEXT}); use a shorter one")
+    return dt.timedelta(seconds=seconds)
 
 
 def format(delta: dt.timedelta) -> str:

@@ -1,5 +1,6 @@
 """Input validation every domain and adapter shares, written once: the strict base of input
-schemas, IANA time-zone names, URLs that may become links, and the one line a pydantic ValidationError becomes (the API,
+schemas, IANA time-zone names, URLs that may become links, what no request body may carry
+(deep nesting, NUL characters, NaN and infinities), and the one line a pydantic ValidationError becomes (the API,
 the CLI, web forms and webhook ingest all say the same thing about the same mistake; the
 config file adds the line and column).
 """
@@ -7,6 +8,8 @@ config file adds the line and column).
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
@@ -89,6 +92,52 @@ def safe_href(value: object) -> str:
     """What a template puts in `href`: the value if it may be a link, else a harmless `#`.
     The render-time guard for values stored before input was validated."""
     return value if isinstance(value, str) and link_problem(value) is None else "#"
+
+
+# ---------------------------------------------------------------- request bodies
+
+# Deeper than any payload Watchkeeper reads (an Alertmanager webhook nests 4 levels, a route tree
+# a few per level), shallow enough that no parser or validator recurses into a RecursionError.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_ESCAPED_NUL = re.compile(rb'(?<!\\)(?:\\\\)*\\u0000')
+_NON_FINITE = re.compile(rb"NaN|Infinity")
+# Numbers whose float might overflow to infinity: an exponent, or 300+ integer digits.
+_BIG_NUMBER = re.compile(rb"-?\d+(?:\.\d+)?[eE][+-]?\d+|-?\d{300,}(?:\.\d+)?")
+_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+
+
+def json_problem(body: bytes) -> str | None:
+    """What no JSON request body may carry, in one line, or None. Checked on the raw bytes
+    before any parser sees them, in linear time (regular expressions and byte translation, no
+    recursion): nesting deeper than MAX_JSON_DEPTH, NUL characters (PostgreSQL cannot store
+    them in text), NaN, Infinity and numbers that overflow to infinity (no float column can
+    hold them, and JSONB refuses them)."""
+    if b"\x00" in body or _ESCAPED_NUL.search(body):
+        return "the body contains a NUL character (\\u0000); remove it"
+    bare = _JSON_STRING.sub(b'""', body)
+    brackets = bare.translate(None, _BRACKETS)
+    if len(brackets) > MAX_JSON_DEPTH:
+        depth = deepest = 0
+        for byte in brackets:
+            depth += 1 if byte in (0x5B, 0x7B) else -1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return f"the body nests deeper than {MAX_JSON_DEPTH} levels; flatten it"
+    if _NON_FINITE.search(bare):
+        return "the body contains NaN or Infinity, which JSON does not allow; send a finite number or null"
+    for token in _BIG_NUMBER.findall(bare):
+        if not math.isfinite(float(token)):
+            return f"the number {token[:20].decode()}... is too large for a float; send a finite number or null"
+    return None
+
+
+def text_problem(value: str) -> str | None:
+    """What no text field may carry (a form field, a query parameter), or None."""
+    if "\x00" in value:
+        return "contains a NUL character; remove it"
+    return None
 
 
 # ---------------------------------------------------------------- one line per ValidationError

@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from watchkeeper import __version__
 from watchkeeper.alerting import api as alerting_api
-from watchkeeper.api import errors, headers, pings, system
+from watchkeeper.api import errors, headers, input_guard, pings, system
 from watchkeeper.app import Container
 from watchkeeper.assessments import api as assessments_api
 from watchkeeper.audit import api as audit_api
@@ -53,6 +53,8 @@ def create_app(container: Container, *, with_ui: bool = True) -> FastAPI:
     app.state.metrics = system.Metrics(container)
     # Innermost first: heartbeat pings are answered before routing, inside the body limit and metrics.
     app.add_middleware(pings.PingFastPath)
+    # Reads the body (inside the size limit, so an oversized chunked body is a 413 here too).
+    app.add_middleware(input_guard.InputGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(system.MetricsMiddleware, fastapi_app=app)
     app.add_middleware(headers.SecurityHeadersMiddleware)  # outermost: every answer carries them, a 413 too

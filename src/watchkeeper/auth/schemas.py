@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from watchkeeper.auth._perms import Role, scope_error
 from watchkeeper.validation import Strict
@@ -10,12 +10,22 @@ from watchkeeper.validation import Strict
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
 
 
-class Grant(BaseModel):
+class Grant(Strict):
     """A role bound globally, to a team or to a service: `operator`, `operator@team:payments`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     role: Role
     scope_kind: str = Field("global", pattern="^(global|team|service)$")
-    scope_name: str = ""
+    scope_name: str = Field("", max_length=100, pattern=r"^[^\s\x00-\x1f]*$")
+
+    @model_validator(mode="after")
+    def _scope(self) -> "Grant":
+        if self.scope_kind == "global" and self.scope_name:
+            raise ValueError(f"a global grant has no scope_name; drop {self.scope_name!r} or set scope_kind to team or service")
+        if self.scope_kind != "global" and not self.scope_name:
+            raise ValueError(f"a {self.scope_kind} grant needs the {self.scope_kind}'s name in scope_name")
+        return self
 
     @classmethod
     def parse(cls, text: str) -> "Grant":
@@ -43,6 +53,16 @@ class UserCreate(Strict):
     full_name: str | None = None
     password: str | None = Field(None, min_length=12, description="At least 12 characters; omit to generate one.")
     grants: list[Grant] = Field(default_factory=list)
+
+    @field_validator("grants")
+    @classmethod
+    def _distinct(cls, value: list[Grant]) -> list[Grant]:
+        seen: set[str] = set()
+        for grant in value:
+            if str(grant) in seen:
+                raise ValueError(f"grant {grant} is listed twice; list each grant once")
+            seen.add(str(grant))
+        return value
 
 
 class UserRead(BaseModel):

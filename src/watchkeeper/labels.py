@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 import re2
 
+log = logging.getLogger(__name__)
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # Alertmanager's classic matcher grammar (pkg/labels/parse.go), with our label names.
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$', re.DOTALL)
@@ -198,6 +200,19 @@ def parse_matcher(text: str) -> Matcher:
 
 def parse_matchers(texts: Iterable[str]) -> tuple[Matcher, ...]:
     return tuple(parse_matcher(t) for t in texts)
+
+
+def parse_stored_matchers(texts: Iterable[str], *, owner: str) -> tuple[Matcher, ...] | None:
+    """Matchers read back from the database. A row saved under an older syntax (Python's re
+    accepted look-arounds and backreferences, RE2 does not) may no longer parse: that row gets
+    None and a warning naming `owner` (e.g. "silence:12"), instead of an error that would stop
+    every flush. Callers treat None as "suppresses nothing": for a pager, failing open is safer."""
+    try:
+        return parse_matchers(texts)
+    except ValueError as exc:
+        log.warning("stored matchers no longer parse; %s suppresses nothing until it is replaced: %s", owner, exc,
+                    extra={"owner": owner})
+        return None
 
 
 def split_matchers(text: str) -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper import clock
 from watchkeeper.alerting import _routing
-from watchkeeper.labels import Matcher, parse_matchers
+from watchkeeper.labels import Matcher, parse_stored_matchers
 from watchkeeper.alerting.models import Receiver, RoutingConfig
 from watchkeeper.alerting.schemas import AlertingConfig, InhibitRuleConfig, ReceiverConfig, ReceiverRead, RouteConfig
 from watchkeeper.audit import service as audit
@@ -42,13 +42,17 @@ _cache: dict[str, Loaded] = {}
 def _build(route: dict, rules: list[dict], dependency_inhibition: bool, delivery: dict) -> Loaded:
     policy = RetryPolicy.model_validate(delivery or {})
     tree = _routing.build(route)
-    parsed = tuple(
-        InhibitRule(parse_matchers(r["source_matchers"]), parse_matchers(r["target_matchers"]), tuple(r.get("equal") or ()),
-                    f"{', '.join(r['source_matchers'])} inhibits {', '.join(r['target_matchers'])}"
-                    + (f" when {', '.join(r['equal'])} are equal" if r.get("equal") else ""))
-        for r in rules
-    )
-    return Loaded(tree, parsed, dependency_inhibition, policy)
+    parsed = []
+    for index, r in enumerate(rules):
+        # A rule saved under an older regex syntax that RE2 refuses inhibits nothing (and warns).
+        source = parse_stored_matchers(r["source_matchers"], owner=f"inhibit_rules[{index}]")
+        target = parse_stored_matchers(r["target_matchers"], owner=f"inhibit_rules[{index}]")
+        if source is None or target is None:
+            continue
+        parsed.append(InhibitRule(source, target, tuple(r.get("equal") or ()),
+                                  f"{', '.join(r['source_matchers'])} inhibits {', '.join(r['target_matchers'])}"
+                                  + (f" when {', '.join(r['equal'])} are equal" if r.get("equal") else "")))
+    return Loaded(tree, tuple(parsed), dependency_inhibition, policy)
 
 
 def load(session: Session) -> Loaded:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
-from watchkeeper.labels import Matcher, matches_all, parse_matchers
+from watchkeeper.labels import Matcher, matches_all, parse_matchers, parse_stored_matchers
 from watchkeeper.alerting.models import Alert, AlertEvent, Silence
 from watchkeeper.alerting.schemas import SilenceCreate, SilenceRead
 from watchkeeper.alerting.suppress import Reason
@@ -96,7 +96,7 @@ def expire_silence(session: Session, *, silence_id: int, actor: Actor) -> Silenc
     row = session.get(Silence, silence_id)
     if row is None:
         raise NotFound(f"no silence with id {silence_id}; `watchkeeper silence list` shows them", code="silence.not_found")
-    matchers = parse_matchers(row.matchers)
+    matchers = parse_stored_matchers(row.matchers, owner=f"silence:{row.id}") or ()
     service = next((m.value for m in matchers if m.name == "service" and m.op == "="), None)
     require(actor, "silence.expire", service=service, team=_team_of(session, service))
     now = clock.utcnow()
@@ -137,8 +137,9 @@ def list_silences(session: Session, *, include_expired: bool = False, limit: int
     firing = _firing(session) if rows else []
     out = []
     for row in rows:
-        matchers = parse_matchers(row.matchers)
-        matching = sum(1 for _i, _f, labels, _s in firing if matches_all(matchers, labels)) if _state(row, now) == "active" else 0
+        matchers = parse_stored_matchers(row.matchers, owner=f"silence:{row.id}")
+        matching = (sum(1 for _i, _f, labels, _s in firing if matches_all(matchers, labels))
+                    if matchers is not None and _state(row, now) == "active" else 0)
         out.append(_read(row, now, matching))
     return out
 
@@ -151,7 +152,8 @@ class ActiveSilences:
     """The Suppressor over silences active at one instant."""
 
     def __init__(self, rows: list[Silence]):
-        self._items = [(parse_matchers(r.matchers), r) for r in rows]
+        parsed = ((parse_stored_matchers(r.matchers, owner=f"silence:{r.id}"), r) for r in rows)
+        self._items = [(matchers, r) for matchers, r in parsed if matchers is not None]
 
     def may_suppress(self, service: str | None) -> bool:
         return bool(self._items)

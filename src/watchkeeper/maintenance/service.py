@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
-from watchkeeper.labels import matches_all, parse_matchers
+from watchkeeper.labels import matches_all, parse_stored_matchers
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
@@ -162,7 +162,8 @@ class ActiveWindows:
     """alerting's Suppressor: an alert inside a window is recorded but not sent."""
 
     def __init__(self, rows: list[Window], at: dt.datetime):
-        self._items = [(w, parse_matchers(w.matchers), occ) for w in rows if (occ := _occ(w, at))]
+        parsed = ((w, parse_stored_matchers(w.matchers, owner=f"maintenance:{w.name}"), occ) for w in rows if (occ := _occ(w, at)))
+        self._items = [(w, matchers, occ) for w, matchers, occ in parsed if matchers is not None]
 
     def may_suppress(self, service: str | None) -> bool:
         return any(not w.service or w.service == service for w, _m, _o in self._items)

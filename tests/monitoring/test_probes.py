@@ -242,3 +242,24 @@ def test_scrape_of_garbage_fails_with_the_reason(web):
     r = probe("scrape", url=f"{web.url}/garbage-metrics")
     assert not r.ok and r.error.startswith(f"{web.url}/garbage-metrics is not Prometheus text format")
     assert probe("scrape", url=f"{web.url}/status/500").error == f"scrape of {web.url}/status/500 got status 500"
+
+
+def test_http_body_regex_is_re2_so_a_hostile_body_cannot_stall_the_probe_threads():
+    """Issue 9, item 4: body_regex ran on Python's re. A team's monitor with `(a+)+$` against
+    an endpoint answering 'aaaa…!' (up to 1 MiB) would hold a probe thread for ever."""
+    import time
+
+    import httpx
+
+    from watchkeeper.monitoring.probes.kinds.http import HttpSpec, assertions
+
+    spec = parse_spec("http", {"url": "http://127.0.0.1/", "body_regex": "(a+)+$"})
+    body = b"a" * (1024 * 1024 - 1) + b"!"
+    started = time.perf_counter()
+    assert assertions(spec, httpx.Response(200, content=body), body, 1.0) == "body does not match /(a+)+$/"
+    assert time.perf_counter() - started < 0.5  # Python's re: seconds at 30 characters, doubling per character
+    with pytest.raises(ValueError, match=r"body_regex .* is invalid: invalid perl operator"):
+        parse_spec("http", {"url": "http://127.0.0.1/", "body_regex": "ok(?=!)"})
+    old = HttpSpec.model_construct(url="http://127.0.0.1/", expect_status=["2xx"], body_contains=None, body_regex="ok(?=!)",
+                                   json_assertions=[])
+    assert "invalid perl operator" in assertions(old, httpx.Response(200, content=b"ok!"), b"ok!", 1.0)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 from pydantic import ConfigDict, Field, field_validator
 
+from watchkeeper import labels as labels_
 from watchkeeper.durations import Duration
 from watchkeeper.monitoring.probes.kinds.base import LOCATION_HEADER, ProbeContext, ProbeResult, describe_exc, fail, short
 from watchkeeper.monitoring.schemas import http_url
@@ -74,8 +75,8 @@ class HttpSpec(Strict):
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as exc:
+                labels_.compile_regex(value)  # RE2, as for label matchers: linear time on any body
+            except ValueError as exc:
                 raise ValueError(f"body_regex {value!r} is invalid: {exc}") from None
         return value
 
@@ -127,8 +128,13 @@ def assertions(spec: HttpSpec, response: httpx.Response, body: bytes, latency_ms
         text = body.decode(response.encoding or "utf-8", errors="replace")
     if spec.body_contains is not None and spec.body_contains not in text:
         return f"body does not contain {spec.body_contains!r}"
-    if spec.body_regex is not None and re.search(spec.body_regex, text) is None:
-        return f"body does not match /{spec.body_regex}/"
+    if spec.body_regex is not None:
+        try:
+            found = labels_.compile_regex(spec.body_regex).search(text)
+        except ValueError as exc:  # saved before RE2 (Python's re accepted look-arounds): say so
+            return f"body_regex {spec.body_regex!r} is invalid: {exc}; change it"
+        if found is None:
+            return f"body does not match /{spec.body_regex}/"
     if spec.json_assertions:
         try:
             doc = json.loads(body)

@@ -235,3 +235,76 @@ def test_monthly_sla_report_per_service(session, system_actor, frozen_clock):
     assert (report["docs"].attainment_percent, report["docs"].met) == (None, None)
     with pytest.raises(Exception, match="is not YYYY-MM"):
         sla.sla_report(session, month="March", actor=system_actor)
+
+
+# ---------------------------------------------------------------- events written behind the roll-up mark
+
+
+def _outage_days(session, now: dt.datetime) -> None:
+    """3 days at 1,000 requests a minute ending at `now`, all of them failing for one hour on day 2."""
+    outage_end = now - 40 * H
+    _traffic(session, until=outage_end - H, minutes=31 * 60, per_minute=1000, bad=0)
+    _traffic(session, until=outage_end, minutes=60, per_minute=1000, bad=1000)
+    _traffic(session, until=now, minutes=40 * 60, per_minute=1000, bad=0)
+
+
+# by hand: 60,000 bad of 4,320,000 = 1.389 % against a 0.1 % budget: 13.89 budgets spent, -12.89 left
+OUTAGE_BUDGET_LEFT = 1 - (60_000 / 4_320_000) / 0.001
+
+
+def test_a_new_slo_counts_its_back_filled_history_once_roll_ups_are_current(session, system_actor, frozen_clock):
+    from watchkeeper.catalog.schemas import Targets
+    from watchkeeper.monitoring import evidence
+
+    _outage_days(session, frozen_clock)
+    store.rollup(session, max_span=dt.timedelta(days=4))  # the roll-ups are current before the SLO exists
+    slo = _slo(session, system_actor)
+    _evaluate(session, slo)  # back-fills 3 days of SLO minutes, all behind the roll-up mark
+    st_ = slos.status(session, name="pay-availability")  # the 30-day window reads the roll-ups
+    assert (st_.good, st_.total) == (4_260_000.0, 4_320_000.0)
+    assert st_.budget_remaining == pytest.approx(OUTAGE_BUDGET_LEFT)
+    assert round(st_.budget_remaining, 1) == -12.9
+    # the raw samples and the roll-ups agree minute by minute and hour by hour
+    ids = [sid for sid, _ in store.find_series(session, evaluation.events_selector(evaluation.TOTAL, "pay-availability"))]
+    raw = sum(v for pts in store.raw_points(session, ids, 0, to_ms(frozen_clock)).values() for _, v in pts)
+    marks = store._marks(session)
+    for resolution in store.RESOLUTIONS:
+        rolled = store._buckets(session, ids, resolution, 0, marks[resolution])
+        behind = sum(v for pts in store.raw_points(session, ids, 0, marks[resolution] - 1).values() for _, v in pts)
+        assert sum(total for rows in rolled.values() for _, total, _, _ in rows) == behind
+    assert raw == 4_320_000.0
+    # the SLA report for February (a past month: roll-ups only, up to its end) and the readiness evidence agree
+    report = {r.service: r for r in sla.sla_report(session, month="2026-02", actor=system_actor).rows}
+    # Feb 27 09:00 to Mar 1 00:00 = 39 h of traffic, the outage hour (Feb 28 16:00-17:00) among them
+    assert (report["pay"].good, report["pay"].total) == (39 * 60_000 - 60_000.0, 39 * 60_000.0)
+    session.flush()
+    svc = make_service(session, name="pay-2", targets=Targets(slo=99.9))
+    slos.create_slo(session, data=SloCreate(name="pay-2-availability", service="pay-2", target=99.9, window="30d",
+                                            good="requests_good", total="requests_total"), actor=system_actor)
+    _evaluate(session, session.execute(select(Slo).where(Slo.name == "pay-2-availability")).scalar_one())
+    ev = evidence.slo_achievable(session, svc)
+    assert ev.details["attained_percent"] == pytest.approx(100 * 4_260_000 / 4_320_000, abs=1e-4)
+
+
+def test_catch_up_after_worker_downtime_reaches_the_budget(session, system_actor, frozen_clock):
+    """The worker was down for 2 hours (an outage hour among them); on restart the roll-up job runs
+    before SLO accounting, so the caught-up minutes land behind the roll-up mark."""
+    start = frozen_clock
+    _traffic(session, until=start, minutes=60, per_minute=1000, bad=0)
+    slo = _slo(session, system_actor)
+    _evaluate(session, slo)
+    store.rollup(session)
+    clock.advance(2 * H)  # the worker is down
+    _traffic(session, until=clock.utcnow() - H, minutes=60, per_minute=1000, bad=1000)
+    _traffic(session, until=clock.utcnow(), minutes=60, per_minute=1000, bad=0)
+    store.rollup(session)  # restart: roll-ups first …
+    _evaluate(session, slo)  # … then the SLO catches up two hours behind the mark
+    st_ = slos.status(session, name="pay-availability")
+    assert (st_.good, st_.total) == (120_000.0, 180_000.0)
+    assert st_.budget_remaining == pytest.approx(1 - (60_000 / 180_000) / 0.001)
+    # and the next roll-up neither loses nor double-counts them
+    clock.advance(5 * M)
+    _traffic(session, until=clock.utcnow(), minutes=5, per_minute=1000, bad=0)
+    store.rollup(session)
+    _evaluate(session, slo)
+    assert slos.status(session, name="pay-availability").total == 185_000.0

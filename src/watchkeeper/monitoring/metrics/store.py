@@ -16,14 +16,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.errors import InvalidInput
 from watchkeeper.clock import to_ms
-from watchkeeper.db.statements import insert_ignore
+from watchkeeper.db.statements import dialect_insert, insert_ignore
 from watchkeeper.monitoring.metrics import language
 from watchkeeper.monitoring.metrics.schemas import MetricSample, PushResult, SeriesRead
 from watchkeeper.monitoring.models import Rollup, RollupMark, Sample, Series
@@ -82,7 +82,11 @@ def ensure_series(session: Session, items: Iterable[tuple[str, dict[str, str]]],
 def write(
     session: Session, samples: Iterable[tuple[str, dict[str, str], float, int]], *, cache: dict[str, int] | None = None
 ) -> tuple[int, int]:
-    """Store (name, labels, value, ts_ms) samples. Returns (samples, distinct series). Does not commit."""
+    """Store (name, labels, value, ts_ms) samples. Returns (samples, distinct series). Does not commit.
+
+    Samples behind a roll-up mark (back-fills, SLO catch-up, late pushes) are also added to the
+    roll-ups already made, so every reader sees them whichever path it takes.
+    """
     samples = list(samples)
     if not samples:
         return 0, 0
@@ -90,7 +94,51 @@ def write(
     session.execute(insert(Sample), [
         {"series_id": sid, "ts_ms": ts, "value": float(v)} for sid, (_, _, v, ts) in zip(ids, samples)
     ])
+    _merge_behind_marks(session, [(sid, ts, float(v)) for sid, (_, _, v, ts) in zip(ids, samples)])
     return len(samples), len(set(ids))
+
+
+def _merge_behind_marks(session: Session, rows: list[tuple[int, int, float]]) -> None:
+    """Add samples that landed behind a roll-up mark to the buckets that mark already covers.
+
+    The roll-up never reaches the current or the previous minute, so fresh samples cost nothing
+    here. Older ones take a shared lock on the marks (PostgreSQL; SQLite serialises writers): a
+    roll-up running now either finishes first (and we see its new mark) or waits for us (and
+    reads our samples itself), so no sample is counted twice or lost between the two.
+    """
+    horizon = to_ms(clock.utcnow()) // 60_000 * 60_000 - 60_000
+    old = [r for r in rows if r[1] < horizon]
+    if not old:
+        return
+    marks = dict(session.execute(
+        select(RollupMark.resolution_s, RollupMark.done_until_ms).with_for_update(read=True)
+    ).all())
+    for resolution in RESOLUTIONS:
+        mark = marks.get(resolution)
+        if mark is None:
+            continue
+        res_ms = resolution * 1000
+        acc: dict[tuple[int, int], tuple[int, float, float, float]] = {}
+        for sid, ts, v in old:
+            if ts >= mark:  # marks sit on bucket boundaries: the roll-up will read this sample itself
+                continue
+            key = (sid, ts // res_ms * res_ms)
+            c, s, lo, hi = acc.get(key, (0, 0.0, v, v))
+            acc[key] = (c + 1, s + v, min(lo, v), max(hi, v))
+        if not acc:
+            continue
+        stmt = dialect_insert(session, Rollup)
+        new = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["series_id", "resolution_s", "bucket_ms"],
+            set_={"count": Rollup.count + new["count"], "sum": Rollup.sum + new["sum"],
+                  "min": case((new["min"] < Rollup.min, new["min"]), else_=Rollup.min),
+                  "max": case((new["max"] > Rollup.max, new["max"]), else_=Rollup.max)},
+        )
+        merged = [{"series_id": sid, "resolution_s": resolution, "bucket_ms": b, "count": c, "sum": s, "min": lo, "max": hi}
+                  for (sid, b), (c, s, lo, hi) in sorted(acc.items())]
+        for i in range(0, len(merged), 2000):
+            session.connection().execute(stmt, merged[i : i + 2000])
 
 
 def push(session: Session, *, samples: list[MetricSample], actor: Actor) -> PushResult:
@@ -161,8 +209,9 @@ def _buckets(session: Session, ids: list[int], resolution: int, start_ms: int, e
     return out
 
 
-def _marks(session: Session) -> dict[int, int]:
-    return dict(session.execute(select(RollupMark.resolution_s, RollupMark.done_until_ms)).all())
+def _marks(session: Session, *, lock: bool = False) -> dict[int, int]:
+    query = select(RollupMark.resolution_s, RollupMark.done_until_ms)
+    return dict(session.execute(query.with_for_update() if lock else query).all())
 
 
 def evaluate(
@@ -192,6 +241,7 @@ def evaluate(
         mark = marks.get(resolution)
         if mark is None or mark <= cursor:
             continue
+        mark = min(mark, end_ms)  # a window ending in the past (an SLA month) stops at its end
         for sid, rows in _buckets(session, ids, resolution, cursor, mark).items():
             per[sid].extend(rows)
         cursor = mark
@@ -258,10 +308,12 @@ def rollup(session: Session, *, now: dt.datetime | None = None, max_span: dt.tim
     """Aggregate complete buckets into 1-minute (from raw) and 1-hour (from 1-minute) roll-ups.
 
     A bucket is rolled up once it ended a full bucket ago, so samples that arrive a little
-    late still count. Idempotent: a mark records how far each resolution got. Does not commit.
+    late still count. Idempotent: a mark records how far each resolution got; samples written
+    behind a mark later are merged into its buckets by write(). The marks are locked for the
+    transaction so such a write waits for the new mark. Does not commit.
     """
     now_ms = to_ms(now or clock.utcnow())
-    marks = _marks(session)
+    marks = _marks(session, lock=True)
     done: dict[int, int] = {}
     for resolution in RESOLUTIONS:
         res_ms = resolution * 1000

@@ -42,6 +42,7 @@ def sla_report(session: Session, *, month: str, actor: Actor, retention: store.R
         raise InvalidInput(f"month {month} has not started yet", field="month")
     retention = retention or store.Retention()
     window = (end_at - start).total_seconds()
+    end_at -= dt.timedelta(milliseconds=1)  # a window's end is inclusive: the next month's first minute is not this one's
     rows = []
     for svc in catalog.list_services(session, actor=actor):
         slo_names = list(session.execute(

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(1.0, gt=0, description="How often an idle worker looks for jobs.")
     worker_lease_seconds: int = Field(60, ge=5, description="How long a claimed job is leased before another worker may take it.")
     worker_concurrency: int = Field(4, ge=1, description="Jobs one worker process runs at once.")
+    worker_heartbeat_seconds: float = Field(2.0, gt=0, description="How often a worker records that it is alive and "
+                                            "looks for the claims of dead workers to take back.")
+    worker_dead_after_seconds: float = Field(6.0, gt=0, description="On SQLite, a worker whose heartbeat is older than "
+                                             "this is dead and its claimed jobs and sends are taken back (keep it at "
+                                             "least 3x the heartbeat). PostgreSQL needs no timeout: a worker's "
+                                             "advisory lock disappears with its connection.")
     leader_lease_seconds: int = Field(15, ge=3, description="Lease of a singleton duty on SQLite (PostgreSQL uses an advisory lock).")
     probe_concurrency: int = Field(500, ge=1, description="Checks one worker process runs at the same time (bounded by open files).")
     metrics_raw_retention_days: int = Field(7, ge=1, description="Keep raw metric samples and probe results this many days.")

@@ -3,7 +3,9 @@ records every request, each on a free loopback port; and a worker bound to the t
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
 from email import message_from_bytes, policy
 
 import pytest
@@ -18,11 +20,19 @@ def free_port() -> int:
 
 
 class Mailbox:
-    """Messages received by the SMTP server; `stop()`/`start()` simulate an outage."""
+    """Messages received by the SMTP server; `stop()`/`start()` simulate an outage.
 
-    def __init__(self, port: int):
+    `rcpt_delay` / `data_delay` slow the server down before it answers RCPT and after it has
+    received a whole message (before its 250 reply), to widen those windows in crash tests;
+    `in_rcpt` / `in_data` count sessions inside them right now, `arrivals` the time (time.time())
+    each message was received."""
+
+    def __init__(self, port: int, *, rcpt_delay: float = 0.0, data_delay: float = 0.0):
         self.port = port
         self.messages = []
+        self.arrivals: list[float] = []
+        self.rcpt_delay, self.data_delay = rcpt_delay, data_delay
+        self.in_rcpt = self.in_data = 0
         self._controller = None
 
     def start(self) -> None:
@@ -31,8 +41,25 @@ class Mailbox:
         box = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if box.rcpt_delay:
+                    box.in_rcpt += 1
+                    try:
+                        await asyncio.sleep(box.rcpt_delay)
+                    finally:
+                        box.in_rcpt -= 1
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):
                 box.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                box.arrivals.append(time.time())
+                if box.data_delay:
+                    box.in_data += 1
+                    try:
+                        await asyncio.sleep(box.data_delay)
+                    finally:
+                        box.in_data -= 1
                 return "250 OK"
 
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)

@@ -1,6 +1,6 @@
 """A real worker process for multi-process tests: the production Worker plus one test job kind.
 
-Usage: python -m tests.worker._proc DATABASE_URL LOG_FILE WORKER_ID
+Usage: python -m tests.worker._proc DATABASE_URL LOG_FILE WORKER_ID [LEASE_SECONDS]
 The `test.record` job appends "<job id> <worker id>" to LOG_FILE (O_APPEND, so lines from
 several processes never interleave) after sleeping `sleep` seconds.
 """
@@ -21,6 +21,7 @@ from watchkeeper.worker.runner import Worker
 
 def main() -> None:
     url, log_file, worker_id = sys.argv[1:4]
+    lease = int(sys.argv[4]) if len(sys.argv) > 4 else 5
 
     def record(session, payload, ctx):
         time.sleep(float(payload.get("sleep", 0)))
@@ -33,7 +34,8 @@ def main() -> None:
 
     jobs = dict(registry.JOBS)
     jobs["test.record"] = registry.JobSpec("test.record", record, max_attempts=5)
-    settings = Settings(database_url=url, worker_id=worker_id, worker_poll_seconds=0.05, worker_lease_seconds=5,
+    settings = Settings(database_url=url, worker_id=worker_id, worker_poll_seconds=0.05, worker_lease_seconds=lease,
+                        worker_heartbeat_seconds=0.5, worker_dead_after_seconds=2,
                         leader_lease_seconds=3, worker_concurrency=2, data_dir=os.path.dirname(log_file))
     engine = make_engine(url)
     worker = Worker(engine=engine, session_factory=make_session_factory(engine), settings=settings, jobs=jobs, periodic=[])

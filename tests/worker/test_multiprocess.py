@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _spawn(url: str, log: Path, name: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.worker._proc", url, str(log), name], cwd=ROOT,
+def _spawn(url: str, log: Path, name: str, lease: int = 5) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.worker._proc", url, str(log), name, str(lease)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout.readline().strip() == "ready"
     return proc
@@ -116,6 +116,46 @@ def test_a_job_killed_mid_run_is_completed_by_the_other_worker(db, tmp_path):
         job = s.get(Job, job_id)
         assert job.claimed_by == "b" and job.attempts == 2
     assert log.read_text().split() == [str(job_id), "b"]
+
+
+def test_a_job_of_a_killed_worker_is_taken_over_in_seconds_not_after_its_lease(db, tmp_path, backend):
+    """Issue 10 item 18: with a 60 s lease, the job of a worker killed with SIGKILL runs again
+    on another worker within seconds (its liveness is gone), not after the lease."""
+    url, factory = db
+    log = tmp_path / "runs.log"
+    with factory() as s:
+        job_id = queue.enqueue(s, kind="test.record", payload={"sleep": 30})
+        s.commit()
+    a = _spawn(url, log, "a", lease=60)
+    b = _spawn(url, log, "b", lease=60)
+    try:
+        def running():
+            with factory() as s:
+                job = s.get(Job, job_id)
+                return job.status == "running" and job.claimed_by
+        holder = _wait(running, 90, "a worker to claim the job")
+        with factory() as s:
+            s.execute(Job.__table__.update().where(Job.id == job_id).values(payload={"sleep": 0}))
+            s.commit()
+        doomed, other = (a, "b") if holder == "a" else (b, "a")
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.wait(timeout=10)
+        killed = time.monotonic()
+
+        def done():
+            with factory() as s:
+                return s.get(Job, job_id).status == "succeeded"
+
+        _wait(done, 30, "the other worker to finish the job")
+        took = time.monotonic() - killed
+    finally:
+        _stop(a, b)
+    print(f"\n[{backend}] job of a killed worker (lease 60 s) done by the other after {took:.1f} s")
+    # SQLite: dead after 2 s without a heartbeat; PostgreSQL: at the next sweep.
+    assert took < 10, f"took {took:.1f} s: the job waited for its lease"
+    with factory() as s:
+        assert s.get(Job, job_id).claimed_by == other
+    assert log.read_text().split() == [str(job_id), other]
 
 
 def test_leadership_moves_to_a_standby_when_the_leader_dies(db, backend):

@@ -8,8 +8,10 @@
     retry   a failed row goes back to pending with exponential backoff and a delivery job at
             that time, or to dead after its last attempt.
 
-A worker that dies between claim and record leaves the row 'sending' with a stale lease. The
-sweep (`recover_interrupted`) then marks that attempt 'unknown': channels whose receivers
+A worker that dies between claim and record leaves the row 'sending'. The claim names the
+worker process (`owner`), so the worker liveness sweep finds such rows within seconds of the
+death (`reclaim_orphans`; the 2-minute lease is the backstop). Recovery (`recover_interrupted`)
+then marks that attempt 'unknown': channels whose receivers
 de-duplicate by idempotency key (webhooks) are sent again, the others (email, chat) become
 'unconfirmed' for a person to check and retry — a crash never silently sends a page twice.
 """
@@ -33,6 +35,7 @@ from watchkeeper.notify.models import Attempt, Outbox
 from watchkeeper.notify.schemas import CHANNEL_ADAPTER, Message, OutboxStatus, RetryPolicy
 from watchkeeper.notify.service import DELIVER_JOB
 from watchkeeper.worker import service as queue
+from watchkeeper.worker.liveness import live_owners
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +68,16 @@ def _ready(now: dt.datetime):
     return (Outbox.status == OutboxStatus.PENDING.value) & (Outbox.next_attempt_at <= now)
 
 
-def claim(session: Session, *, outbox_id: int, worker: str) -> Claimed | None:
+def claim(session: Session, *, outbox_id: int, worker: str, owner: str | None = None) -> Claimed | None:
     """Take one ready row with a lease and write its 'sending' attempt. The caller commits
-    before sending. None when the row is not ready (sent, leased elsewhere, not yet due)."""
+    before sending. None when the row is not ready (sent, leased elsewhere, not yet due).
+    `owner`: the sending process's `worker_process` id (see worker/liveness.py)."""
     now = clock.utcnow()
     token = secrets.token_hex(16)
     res = session.execute(
         update(Outbox).where(Outbox.id == outbox_id, _ready(now))
         .values(status=OutboxStatus.SENDING.value, lease_token=token, lease_until=now + LEASE,
-                claimed_by=worker, attempts=Outbox.attempts + 1)
+                claimed_by=worker, owner=owner, attempts=Outbox.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:
@@ -88,9 +92,10 @@ def claim(session: Session, *, outbox_id: int, worker: str) -> Claimed | None:
     return Claimed(outbox_id, token, attempt.id, row.attempts, row.idempotency_key, row.channel_kind, row.channel, row.message)
 
 
-def due_ids(session: Session, *, limit: int) -> list[int]:
-    """Ready rows, oldest first; other workers' locked candidates are skipped on PostgreSQL."""
-    query = select(Outbox.id).where(_ready(clock.utcnow())).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
+def due_ids(session: Session, *, limit: int, overdue: dt.timedelta = dt.timedelta(0)) -> list[int]:
+    """Ready rows (due at least `overdue` ago), oldest first; other workers' locked candidates
+    are skipped on PostgreSQL."""
+    query = select(Outbox.id).where(_ready(clock.utcnow() - overdue)).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     return list(session.execute(query).scalars())
@@ -149,10 +154,11 @@ def record(session: Session, claimed: Claimed, *, ok: bool, response: str, error
     return Outcome(row.id, "retry", error or "")
 
 
-def deliver(session_factory: SessionFactory, *, outbox_id: int, worker: str, secret: SecretLookup) -> Outcome:
+def deliver(session_factory: SessionFactory, *, outbox_id: int, worker: str, secret: SecretLookup,
+            owner: str | None = None) -> Outcome:
     """Run the chain for one row: claim (commit) → send → record (commit)."""
     with session_factory() as session:
-        claimed = claim(session, outbox_id=outbox_id, worker=worker)
+        claimed = claim(session, outbox_id=outbox_id, worker=worker, owner=owner)
         session.commit()
     if claimed is None:
         return Outcome(outbox_id, "skipped", "not ready")
@@ -163,6 +169,20 @@ def deliver(session_factory: SessionFactory, *, outbox_id: int, worker: str, sec
         outcome = record(session, claimed, ok=ok, response=response, error=error, retryable=retryable, latency_ms=latency)
         session.commit()
     return outcome
+
+
+def reclaim_orphans(session: Session) -> dict[str, int]:
+    """Rows being sent by a worker process that is no longer running: expire their lease now
+    and recover them (below), instead of waiting out the lease. Does not commit."""
+    now = clock.utcnow()
+    session.execute(
+        update(Outbox)
+        .where(Outbox.status == OutboxStatus.SENDING.value, Outbox.owner.is_not(None), Outbox.owner.not_in(live_owners()),
+               Outbox.lease_until >= now)
+        .values(lease_until=now - dt.timedelta(seconds=1))
+        .execution_options(synchronize_session=False)
+    )
+    return recover_interrupted(session)
 
 
 def recover_interrupted(session: Session) -> dict[str, int]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from watchkeeper.notify import delivery
+
+# A row due this long without being sent has lost its delivery job; the sweep sends it.
+SWEEP_GRACE = dt.timedelta(seconds=15)
 
 
 def _worker_name(ctx) -> str:
@@ -16,35 +21,40 @@ def _worker_name(ctx) -> str:
 def deliver(session: Session, payload: dict[str, Any], ctx) -> dict:
     """Deliver the row named in the payload (its own short transactions; see delivery.py)."""
     outcome = delivery.deliver(ctx.session_factory, outbox_id=int(payload["outbox_id"]), worker=_worker_name(ctx),
-                               secret=ctx.settings.secret_from_env)
+                               secret=ctx.settings.secret_from_env, owner=ctx.owner)
     return {"outbox_id": outcome.outbox_id, "status": outcome.status, "detail": outcome.detail[:200]}
 
 
+def reclaim(session: Session) -> dict:
+    """Liveness reclaimer (worker/registry.py): recover the sends of dead worker processes."""
+    return delivery.reclaim_orphans(session)
+
+
 def sweep(session: Session, payload: dict[str, Any], ctx) -> dict:
-    """Safety net: recover rows whose sender died, and deliver due rows whose job went missing."""
+    """Safety net: recover rows whose sender died, and deliver due rows whose job went missing.
+
+    Only rows overdue by `SWEEP_GRACE` are taken (a row made due just now has its delivery
+    job, which runs in parallel with the others), one at a time: a claim is held only while
+    its own send runs, so a crash leaves at most one of the sweep's rows in flight."""
     with ctx.session_factory() as s:
         recovered = delivery.recover_interrupted(s)
         s.commit()
     sent = 0
     while True:
         with ctx.session_factory() as s:
-            ids = delivery.due_ids(s, limit=20)
-            claimed = []
-            for outbox_id in ids:
-                c = delivery.claim(s, outbox_id=outbox_id, worker=_worker_name(ctx))
-                if c is not None:
-                    claimed.append(c)
+            claimed = None
+            for outbox_id in delivery.due_ids(s, limit=5, overdue=SWEEP_GRACE):
+                claimed = delivery.claim(s, outbox_id=outbox_id, worker=_worker_name(ctx), owner=ctx.owner)
+                if claimed is not None:
+                    break
             s.commit()
-        if not claimed:
+        if claimed is None:
             break
-        for c in claimed:
-            import time
-
-            start = time.perf_counter()
-            ok, response, error, retryable = delivery.send(c, secret=ctx.settings.secret_from_env)
-            with ctx.session_factory() as s:
-                delivery.record(s, c, ok=ok, response=response, error=error, retryable=retryable,
-                                latency_ms=(time.perf_counter() - start) * 1000)
-                s.commit()
-            sent += 1
+        start = time.perf_counter()
+        ok, response, error, retryable = delivery.send(claimed, secret=ctx.settings.secret_from_env)
+        with ctx.session_factory() as s:
+            delivery.record(s, claimed, ok=ok, response=response, error=error, retryable=retryable,
+                            latency_ms=(time.perf_counter() - start) * 1000)
+            s.commit()
+        sent += 1
     return {**recovered, "attempted": sent}

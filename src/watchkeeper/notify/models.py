@@ -36,6 +36,7 @@ class Outbox(Base):
     backoff_max_seconds: Mapped[float] = mapped_column(Float)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(32))  # worker_process.id of the claim's holder
     lease_token: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

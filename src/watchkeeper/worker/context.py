@@ -18,6 +18,9 @@ class JobContext:
     session_factory: Callable[[], Session]
     job_id: int | None
     attempt: int
+    # The running worker process's `worker_process` id, for claims the handler makes itself
+    # (the outbox rows a delivery job sends); None outside `Worker.run`.
+    owner: str | None = None
     actor: Actor = dataclasses.field(default_factory=lambda: Actor.system("worker", "worker"))
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
 

@@ -9,17 +9,19 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
-from watchkeeper.worker.models import Job
+from watchkeeper.worker.models import Job, WorkerProcess
 from watchkeeper.worker.schemas import JobStatus
 
 KEEP_FINISHED = dt.timedelta(days=7)
 
 
 def prune(session: Session, payload: dict[str, Any], ctx) -> dict:
-    """Delete succeeded jobs older than a week (dead jobs stay until someone looks)."""
+    """Delete succeeded jobs older than a week (dead jobs stay until someone looks), and the
+    rows of worker processes that ended more than a week ago."""
     cutoff = clock.utcnow() - KEEP_FINISHED
     res = session.execute(delete(Job).where(Job.status == JobStatus.SUCCEEDED.value, Job.finished_at < cutoff))
-    return {"deleted": res.rowcount}
+    gone = session.execute(delete(WorkerProcess).where(WorkerProcess.ended_at < cutoff))
+    return {"deleted": res.rowcount, "worker_processes": gone.rowcount}
 
 
 def echo(session: Session, payload: dict[str, Any], ctx) -> dict:

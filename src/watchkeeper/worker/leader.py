@@ -20,7 +20,8 @@ from watchkeeper.worker.models import LeaderLease
 log = logging.getLogger(__name__)
 
 
-def _lock_key(name: str) -> int:
+def lock_key(name: str) -> int:
+    """A stable 64-bit advisory lock key for a name."""
     return int.from_bytes(hashlib.sha256(f"watchkeeper:{name}".encode()).digest()[:8], "big", signed=True)
 
 
@@ -53,7 +54,7 @@ class Leadership:
             return True
         if self._conn is None:
             self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _lock_key(self.name)}).scalar()
+        got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key(self.name)}).scalar()
         if got:
             log.info("became leader", extra={"duty": self.name, "holder": self.holder})
         return bool(got)

@@ -100,6 +100,13 @@ LOOPS: list[Loop] = [
 ]
 
 
+# Run by every worker's liveness sweep, in its transaction, after a worker process died: each
+# takes back what the dead process had claimed in its domain (jobs are the worker's own).
+RECLAIMERS: list[Callable[[Session], Any]] = [
+    notify_jobs.reclaim,
+]
+
+
 def register(spec: JobSpec) -> None:
     """For tests and plugins: add a job kind at run time."""
     JOBS[spec.kind] = spec

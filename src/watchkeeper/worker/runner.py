@@ -2,6 +2,8 @@
 
 SIGTERM sets the stop event: no new claims, in-flight jobs finish, leadership is released.
 One bad job cannot crash the loop: its failure is recorded on the job and the loop moves on.
+A companion thread keeps this process registered as alive and takes back the claims of
+processes that died (liveness.py), once per `worker_heartbeat_seconds`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from watchkeeper import clock
 from watchkeeper.config import Settings
 from watchkeeper.db.types import jsonable
 from watchkeeper.worker import registry
+from watchkeeper.worker import liveness as alive
 from watchkeeper.worker import service as queue
 from watchkeeper.worker.context import JobContext, RetryLater
 from watchkeeper.worker.leader import Leadership
@@ -43,6 +46,7 @@ class Worker:
         periodic: list[registry.Periodic] | None = None,
         duties: list[Duty] | None = None,
         loops: list[registry.Loop] | None = None,
+        reclaimers: list[alive.Reclaimer] | None = None,
     ):
         self.engine = engine
         self.session_factory = session_factory
@@ -51,11 +55,14 @@ class Worker:
         self.periodic = periodic if periodic is not None else registry.PERIODIC
         self.duties = duties or []
         self.loops = loops or []
+        self.reclaimers = reclaimers if reclaimers is not None else registry.RECLAIMERS
         self.id = settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.lease = dt.timedelta(seconds=settings.worker_lease_seconds)
         self.leadership = Leadership(
             engine, name="scheduler", holder=self.id, lease=dt.timedelta(seconds=settings.leader_lease_seconds)
         )
+        self.liveness = alive.Liveness(engine, name=self.id, heartbeat=dt.timedelta(seconds=settings.worker_heartbeat_seconds),
+                                       dead_after=dt.timedelta(seconds=settings.worker_dead_after_seconds))
         self._inflight: dict[int, str] = {}
         self._lock = threading.Lock()
         # Set when a job finishes: the jobs it enqueued (a flush queueing deliveries, say) are
@@ -69,7 +76,8 @@ class Worker:
             job = queue.load(session, job_id=job_id)
             kind, payload, attempt = job.kind, dict(job.payload or {}), job.attempts
             spec = self.jobs.get(kind)
-            ctx = JobContext(settings=self.settings, session_factory=self.session_factory, job_id=job_id, attempt=attempt)
+            ctx = JobContext(settings=self.settings, session_factory=self.session_factory, job_id=job_id, attempt=attempt,
+                             owner=self._owner())
             extra = {"job_id": job_id, "kind": kind, "attempt": attempt}
             if spec is None:
                 queue.fail(session, job_id=job_id, token=token, error=f"no handler for job kind '{kind}'", retryable=False)
@@ -103,9 +111,13 @@ class Worker:
 
     # ------------------------------------------------------------ claiming
 
+    def _owner(self) -> str | None:
+        return self.liveness.id if self.liveness.registered else None
+
     def claim(self, limit: int) -> list[tuple[int, str]]:
         with self.session_factory() as session:
-            taken = queue.claim(session, worker_id=self.id, lease=self.lease, limit=limit, kinds=list(self.jobs))
+            taken = queue.claim(session, worker_id=self.id, lease=self.lease, limit=limit, kinds=list(self.jobs),
+                                owner=self._owner())
             session.commit()
         return taken
 
@@ -166,9 +178,33 @@ class Worker:
             return
         with self.session_factory() as session:
             for job_id, token in inflight.items():
-                if not queue.renew(session, job_id=job_id, token=token, lease=self.lease):
+                if not queue.renew(session, job_id=job_id, token=token, lease=self.lease, owner=self._owner()):
                     log.warning("lease lost while running", extra={"job_id": job_id})
             session.commit()
+
+    # ------------------------------------------------------------ liveness
+
+    def liveness_tick(self, *, first: bool = False) -> dict:
+        """Say we are alive; take back the claims of dead worker processes. Returns what was
+        taken back (empty when nothing was)."""
+        self.liveness.beat()
+        with self.session_factory() as session:
+            out = alive.sweep(session, self.liveness, self.reclaimers, everything=first)
+            session.commit()
+        return out
+
+    def _liveness_loop(self, stop: threading.Event) -> None:
+        first = True
+        every = self.liveness.heartbeat.total_seconds()
+        while True:
+            try:
+                if self.liveness_tick(first=first):
+                    self._wake.set()  # jobs taken back are claimable now
+                first = False
+            except Exception:  # noqa: BLE001 - e.g. database restarting; try again next beat
+                log.exception("worker liveness check failed", extra={"worker": self.id})
+            if stop.wait(every if self.liveness.registered else min(every, 1.0)):
+                return
 
     # ------------------------------------------------------------ the loop
 
@@ -187,6 +223,9 @@ class Worker:
         housekeeping_every = min(self.lease.total_seconds(), self.leadership.lease.total_seconds()) / 3
         last_housekeeping = 0.0
         log.info("worker started", extra={"worker": self.id, "concurrency": concurrency})
+        liveness_stop = threading.Event()  # set only once in-flight jobs are done: we are alive till then
+        liveness_thread = threading.Thread(target=self._liveness_loop, args=(liveness_stop,), name="wk-liveness", daemon=True)
+        liveness_thread.start()
         loop_threads = self._start_loops(stop)
         with concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="wk-job") as pool:
             while not stop.is_set():
@@ -197,7 +236,8 @@ class Worker:
                         self.renew_leases()
                     with self._lock:
                         free = concurrency - len(self._inflight)
-                    taken = self.claim(free) if free > 0 else []
+                    # Claims name our process row, so nothing is claimed before it exists.
+                    taken = self.claim(free) if free > 0 and self.liveness.registered else []
                     for job_id, token in taken:
                         with self._lock:
                             self._inflight[job_id] = token
@@ -211,6 +251,9 @@ class Worker:
             log.info("worker stopping; finishing in-flight jobs", extra={"worker": self.id})
         for thread in loop_threads:
             thread.join(timeout=self.lease.total_seconds())
+        liveness_stop.set()
+        liveness_thread.join(timeout=self.lease.total_seconds())
+        self.liveness.stop()
         self.leadership.release()
 
     def _idle_wait(self) -> float:

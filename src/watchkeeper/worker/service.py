@@ -78,10 +78,13 @@ def _claimable(now: dt.datetime):
 
 
 def claim(
-    session: Session, *, worker_id: str, lease: dt.timedelta, limit: int = 1, kinds: list[str] | None = None
+    session: Session, *, worker_id: str, lease: dt.timedelta, limit: int = 1, kinds: list[str] | None = None,
+    owner: str | None = None,
 ) -> list[tuple[int, str]]:
     """Lease up to `limit` ready jobs (or jobs whose lease expired). Returns (id, lease token)
-    pairs. The caller commits straight away so other workers see the lease."""
+    pairs. `owner` is the claiming process's `worker_process` id (see liveness.py): when that
+    process dies the jobs are taken back without waiting out the lease. The caller commits
+    straight away so other workers see the lease."""
     now = clock.utcnow()
     query = select(Job.id).where(_claimable(now)).order_by(Job.run_after, Job.id).limit(limit)
     if kinds:
@@ -95,7 +98,7 @@ def claim(
             update(Job)
             .where(Job.id == job_id, _claimable(now))
             .values(
-                status=JobStatus.RUNNING.value, claimed_by=worker_id, lease_token=token,
+                status=JobStatus.RUNNING.value, claimed_by=worker_id, owner=owner, lease_token=token,
                 lease_until=now + lease, attempts=Job.attempts + 1, started_at=now,
             )
             .execution_options(synchronize_session=False)
@@ -120,12 +123,15 @@ def load(session: Session, *, job_id: int) -> Job:
     return job
 
 
-def renew(session: Session, *, job_id: int, token: str, lease: dt.timedelta) -> bool:
+def renew(session: Session, *, job_id: int, token: str, lease: dt.timedelta, owner: str | None = None) -> bool:
     """Extend a lease we still hold; False means another worker has taken the job over."""
+    values: dict[str, Any] = {"lease_until": clock.utcnow() + lease}
+    if owner is not None:
+        values["owner"] = owner  # a worker that registered again under a new id keeps its jobs
     result = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.lease_token == token, Job.status == JobStatus.RUNNING.value)
-        .values(lease_until=clock.utcnow() + lease)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1

@@ -1,8 +1,9 @@
 """Reliability: `kill -9` of `watchkeeper serve` in the middle of a stream of ingest requests.
 
-After a restart every alert that got a 2xx is stored, and the SMTP server never receives the
-same notification twice across the crash. A notification whose send was cut off by the kill
-may stay 'sending'/'unconfirmed' (outcome unknown, shown to operators) — never resent by email.
+After a restart every alert that got a 2xx is stored and notified. The SMTP server receives a
+notification twice only if the kill cut its send off inside the DATA exchange; such a resend
+carries the same Message-ID and its outbox row is marked as a possible duplicate
+(tests/alerting/test_crash_reclaim.py measures this over many kills).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _serve(env: dict, config: Path, port: int, log: Path) -> subprocess.Popen:
         proc = subprocess.Popen([WATCHKEEPER, "serve", "--config", str(config), "--port", str(port)], env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     wait_for(lambda: proc.poll() is None and httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
-             timeout=60, what=f"watchkeeper serve (log: {log})")
+             timeout=120, what=f"watchkeeper serve (log: {log})")
     return proc
 
 
@@ -96,25 +97,26 @@ def test_kill_9_during_ingest_loses_no_acknowledged_alert_and_sends_no_duplicate
 
         def settled() -> bool:
             with container.session() as session:
-                open_rows = session.execute(select(Outbox.id).where(Outbox.status == "pending")).first()
+                open_rows = session.execute(select(Outbox.id).where(Outbox.status.in_(("pending", "sending")))).first()
                 due = session.execute(select(AlertGroup.id).where(AlertGroup.notify_seq == 0, AlertGroup.next_flush_at.is_not(None))).first()
             return open_rows is None and due is None
 
         wait_for(settled, timeout=120, what="every group to be notified after the restart", interval=0.3)
         subjects = Counter(str(m["Subject"]) for m in smtp_server.messages)
-        duplicates = {s: c for s, c in subjects.items() if c > 1}
-        assert duplicates == {}, f"sent twice across the crash: {duplicates}"
-        ids = [m["Message-ID"] for m in smtp_server.messages]
-        assert len(ids) == len(set(ids))
         with container.session() as session:
-            unsure = session.execute(select(Outbox.message).where(Outbox.status.in_(("sending", "unconfirmed")))).scalars().all()
+            marked = {m["subject"] for m in session.execute(
+                select(Outbox.message).where(Outbox.possible_duplicate.is_(True))).scalars()}
+            unsure = session.execute(select(Outbox.id).where(Outbox.status.in_(("sending", "unconfirmed")))).all()
+        duplicates = {s: c for s, c in subjects.items() if c > 1}
+        assert set(duplicates) <= marked, f"sent twice across the crash without being marked: {set(duplicates) - marked}"
+        # At most the sends in flight when the kill came (one per worker thread) were cut off inside DATA.
+        assert len(marked) <= 4
+        by_id = Counter(str(m["Message-ID"]) for m in smtp_server.messages)
+        assert sum(by_id.values()) - len(by_id) == sum(duplicates.values()) - len(duplicates), "a repeat had a new Message-ID"
         mailed = {s.split("] ", 1)[1].split(" — ")[0] for s in subjects}
-        unknown = {m["subject"].split("] ", 1)[1].split(" — ")[0] for m in unsure}
-        not_mailed = [n for n in acked if n not in mailed and n not in unknown]
+        not_mailed = [n for n in acked if n not in mailed]
         assert not_mailed == [], f"acknowledged alerts never notified: {not_mailed[:5]}"
-        # At most the sends in flight when the kill came (one per worker thread) are of unknown
-        # outcome; they are kept as 'sending'/'unconfirmed' for a person, never resent by email.
-        assert len(unknown) <= 4
+        assert unsure == [], "a send cut off by the kill was left for a person instead of being sent again"
     finally:
         stop.set()
         if proc.poll() is None:

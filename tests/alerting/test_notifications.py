@@ -154,37 +154,67 @@ def test_a_webhook_answering_4xx_is_dead_at_once_and_5xx_is_retried(session, fro
     assert len(webhook_server.requests) == 2
 
 
-def test_a_send_interrupted_by_a_crash_is_not_resent_by_email_but_is_by_webhook(session, frozen_clock, smtp_server,
-                                                                                webhook_server, worker):
-    configure(session, receivers=[email_receiver("ops", smtp_server.port),
-                                  {"name": "hooks", "channels": [{"type": "webhook", "url": webhook_server.url}]}],
-              route={**_route("ops"), "routes": [{"matchers": ['severity="critical"'], "receiver": "hooks", "continue": True},
-                                                 {"matchers": ['service="checkout"'], "receiver": "ops"}]})
-    ingest(session, alert(service="checkout", severity="critical"))
-    session.commit()
-    clock.advance(dt.timedelta(seconds=31))
-    # Run only the flush: the delivery jobs stay queued, as if the worker died right after claiming.
-    from watchkeeper.worker import service as queue
+def test_a_send_cut_off_by_a_crash_is_recovered_by_how_far_it_got(session, frozen_clock, smtp_server, webhook_server,
+                                                                    worker, personas):
+    """Recovery after a worker died mid-send goes by the attempt's recorded stage: nothing
+    handed over → sent again (not a duplicate); accepted → recorded as sent, not sent again;
+    inside the exchange → sent again with the same Message-ID / Idempotency-Key and marked as a
+    possible duplicate (at-least-once, the default) or held as unconfirmed (at-most-once)."""
+    from watchkeeper.alerting import service as alerting
+    from watchkeeper.notify import service as outbox
+    from watchkeeper.notify.channels.email import message_id
+    from watchkeeper.notify.schemas import Message
 
-    flush_jobs = [j for j in queue.list_jobs(session, filter=queue.JobFilter(kind="alerting.flush"))]
-    assert flush_jobs
-    worker.jobs = {k: v for k, v in worker.jobs.items() if k == "alerting.flush"}
-    worker.run_once()
-    rows = session.execute(select(Outbox).order_by(Outbox.id)).scalars().all()
-    assert sorted(r.channel_kind for r in rows) == ["email", "webhook"]
-    for row in rows:  # claim both (attempt written 'sending') and "crash" before sending
-        assert delivery.claim(session, outbox_id=row.id, worker="doomed") is not None
+    mail = {"type": "email", "to": ["ops@example.com"], "smtp_host": "127.0.0.1", "smtp_port": smtp_server.port}
+    cases = {  # name: (channel, stage reached when the worker died)
+        "unsent": (mail, "claimed"),
+        "ambiguous": (mail, "transmitting"),
+        "careful": ({**mail, "guarantee": "at-most-once"}, "transmitting"),
+        "delivered": (mail, "accepted"),
+        "legacy": (mail, None),  # an attempt from before stages were recorded
+        "hook": ({"type": "webhook", "url": webhook_server.url}, "transmitting"),
+    }
+    ids = {name: outbox.enqueue(session, key=f"crash:{name}", receiver="ops", channel=channel,
+                                message=Message(subject=f"page {name}", text=name))
+           for name, (channel, _) in cases.items()}
+    session.commit()
+    for name, (_, stage) in cases.items():  # claim each (attempt written) and "crash" at its stage
+        claimed = delivery.claim(session, outbox_id=ids[name], worker="doomed")
+        assert claimed is not None
+        session.execute(Attempt.__table__.update().where(Attempt.id == claimed.attempt_id).values(stage=stage))
     session.commit()
     clock.advance(delivery.LEASE + dt.timedelta(seconds=1))
     recovered = delivery.recover_interrupted(session)
     session.commit()
-    assert recovered == {"resent": 1, "unconfirmed": 1}
+    assert recovered == {"resent": 1, "resent_possible_duplicate": 3, "unconfirmed": 1, "delivered": 1, "dead": 0}
     session.expire_all()
-    by_kind = {r.channel_kind: r for r in session.execute(select(Outbox)).scalars()}
-    assert by_kind["email"].status == "unconfirmed" and "may or may not have gone out" in by_kind["email"].last_error
-    assert by_kind["webhook"].status == "pending"
-    worker.jobs = dict(__import__("watchkeeper.worker.registry", fromlist=["JOBS"]).JOBS)
+    rows = {name: session.get(Outbox, ids[name]) for name in cases}
+    assert {n: (r.status, r.possible_duplicate) for n, r in rows.items()} == {
+        "unsent": ("pending", False), "ambiguous": ("pending", True), "careful": ("unconfirmed", False),
+        "delivered": ("sent", False), "legacy": ("pending", True), "hook": ("pending", True)}
+    assert "may or may not have gone out" in rows["careful"].last_error
+
     worker.run_once()
-    assert smtp_server.messages == [] and len(webhook_server.requests) == 1
-    statuses = [a.status for a in session.execute(select(Attempt).where(Attempt.outbox_id == by_kind["webhook"].id).order_by(Attempt.number)).scalars()]
-    assert statuses == ["unknown", "ok"]
+    got = {str(m["Subject"]).removeprefix("page "): m for m in smtp_server.messages}
+    assert sorted(got) == ["ambiguous", "legacy", "unsent"], "each resent once; the delivered and the held one not"
+    assert len(smtp_server.messages) == 3
+    for name, m in got.items():
+        assert m["Message-ID"] == message_id(f"crash:{name}"), "the same Message-ID on every attempt"
+        assert (m["X-Watchkeeper-Possible-Duplicate"] is not None) == (name != "unsent"), name
+    assert [r["headers"].get("X-Watchkeeper-Possible-Duplicate") for r in webhook_server.requests] == ["true"]
+    assert webhook_server.requests[0]["headers"]["Idempotency-Key"] == "crash:hook"
+    history = {n: [(a.status, a.stage) for a in session.execute(
+        select(Attempt).where(Attempt.outbox_id == ids[n]).order_by(Attempt.number)).scalars()] for n in cases}
+    assert history["unsent"] == [("failed", "claimed"), ("ok", "accepted")]
+    assert history["ambiguous"] == [("unknown", "transmitting"), ("ok", "accepted")]
+    assert history["delivered"] == [("ok", "accepted")]
+    assert history["careful"] == [("unknown", "transmitting")]
+
+    # A person retries the held one: it goes out, marked as a possible duplicate.
+    alerting.retry_notification(session, outbox_id=ids["careful"], actor=personas["root"].actor)
+    session.commit()
+    worker.run_once()
+    session.expire_all()
+    assert session.get(Outbox, ids["careful"]).possible_duplicate
+    repeat = [m for m in smtp_server.messages if str(m["Subject"]) == "page careful"]
+    assert len(repeat) == 1 and repeat[0]["X-Watchkeeper-Possible-Duplicate"] is not None

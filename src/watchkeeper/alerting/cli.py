@@ -150,7 +150,7 @@ def notifications(ctx: typer.Context, status: Annotated[Optional[OutboxStatus], 
     """List the notification outbox."""
     with session_scope(ctx) as session:
         rows = notify.list_outbox(session, filter=OutboxFilter(status=status, limit=limit))
-    emit(ctx, [r.model_dump() for r in rows], columns=["id", "receiver", "channel_kind", "status", "attempts", "subject", "last_error"])
+    emit(ctx, [r.model_dump() for r in rows], columns=["id", "receiver", "channel_kind", "status", "possible_duplicate", "attempts", "subject", "last_error"])
 
 
 @alert_app.command("retry-notification")

@@ -1,9 +1,13 @@
 """Delivering outbox rows: a chain of small steps, each in its own short transaction.
 
     claim   conditional UPDATE pending → sending with a lease token (on PostgreSQL candidates
-            come from FOR UPDATE SKIP LOCKED), and the attempt row written 'sending' — both
-            committed BEFORE any network traffic, so "did the page go out?" is answerable;
-    send    the channel talks to the outside world, outside any transaction;
+            come from FOR UPDATE SKIP LOCKED), and the attempt row written 'sending' at stage
+            'claimed' — both committed BEFORE any network traffic, so "did the page go out?"
+            is answerable;
+    send    the channel talks to the outside world, outside any transaction, and reports its
+            progress, each stage committed as it is reached: 'transmitting' right before the
+            first byte the receiver could act on (SMTP: the DATA command), 'accepted' when the
+            receiver confirmed (SMTP: 250 after the data);
     record  the attempt's outcome and the row's new state, conditional on our lease token;
     retry   a failed row goes back to pending with exponential backoff and a delivery job at
             that time, or to dead after its last attempt.
@@ -11,9 +15,17 @@
 A worker that dies between claim and record leaves the row 'sending'. The claim names the
 worker process (`owner`), so the worker liveness sweep finds such rows within seconds of the
 death (`reclaim_orphans`; the 2-minute lease is the backstop). Recovery (`recover_interrupted`)
-then marks that attempt 'unknown': channels whose receivers
-de-duplicate by idempotency key (webhooks) are sent again, the others (email, chat) become
-'unconfirmed' for a person to check and retry — a crash never silently sends a page twice.
+then goes by the stage the attempt had reached:
+
+    claimed       nothing was handed over: certainly not delivered → sent again at once (not a
+                  duplicate);
+    accepted      the receiver confirmed: delivered → recorded as sent;
+    transmitting  truly ambiguous (the receiver may or may not have it) → by the channel's
+                  `guarantee`: at-least-once (the default; a lost page is worse than a repeat)
+                  sends it again with the same Message-ID / Idempotency-Key and marks the row
+                  `possible_duplicate`; at-most-once makes it 'unconfirmed' for a person.
+
+An attempt without a stage (written before stages were recorded) counts as transmitting.
 """
 
 from __future__ import annotations
@@ -31,8 +43,9 @@ from sqlalchemy.orm import Session
 from watchkeeper import clock
 from watchkeeper.db.engine import is_postgres
 from watchkeeper.notify.channels import CHANNELS, DeliveryError
+from watchkeeper.notify.channels.base import Progress, no_progress
 from watchkeeper.notify.models import Attempt, Outbox
-from watchkeeper.notify.schemas import CHANNEL_ADAPTER, Message, OutboxStatus, RetryPolicy
+from watchkeeper.notify.schemas import CHANNEL_ADAPTER, Message, OutboxStatus, RetryPolicy, SendStage
 from watchkeeper.notify.service import DELIVER_JOB
 from watchkeeper.worker import service as queue
 from watchkeeper.worker.liveness import live_owners
@@ -55,6 +68,7 @@ class Claimed:
     kind: str
     channel: dict
     message: dict
+    repeat: bool = False  # sent again after an attempt of unknown outcome
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,13 +97,16 @@ def claim(session: Session, *, outbox_id: int, worker: str, owner: str | None = 
     if res.rowcount != 1:
         return None
     row = session.execute(
-        select(Outbox.attempts, Outbox.idempotency_key, Outbox.channel_kind, Outbox.channel, Outbox.message)
+        select(Outbox.attempts, Outbox.idempotency_key, Outbox.channel_kind, Outbox.channel, Outbox.message,
+               Outbox.possible_duplicate)
         .where(Outbox.id == outbox_id)
     ).one()
-    attempt = Attempt(outbox_id=outbox_id, number=row.attempts, worker=worker, started_at=now, status="sending")
+    attempt = Attempt(outbox_id=outbox_id, number=row.attempts, worker=worker, started_at=now, status="sending",
+                      stage=SendStage.CLAIMED.value)
     session.add(attempt)
     session.flush()
-    return Claimed(outbox_id, token, attempt.id, row.attempts, row.idempotency_key, row.channel_kind, row.channel, row.message)
+    return Claimed(outbox_id, token, attempt.id, row.attempts, row.idempotency_key, row.channel_kind, row.channel, row.message,
+                   bool(row.possible_duplicate))
 
 
 def due_ids(session: Session, *, limit: int, overdue: dt.timedelta = dt.timedelta(0)) -> list[int]:
@@ -101,14 +118,48 @@ def due_ids(session: Session, *, limit: int, overdue: dt.timedelta = dt.timedelt
     return list(session.execute(query).scalars())
 
 
-def send(claimed: Claimed, *, secret: SecretLookup) -> tuple[bool, str, str | None, bool]:
+class LeaseLost(Exception):
+    """Our claim on an outbox row was taken back (we were presumed dead)."""
+
+
+def progress_recorder(session_factory: SessionFactory, claimed: Claimed) -> Progress:
+    """A channel's progress callback that commits each stage on the claimed attempt. Failing
+    to record 'transmitting' stops the send (recovery must never take a message that may have
+    gone out for one that certainly did not); failing to record 'accepted' only loses the
+    certainty (recovery then treats the attempt as ambiguous)."""
+
+    def record_stage(stage: str) -> None:
+        try:
+            with session_factory() as session:
+                # Only while we still hold the row (locked, so recovery cannot take it between this
+                # check and the commit): a worker presumed dead must not start transmitting a
+                # message that recovery has already called unsent and handed out again.
+                held = session.execute(select(Outbox.id).where(
+                    Outbox.id == claimed.outbox_id, Outbox.lease_token == claimed.token,
+                    Outbox.status == OutboxStatus.SENDING.value).with_for_update()).first()
+                if held is None:
+                    raise LeaseLost(f"notification {claimed.outbox_id} was taken over by another worker; not sending it")
+                session.execute(update(Attempt).where(Attempt.id == claimed.attempt_id).values(stage=stage)
+                                .execution_options(synchronize_session=False))
+                session.commit()
+        except Exception:
+            if stage != SendStage.ACCEPTED.value:
+                raise
+            log.warning("could not record that the receiver accepted the message", extra={"outbox_id": claimed.outbox_id},
+                        exc_info=True)
+
+    return record_stage
+
+
+def send(claimed: Claimed, *, secret: SecretLookup, progress: Progress = no_progress) -> tuple[bool, str, str | None, bool]:
     """Returns (ok, response, error, retryable). Never raises for a delivery problem."""
     channel = CHANNELS.get(claimed.kind)
     if channel is None:
         return False, "", f"no channel of kind '{claimed.kind}'", False
     try:
         settings = CHANNEL_ADAPTER.validate_python(claimed.channel)
-        sent = channel.send(settings, Message.model_validate(claimed.message), key=claimed.key, secret=secret)
+        sent = channel.send(settings, Message.model_validate(claimed.message), key=claimed.key, secret=secret,
+                            progress=progress, repeat=claimed.repeat)
     except DeliveryError as exc:
         return False, exc.response or "", str(exc), exc.retryable
     except Exception as exc:  # noqa: BLE001 - a channel bug must not kill the worker; it is recorded
@@ -162,8 +213,13 @@ def deliver(session_factory: SessionFactory, *, outbox_id: int, worker: str, sec
         session.commit()
     if claimed is None:
         return Outcome(outbox_id, "skipped", "not ready")
+    return send_and_record(session_factory, claimed, secret=secret)
+
+
+def send_and_record(session_factory: SessionFactory, claimed: Claimed, *, secret: SecretLookup) -> Outcome:
+    """Send a claimed row (recording its progress) and record the outcome (commit)."""
     start = time.perf_counter()
-    ok, response, error, retryable = send(claimed, secret=secret)
+    ok, response, error, retryable = send(claimed, secret=secret, progress=progress_recorder(session_factory, claimed))
     latency = (time.perf_counter() - start) * 1000
     with session_factory() as session:
         outcome = record(session, claimed, ok=ok, response=response, error=error, retryable=retryable, latency_ms=latency)
@@ -186,26 +242,52 @@ def reclaim_orphans(session: Session) -> dict[str, int]:
 
 
 def recover_interrupted(session: Session) -> dict[str, int]:
-    """Rows left 'sending' by a worker that died: resend where safe, else mark unconfirmed."""
+    """Rows left 'sending' by a worker that died (lease expired, or expired by the liveness
+    sweep): decide by how far the attempt got (see the module docstring). Does not commit."""
     now = clock.utcnow()
     query = (select(Outbox).where(Outbox.status == OutboxStatus.SENDING.value, Outbox.lease_until < now)
              .execution_options(populate_existing=True))
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
-    out = {"resent": 0, "unconfirmed": 0}
+    out = {"resent": 0, "resent_possible_duplicate": 0, "unconfirmed": 0, "delivered": 0, "dead": 0}
     for row in session.execute(query).scalars():
-        session.execute(
-            update(Attempt).where(Attempt.outbox_id == row.id, Attempt.status == "sending")
-            .values(status="unknown", finished_at=now, error="the worker stopped during the send; outcome unknown")
-            .execution_options(synchronize_session=False)
-        )
-        channel = CHANNELS.get(row.channel_kind)
+        attempts = list(session.execute(select(Attempt).where(Attempt.outbox_id == row.id, Attempt.status == "sending")
+                                        .order_by(Attempt.number.desc())).scalars())
+        stage = attempts[0].stage if attempts else None
+        for attempt in attempts[1:]:  # older attempts of a row claimed again meanwhile: outcome unknown
+            attempt.status, attempt.finished_at = "unknown", now
+        last = attempts[0] if attempts else None
         row.lease_token, row.lease_until = None, None
-        if channel is not None and channel.resend_unconfirmed and row.attempts < row.max_attempts:
-            row.status, row.next_attempt_at = OutboxStatus.PENDING.value, now
-            queue.enqueue(session, kind=DELIVER_JOB, payload={"outbox_id": row.id},
-                          dedupe_key=f"{DELIVER_JOB}:{row.id}:{row.attempts}:recover", max_attempts=3)
-            out["resent"] += 1
+        if stage == SendStage.ACCEPTED.value:
+            if last is not None:
+                last.status, last.finished_at = "ok", now
+                last.response = "accepted by the receiver; the worker stopped before it recorded this"
+            row.status, row.sent_at, row.last_error = OutboxStatus.SENT.value, now, None
+            out["delivered"] += 1
+            continue
+        if stage == SendStage.CLAIMED.value:
+            if last is not None:
+                last.status, last.finished_at, last.retryable = "failed", now, True
+                last.error = "the worker stopped before it handed the message over: not delivered, sent again"
+            if row.attempts < row.max_attempts:
+                _resend(session, row, now)
+                out["resent"] += 1
+            else:
+                row.status = OutboxStatus.DEAD.value
+                row.last_error = f"the worker stopped before sending, {row.attempts} times; retry notification {row.id} by hand"
+                out["dead"] += 1
+                log.error("notification dead", extra={"outbox_id": row.id, "receiver": row.receiver})
+            continue
+        if last is not None:
+            last.status, last.finished_at = "unknown", now
+            last.error = "the worker stopped during the exchange with the receiver; it may or may not have the message"
+        guarantee = (row.channel or {}).get("guarantee", "at-least-once")
+        if guarantee == "at-least-once" and row.attempts < row.max_attempts:
+            row.possible_duplicate = True
+            _resend(session, row, now)
+            out["resent_possible_duplicate"] += 1
+            log.warning("sending again a notification whose send was cut off; marked as a possible duplicate",
+                        extra={"outbox_id": row.id, "receiver": row.receiver})
         else:
             row.status = OutboxStatus.UNCONFIRMED.value
             row.last_error = ("the worker stopped while sending; the message may or may not have gone out — "
@@ -214,3 +296,9 @@ def recover_interrupted(session: Session) -> dict[str, int]:
             log.error("notification outcome unknown", extra={"outbox_id": row.id, "receiver": row.receiver})
     session.flush()
     return out
+
+
+def _resend(session: Session, row: Outbox, now: dt.datetime) -> None:
+    row.status, row.next_attempt_at = OutboxStatus.PENDING.value, now
+    queue.enqueue(session, kind=DELIVER_JOB, payload={"outbox_id": row.id},
+                  dedupe_key=f"{DELIVER_JOB}:{row.id}:{row.attempts}:recover", max_attempts=3)

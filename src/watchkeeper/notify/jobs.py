@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -50,11 +49,6 @@ def sweep(session: Session, payload: dict[str, Any], ctx) -> dict:
             s.commit()
         if claimed is None:
             break
-        start = time.perf_counter()
-        ok, response, error, retryable = delivery.send(claimed, secret=ctx.settings.secret_from_env)
-        with ctx.session_factory() as s:
-            delivery.record(s, claimed, ok=ok, response=response, error=error, retryable=retryable,
-                            latency_ms=(time.perf_counter() - start) * 1000)
-            s.commit()
+        delivery.send_and_record(ctx.session_factory, claimed, secret=ctx.settings.secret_from_env)
         sent += 1
     return {**recovered, "attempted": sent}

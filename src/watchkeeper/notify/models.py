@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from watchkeeper.db.base import Base
@@ -42,6 +42,9 @@ class Outbox(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Set when the row is sent again after an attempt whose outcome is unknown (a crash inside
+    # the exchange): the recipient may get it twice. Shown in the UI and the outbox list.
+    possible_duplicate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Attempt(Base):
@@ -56,6 +59,7 @@ class Attempt(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16))  # sending | ok | failed | unknown
+    stage: Mapped[str | None] = mapped_column(String(16))  # SendStage: how far the attempt got
     latency_ms: Mapped[float | None] = mapped_column(Float)
     response: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)

@@ -16,7 +16,16 @@ ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 EnvName = Annotated[str, Field(pattern=ENV_NAME, description="Name of an environment variable holding the secret (also read from NAME_FILE).")]
 
 
-class EmailChannel(Strict):
+class _Channel(Strict):
+    guarantee: Literal["at-least-once", "at-most-once"] = Field(
+        "at-least-once",
+        description="A message whose send was cut off by a crash inside the exchange with the receiver (it may or "
+                    "may not have arrived): at-least-once sends it again, marked as a possible duplicate; "
+                    "at-most-once holds it as 'unconfirmed' for a person to check and retry. A send cut off before "
+                    "anything was handed over is always sent again.")
+
+
+class EmailChannel(_Channel):
     """Email over SMTP. `security`: none, starttls (upgrade on port 587) or tls (implicit, 465)."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -32,7 +41,7 @@ class EmailChannel(Strict):
     timeout: Duration = Field(dt.timedelta(seconds=10), description="Connect and send timeout.")
 
 
-class WebhookChannel(Strict):
+class WebhookChannel(_Channel):
     """JSON POST, signed with HMAC-SHA256 when `secret_env` is set (see docs/notifications.md)."""
 
     type: Literal["webhook"]
@@ -49,7 +58,7 @@ class WebhookChannel(Strict):
         return self
 
 
-class ChatChannel(Strict):
+class ChatChannel(_Channel):
     """Chat through an apprise URL (slack://, msteams://, discord://, ntfy://, tgram://, json://…).
     Apprise URLs carry tokens, so only the name of the variable holding it is configured."""
 
@@ -80,6 +89,15 @@ class OutboxStatus(StrEnum):
     UNCONFIRMED = "unconfirmed"
 
 
+class SendStage(StrEnum):
+    """How far an attempt got, recorded (committed) as it goes, so that after a crash recovery
+    can tell a message that certainly did not go out from one that may have."""
+
+    CLAIMED = "claimed"  # nothing handed to the receiver yet: certainly not delivered
+    TRANSMITTING = "transmitting"  # inside the exchange (SMTP DATA, the HTTP request): may have arrived
+    ACCEPTED = "accepted"  # the receiver confirmed (SMTP 250 after DATA, HTTP 2xx): delivered
+
+
 class AttemptRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -88,6 +106,7 @@ class AttemptRead(BaseModel):
     started_at: dt.datetime
     finished_at: dt.datetime | None
     status: str
+    stage: str | None = None
     latency_ms: float | None
     response: str | None
     error: str | None
@@ -109,6 +128,8 @@ class OutboxRead(BaseModel):
     created_at: dt.datetime
     sent_at: dt.datetime | None
     last_error: str | None
+    possible_duplicate: bool = Field(False, description="Sent again after a send whose outcome was unknown: the "
+                                                        "recipient may have it twice (same Message-ID / Idempotency-Key).")
     subject: str = ""
     history: list[AttemptRead] = Field(default_factory=list)
 

@@ -108,6 +108,8 @@ def retry(session: Session, *, outbox_id: int, actor: Actor, team: str | None = 
     before = row.status
     now = clock.utcnow()
     row.status, row.next_attempt_at, row.max_attempts = OutboxStatus.PENDING.value, now, row.attempts + 1
+    if before == OutboxStatus.UNCONFIRMED.value:
+        row.possible_duplicate = True  # the earlier attempt may have arrived
     session.flush()
     queue.enqueue(session, kind=DELIVER_JOB, payload={"outbox_id": row.id},
                   dedupe_key=f"{DELIVER_JOB}:{row.id}:{row.attempts}:manual", max_attempts=3)

@@ -9,6 +9,14 @@ from typing import Any, ClassVar, Protocol
 from watchkeeper.notify.schemas import Message
 
 SecretLookup = Callable[[str], "str | None"]
+# Called by a channel with a SendStage value as the send goes: "transmitting" right before the
+# first byte that could make the receiver act on the message, "accepted" once it confirmed. It
+# commits before it returns; if it raises, the channel must not go on (nothing was handed over).
+Progress = Callable[[str], None]
+
+
+def no_progress(stage: str) -> None:
+    """For sends outside the outbox (tests, tools): progress is not recorded."""
 
 
 class DeliveryError(Exception):
@@ -27,12 +35,13 @@ class Sent:
 
 
 class Channel(Protocol):
-    kind: ClassVar[str]
-    # Whether a message whose send was interrupted (worker died mid-send, outcome unknown) may
-    # be sent again. True only where the receiver can drop the duplicate by idempotency key.
-    resend_unconfirmed: ClassVar[bool]
+    """`repeat`: this message is sent again after an attempt whose outcome is unknown; mark it
+    as a possible duplicate where the channel can (a header, a prefix)."""
 
-    def send(self, settings: Any, message: Message, *, key: str, secret: SecretLookup) -> Sent: ...
+    kind: ClassVar[str]
+
+    def send(self, settings: Any, message: Message, *, key: str, secret: SecretLookup, progress: Progress = no_progress,
+             repeat: bool = False) -> Sent: ...
 
 
 def need_secret(secret: SecretLookup, name: str, what: str) -> str:

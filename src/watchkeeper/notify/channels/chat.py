@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from typing import ClassVar
 
-from watchkeeper.notify.channels.base import DeliveryError, SecretLookup, Sent, need_secret
-from watchkeeper.notify.schemas import ChatChannel, Message
+from watchkeeper.notify.channels.base import DeliveryError, Progress, SecretLookup, Sent, need_secret, no_progress
+from watchkeeper.notify.schemas import ChatChannel, Message, SendStage
 
 
 class _Capture(logging.Handler):
@@ -21,9 +21,9 @@ class _Capture(logging.Handler):
 
 class Chat:
     kind: ClassVar[str] = "chat"
-    resend_unconfirmed: ClassVar[bool] = False
 
-    def send(self, settings: ChatChannel, message: Message, *, key: str, secret: SecretLookup) -> Sent:
+    def send(self, settings: ChatChannel, message: Message, *, key: str, secret: SecretLookup,
+             progress: Progress = no_progress, repeat: bool = False) -> Sent:
         import apprise
 
         url = need_secret(secret, settings.url_env, "apprise URL")
@@ -34,11 +34,14 @@ class Chat:
         capture = _Capture()
         logger = logging.getLogger("apprise")
         logger.addHandler(capture)
+        title = f"(possible repeat) {message.subject}" if repeat else message.subject
+        progress(SendStage.TRANSMITTING.value)  # apprise talks to the service from here on
         try:
-            ok = client.notify(title=message.subject, body=message.short or message.text)
+            ok = client.notify(title=title, body=message.short or message.text)
         finally:
             logger.removeHandler(capture)
         detail = "; ".join(capture.lines)[-500:]
         if not ok:
             raise DeliveryError(f"chat delivery failed: {detail or 'apprise reported a failure'}", retryable=True, response=detail or None)
+        progress(SendStage.ACCEPTED.value)
         return Sent(response=detail or "delivered")

@@ -2,6 +2,10 @@
 
 The Message-ID is derived from the outbox row's idempotency key, so mail systems that drop
 duplicate Message-IDs do so and a person can always tie a mail back to its outbox row.
+
+Progress: "transmitting" is reported right before the DATA command (until then the server
+has nothing it could deliver: connecting, EHLO, STARTTLS, AUTH, MAIL FROM and RCPT TO hand
+over no message), "accepted" right after the server's 250 reply to the end of the data.
 """
 
 from __future__ import annotations
@@ -13,32 +17,60 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import ClassVar
 
-from watchkeeper.notify.channels.base import DeliveryError, SecretLookup, Sent, need_secret
-from watchkeeper.notify.schemas import EmailChannel, Message
+from watchkeeper.notify.channels.base import DeliveryError, Progress, SecretLookup, Sent, need_secret, no_progress
+from watchkeeper.notify.schemas import EmailChannel, Message, SendStage
+
+
+class _Tracked:
+    """Reports the DATA exchange to `progress` (mixed into smtplib's client classes)."""
+
+    progress: Progress = staticmethod(no_progress)
+
+    def data(self, msg):  # smtplib.SMTP.data: DATA, the message, the final dot, the reply
+        self.progress(SendStage.TRANSMITTING.value)
+        code, reply = super().data(msg)  # type: ignore[misc]
+        self.progress(SendStage.ACCEPTED.value)  # data() raises unless the reply was 250
+        return code, reply
+
+
+class _SMTP(_Tracked, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_Tracked, smtplib.SMTP_SSL):
+    pass
+
+
+def message_id(key: str) -> str:
+    """The Message-ID of the mail for an outbox row: the same on every attempt."""
+    return f"<{key.replace(':', '.')}@watchkeeper>"
 
 
 class Email:
     kind: ClassVar[str] = "email"
-    resend_unconfirmed: ClassVar[bool] = False
 
-    def send(self, settings: EmailChannel, message: Message, *, key: str, secret: SecretLookup) -> Sent:
+    def send(self, settings: EmailChannel, message: Message, *, key: str, secret: SecretLookup,
+             progress: Progress = no_progress, repeat: bool = False) -> Sent:
         mail = EmailMessage()
         mail["Subject"] = message.subject
         mail["From"] = settings.from_
         mail["To"] = ", ".join(settings.to)
         mail["Date"] = formatdate(localtime=False)
-        mail["Message-ID"] = f"<{key.replace(':', '.')}@watchkeeper>"
+        mail["Message-ID"] = message_id(key)
         mail["X-Watchkeeper-Idempotency-Key"] = key
+        if repeat:
+            mail["X-Watchkeeper-Possible-Duplicate"] = "yes; an earlier attempt may have been delivered (same Message-ID)"
         mail.set_content(message.text)
         if message.html:
             mail.add_alternative(message.html, subtype="html")
         timeout = settings.timeout.total_seconds()
         try:
             if settings.security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=timeout,
-                                                      context=ssl.create_default_context())
+                smtp: smtplib.SMTP = _SMTPSSL(settings.smtp_host, settings.smtp_port, timeout=timeout,
+                                              context=ssl.create_default_context())
             else:
-                smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+                smtp = _SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+            smtp.progress = progress  # type: ignore[attr-defined]
             with smtp:
                 if settings.security == "starttls":
                     smtp.starttls(context=ssl.create_default_context())

@@ -17,8 +17,8 @@ from typing import ClassVar
 
 import httpx
 
-from watchkeeper.notify.channels.base import DeliveryError, SecretLookup, Sent, need_secret
-from watchkeeper.notify.schemas import Message, WebhookChannel
+from watchkeeper.notify.channels.base import DeliveryError, Progress, SecretLookup, Sent, need_secret, no_progress
+from watchkeeper.notify.schemas import Message, SendStage, WebhookChannel
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -38,23 +38,26 @@ def verify(secret: str, timestamp: str, body: bytes, header: str, *, max_age: fl
 
 class Webhook:
     kind: ClassVar[str] = "webhook"
-    # Receivers can drop repeats by the Idempotency-Key header, so an interrupted send is retried.
-    resend_unconfirmed: ClassVar[bool] = True
 
-    def send(self, settings: WebhookChannel, message: Message, *, key: str, secret: SecretLookup) -> Sent:
+    def send(self, settings: WebhookChannel, message: Message, *, key: str, secret: SecretLookup,
+             progress: Progress = no_progress, repeat: bool = False) -> Sent:
         url = str(settings.url) if settings.url else need_secret(secret, settings.url_env, "webhook URL")
         body = json.dumps(message.data or {"subject": message.subject, "text": message.text}, sort_keys=True).encode()
         timestamp = str(int(time.time()))
         headers = {**settings.headers, "Content-Type": "application/json", "Idempotency-Key": key,
                    "X-Watchkeeper-Timestamp": timestamp, "User-Agent": "watchkeeper"}
+        if repeat:
+            headers["X-Watchkeeper-Possible-Duplicate"] = "true"
         if settings.secret_env:
             headers["X-Watchkeeper-Signature"] = signature(need_secret(secret, settings.secret_env, "webhook signing secret"), timestamp, body)
+        progress(SendStage.TRANSMITTING.value)  # from here the receiver may act on the request
         try:
             response = httpx.post(url, content=body, headers=headers, timeout=settings.timeout.total_seconds())
         except httpx.HTTPError as exc:
             raise DeliveryError(f"webhook request failed: {type(exc).__name__}: {exc}", retryable=True) from None
         text = response.text[:500]
         if response.status_code < 300:
+            progress(SendStage.ACCEPTED.value)
             return Sent(response=f"{response.status_code} {text}".strip())
         retryable = response.status_code >= 500 or response.status_code in (408, 425, 429)
         raise DeliveryError(f"webhook answered {response.status_code}" + ("" if retryable else "; fix the receiver or its URL"),

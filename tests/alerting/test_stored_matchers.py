@@ -48,3 +48,20 @@ def test_old_rows_that_re2_refuses_suppress_nothing_and_break_nothing(session, f
     listed = alerting.list_silences(session)
     assert [(s.id, s.matching_firing) for s in listed] == [(silence.id, 0)]
     assert alerting.expire_silence(session, silence_id=silence.id, actor=personas["root"].actor).state == "expired"
+
+
+def test_a_stored_route_re2_refuses_sends_everything_to_the_root_receiver(session, frozen_clock, smtp_server, worker, caplog):
+    configure(session, receivers=[email_receiver("ops", smtp_server.port), email_receiver("pager", smtp_server.port, to="pager@example.com")],
+              route={"receiver": "ops", "group_by": ["alertname"], "group_wait": "30s",
+                     "routes": [{"matchers": ['severity="critical"'], "receiver": "pager"}]})
+    stored = {"receiver": "ops", "group_by": ["alertname"], "group_wait": "30s", "group_interval": f"{secrets.randbelow(1000) + 60}s",
+              "routes": [{"matchers": OLD, "receiver": "pager"}]}
+    session.execute(update(RoutingConfig).values(route=stored))
+    ingest(session, alert("Tgt", severity="critical"))
+    with caplog.at_level(logging.WARNING, logger="watchkeeper.alerting.routing"):
+        session.commit()
+        clock.advance(dt.timedelta(seconds=31))
+        worker.run_once()
+    assert smtp_server.subjects() == ["[FIRING:1] Tgt"]
+    assert [m["To"] for m in smtp_server.messages] == ["oncall@example.com"]
+    assert any("root receiver" in r.getMessage() for r in caplog.records)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +19,8 @@ from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.errors import InvalidInput, NotFound
 from watchkeeper.notify.schemas import RetryPolicy
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +44,13 @@ _cache: dict[str, Loaded] = {}
 
 def _build(route: dict, rules: list[dict], dependency_inhibition: bool, delivery: dict) -> Loaded:
     policy = RetryPolicy.model_validate(delivery or {})
-    tree = _routing.build(route)
+    try:
+        tree = _routing.build(route)
+    except ValueError as exc:
+        # A tree saved under an older regex syntax that RE2 refuses: every alert goes to the root
+        # receiver (failing open) until the next `apply` fixes the route, which names the line.
+        log.warning("the stored route tree no longer parses; every alert goes to the root receiver until it is fixed: %s", exc)
+        tree = _routing.build({k: v for k, v in route.items() if k not in ("routes", "matchers")})
     parsed = []
     for index, r in enumerate(rules):
         # A rule saved under an older regex syntax that RE2 refuses inhibits nothing (and warns).

@@ -96,6 +96,9 @@ def _wire_alerting() -> None:
     from watchkeeper.readiness import registry
 
     events.subscribe(SignalChanged, alerting.on_signal_changed, name="alerting.on_signal_changed")
+    from watchkeeper.maintenance.events import WindowChanged
+
+    events.subscribe(WindowChanged, alerting.on_window_changed, name="alerting.on_window_changed")
     suppress.register("maintenance", maintenance.suppressor, at_ingest=True)
     suppress.register("silences", silences.suppressor, at_ingest=True)
     suppress.register("inhibition", inhibition.suppressor, at_ingest=False)

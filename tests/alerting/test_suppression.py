@@ -107,6 +107,33 @@ def test_a_maintenance_window_records_the_alert_but_sends_nothing(session, froze
     assert smtp_server.subjects() == ["[FIRING:1] HighErrorRate — checkout"]
 
 
+def test_a_window_added_or_cancelled_over_firing_alerts_changes_all_of_them_at_once(session, frozen_clock, smtp_server, worker,
+                                                                                    personas):
+    """Issue 10.15: after a window was added, half of the service's alerts showed 'maintenance'
+    (those that happened to refire) and half 'active'."""
+    configure(session, receivers=[email_receiver("ops", smtp_server.port)], route=_route())
+    make_service(session, name="checkout", team="payments")
+    make_service(session, name="search", team="search")
+    ingest(session, *(alert(service="checkout", instance=str(i)) for i in range(4)), alert(service="search"))
+    states = lambda svc: {a.state for a in session.execute(select(Alert).where(Alert.service == svc)).scalars()}  # noqa: E731
+    assert states("checkout") == {"active"}
+    maintenance.create_window(session, data=WindowCreate(name="db-upgrade", service="checkout", starts_at=frozen_clock,
+                                                         duration="1h"), actor=personas["alice"].actor)
+    session.expire_all()
+    assert states("checkout") == {"maintenance"} and states("search") == {"active"}
+    events = session.execute(select(AlertEvent).where(AlertEvent.kind == "maintenance")).scalars().all()
+    assert len(events) == 4
+    _flush_all(session, worker)
+    assert [s for s in smtp_server.subjects() if "checkout" in s] == [] and any("search" in s for s in smtp_server.subjects())
+    maintenance.cancel_window(session, name="db-upgrade", actor=personas["alice"].actor)
+    session.expire_all()
+    assert states("checkout") == {"active"}
+    session.commit()
+    clock.advance(dt.timedelta(minutes=1))
+    worker.run_once()
+    assert any("checkout" in s for s in smtp_server.subjects())  # the outage pages once the window is gone
+
+
 def test_a_weekly_rrule_window_covers_each_sunday_night_in_its_time_zone(session, personas):
     make_service(session, name="checkout", team="payments")
     from zoneinfo import ZoneInfo

@@ -13,7 +13,7 @@ import concurrent.futures
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock, events
@@ -320,6 +320,45 @@ def explain_route(session: Session, *, labels: dict[str, str]) -> RouteExplain:
     reason = suppress.Chain(session, clock.utcnow(), ingest_only=False).check(labels, fingerprint=fp)
     return RouteExplain(labels=labels, fingerprint=fp, service=service, routes=out,
                         suppressed=f"{reason.kind}: {reason.message}" if reason else None)
+
+
+def reapply_suppression(session: Session, *, service: str | None = None) -> int:
+    """Judge every firing alert (of `service`, or all) against the suppressors now and record
+    each change of state at once (a window added over a firing outage marks all its alerts, not
+    only those that happen to refire). Alerts no longer suppressed are woken for their groups'
+    next flush. Returns how many changed. Does not commit."""
+    from watchkeeper.alerting.ingest import schedule_groups
+
+    now = clock.utcnow()
+    chain = suppress.Chain(session, now, ingest_only=False)
+    query = select(Alert.id, Alert.fingerprint, Alert.labels, Alert.state, Alert.state_ref).where(Alert.status == "firing")
+    if service is not None:
+        query = query.where(Alert.service == service)
+    changes, history, woken = [], [], []
+    for a in session.execute(query.order_by(Alert.id)):
+        reason = chain.check(a.labels, fingerprint=a.fingerprint)
+        state = reason.kind if reason else "active"
+        if state == a.state and (reason is None or reason.ref == a.state_ref):
+            continue
+        changes.append({"b_id": a.id, "b_state": state, "b_reason": reason.message if reason else None,
+                        "b_ref": reason.ref if reason else None})
+        history.append({"alert_id": a.id, "at": now, "kind": state, "actor": None,
+                        "detail": {"ref": reason.ref, "message": reason.message} if reason else {"message": "no longer suppressed"}})
+        if reason is None:
+            woken.append(a.id)
+    if changes:
+        session.execute(update(Alert.__table__).where(Alert.__table__.c.id == bindparam("b_id"))
+                        .values(state=bindparam("b_state"), state_reason=bindparam("b_reason"), state_ref=bindparam("b_ref")),
+                        changes)
+        session.execute(AlertEvent.__table__.insert(), history)
+    if woken:
+        schedule_groups(session, join={}, woken=woken, now=now)
+    return len(changes)
+
+
+def on_window_changed(session: Session, event) -> None:
+    """Subscriber: a maintenance window changed (maintenance.events.WindowChanged)."""
+    reapply_suppression(session, service=event.service)
 
 
 def simulate(session: Session, *, alerts: list[AlertIn]) -> list[RouteExplain]:

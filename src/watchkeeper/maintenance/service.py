@@ -1,5 +1,6 @@
 """Maintenance windows: create, list, cancel, ask "is this covered now?" — and the alerting
-Suppressor over active windows (wired in app.wire())."""
+Suppressor over active windows (wired in app.wire()). Every change publishes WindowChanged, so
+alerts already firing take the window's effect at once."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from watchkeeper import clock
+from watchkeeper import clock, events
 from watchkeeper.labels import matches_all, parse_stored_matchers
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
 from watchkeeper.errors import Conflict, NotFound
 from watchkeeper.maintenance import _windows
+from watchkeeper.maintenance.events import WindowChanged
 from watchkeeper.maintenance.models import Window
 from watchkeeper.maintenance.schemas import WindowCreate, WindowRead
 
@@ -61,6 +63,7 @@ def create_window(session: Session, *, data: WindowCreate, actor: Actor, managed
     read = _read(w, now)
     audit.record(session, actor=actor, action="maintenance.create", target=f"maintenance:{w.name}",
                  after=data.model_dump(mode="json"))
+    events.publish(session, WindowChanged(w.name, w.service))
     return read
 
 
@@ -97,11 +100,14 @@ def update_window(session: Session, *, data: WindowCreate, actor: Actor) -> Wind
         require(actor, "maintenance.create", team=_team_of(session, service), service=service)
     now = clock.utcnow()
     before = as_create(_read(w, now)).model_dump(mode="json")
+    old_service = w.service
     _assign(w, data)
     session.flush()
     changed_before, changed_after = audit.diff(before, data.model_dump(mode="json"))
     audit.record(session, actor=actor, action="maintenance.update", target=f"maintenance:{w.name}",
                  before=changed_before, after=changed_after)
+    for service in dict.fromkeys((old_service, w.service)):
+        events.publish(session, WindowChanged(w.name, service))
     return _read(w, now)
 
 
@@ -124,6 +130,7 @@ def cancel_window(session: Session, *, name: str, actor: Actor) -> WindowRead:
     w.cancelled_at = clock.utcnow()
     session.flush()
     audit.record(session, actor=actor, action="maintenance.cancel", target=f"maintenance:{name}")
+    events.publish(session, WindowChanged(w.name, w.service))
     return _read(w, clock.utcnow())
 
 

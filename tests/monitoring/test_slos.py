@@ -308,3 +308,38 @@ def test_catch_up_after_worker_downtime_reaches_the_budget(session, system_actor
     store.rollup(session)
     _evaluate(session, slo)
     assert slos.status(session, name="pay-availability").total == 185_000.0
+
+
+# ---------------------------------------------------------------- changing an SLO's source
+
+
+def test_a_new_source_replaces_the_old_sources_events(session, system_actor, frozen_clock, published):
+    """3 days at 2 % errors (burn 20: all three alerts fire), then `apply` switches the SLO to a clean
+    source: the burn rates are the new source's alone and every alert resolves (the old code added
+    both sources' events, burn 10, and page-6h and ticket-3d kept firing)."""
+    _traffic(session, until=frozen_clock, minutes=72 * 60, per_minute=1000, bad=20)
+    store.write(session, [(name, {"svc": "pay"}, 1000.0, to_ms(frozen_clock - (72 * 60 - i) * M) + 20_000)
+                          for i in range(72 * 60) for name in ("clean_total", "clean_good")])
+    slo = _slo(session, system_actor)
+    _evaluate(session, slo)
+    store.rollup(session, max_span=dt.timedelta(days=4))
+    assert _firing(session) == {"page-1h", "page-6h", "ticket-3d"}
+    assert {b.alert: round(b.burn_long, 3) for b in slos.status(session, name="pay-availability").burn} == {
+        "page-1h": 20.0, "page-6h": 20.0, "ticket-3d": 20.0}
+    clock.advance(M)
+    slos.replace_slo(session, data=SloCreate(name="pay-availability", service="pay", target=99.9, window="30d",
+                                             good="clean_good", total="clean_total"), actor=system_actor)
+    _evaluate(session, slo)
+    st_ = slos.status(session, name="pay-availability")
+    assert {b.alert: (b.burn_long, b.burn_short) for b in st_.burn} == {
+        "page-1h": (0.0, 0.0), "page-6h": (0.0, 0.0), "ticket-3d": (0.0, 0.0)}
+    assert _firing(session) == set()
+    assert sorted((e.labels["alert"], e.firing) for e in published) == [
+        ("page-1h", False), ("page-1h", True), ("page-6h", False), ("page-6h", True), ("ticket-3d", False), ("ticket-3d", True)]
+    # the 30-day window (roll-ups) holds the clean source's 3 days once, not both sources' 6
+    assert (st_.good, st_.total) == (4_320_000.0, 4_320_000.0) and st_.budget_remaining == 1.0
+    # an SLO deleted and made again under its name starts from nothing but its new source
+    slos.delete_slo(session, name="pay-availability", actor=system_actor)
+    ids = [sid for sid, _ in store.find_series(session, evaluation.events_selector(evaluation.TOTAL, "pay-availability"))]
+    assert ids and not store.raw_points(session, ids, 0, to_ms(clock.utcnow()))
+    assert not store._buckets(session, ids, 60, 0, 2**62) and not store._buckets(session, ids, 3600, 0, 2**62)

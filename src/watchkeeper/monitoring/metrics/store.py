@@ -366,6 +366,28 @@ def rollup(session: Session, *, now: dt.datetime | None = None, max_span: dt.tim
     return done
 
 
+def drop(session: Session, selector: language.Selector, *, from_ms: int | None = None) -> int:
+    """Delete the samples and roll-ups of the matching series from `from_ms` on (all when None).
+
+    `from_ms` must sit on an hour boundary so no roll-up bucket is cut in two. Returns the
+    samples deleted. Does not commit.
+    """
+    if from_ms is not None and from_ms % 3_600_000:
+        raise ValueError("drop() starts on an hour boundary")
+    ids = [sid for sid, _ in find_series(session, selector)]
+    deleted = 0
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        samples = delete(Sample).where(Sample.series_id.in_(chunk))
+        rollups = delete(Rollup).where(Rollup.series_id.in_(chunk))
+        if from_ms is not None:
+            samples = samples.where(Sample.ts_ms >= from_ms)
+            rollups = rollups.where(Rollup.bucket_ms >= from_ms)
+        deleted += session.execute(samples).rowcount
+        session.execute(rollups)
+    return deleted
+
+
 def prune(session: Session, *, retention: Retention, now: dt.datetime | None = None) -> dict[str, int]:
     """Delete raw samples and roll-ups past their retention. Does not commit."""
     now = now or clock.utcnow()

@@ -108,13 +108,36 @@ def _events(session: Session, slo: Slo, start_ms: int, end_ms: int) -> dict[int,
     return {}
 
 
+HOUR_MS = 3_600_000
+
+
+def drop_events(session: Session, slo_name: str, *, from_ms: int | None = None) -> None:
+    """Delete an SLO's good/total events (from an hour boundary on, or all)."""
+    for metric in (GOOD, TOTAL):
+        store.drop(session, events_selector(metric, slo_name), from_ms=from_ms)
+
+
+def _backfill_start(slo: Slo, now: dt.datetime, retention: store.Retention) -> int:
+    """Where counting starts afresh (a new SLO, or a new source): as far back as the source can be
+    re-read, on an hour boundary so the events from there on can be replaced whole."""
+    horizon = min(dt.timedelta(seconds=slo.window_seconds), retention.raw)
+    if (slo.source or {}).get("prometheus_url"):
+        horizon = dt.timedelta(hours=1)  # PromQL is not back-filled further (see _events)
+    return to_ms(now - horizon) // HOUR_MS * HOUR_MS
+
+
 def account(session: Session, slo: Slo, *, now: dt.datetime, retention: store.Retention) -> int:
-    """Write good/total samples for each complete minute not yet counted. Returns minutes written."""
+    """Write good/total samples for each complete minute not yet counted. Returns minutes written.
+
+    Counting afresh (evaluated_until_ms unset: a new SLO, or its source changed) replaces the
+    events stored from the back-fill start on, so the old source's minutes are never added to
+    the new one's; older events, which no source can re-derive, stay as they were counted.
+    """
     end = to_ms(now) // MINUTE_MS * MINUTE_MS
     start = slo.evaluated_until_ms
     if start is None:
-        horizon = min(dt.timedelta(seconds=slo.window_seconds), retention.raw)
-        start = to_ms(now - horizon) // MINUTE_MS * MINUTE_MS
+        start = _backfill_start(slo, now, retention)
+        drop_events(session, slo.name, from_ms=start)
     end = min(end, start + int(MAX_CATCH_UP.total_seconds() * 1000))
     if end <= start:
         return 0

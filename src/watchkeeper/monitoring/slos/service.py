@@ -19,7 +19,7 @@ from watchkeeper.monitoring.metrics import store
 from watchkeeper.monitoring.models import Monitor, Slo, SloAlert
 from watchkeeper.monitoring.scope import require_in_scope
 from watchkeeper.monitoring.slos import _burn
-from watchkeeper.monitoring.slos.evaluation import GOOD, TOTAL, events_selector, resolve_all, window_sums
+from watchkeeper.monitoring.slos.evaluation import GOOD, TOTAL, drop_events, events_selector, resolve_all, window_sums
 from watchkeeper.monitoring.slos.schemas import BurnRead, SloCreate, SloRead, SloStatus, SloUpdate
 
 
@@ -106,13 +106,15 @@ def update_slo(session: Session, *, name: str, data: SloUpdate, actor: Actor) ->
 
 
 def replace_slo(session: Session, *, data: SloCreate, actor: Actor) -> SloRead:
-    """Config apply: same name, new definition. The source may change; history is kept."""
+    """Config apply: same name, new definition. When the source or kind changes, the events are
+    re-derived from the new source as far back as it can be read; older history is kept."""
     slo = _get(session, data.name)
     require_in_scope(session, actor, "slo.update", slo.service)
     _check_monitor(session, data)
     before = _snapshot(_read(slo))
     if data.source_dict() != slo.source or data.kind != slo.kind:
-        slo.evaluated_until_ms = None  # a new source: recount from what the store still holds
+        # a new source: its events replace the old source's from the back-fill start on (account())
+        slo.evaluated_until_ms = None
     slo.service, slo.kind, slo.target = data.service, data.kind, data.target
     slo.window_seconds, slo.source, slo.description = int(data.window.total_seconds()), data.source_dict(), data.description
     if slo.alerting and not data.alerting:
@@ -130,6 +132,7 @@ def delete_slo(session: Session, *, name: str, actor: Actor) -> None:
     require_in_scope(session, actor, "slo.delete", slo.service)
     before = _snapshot(_read(slo))
     resolve_all(session, slo)
+    drop_events(session, name)  # an SLO created later under this name starts from nothing
     session.delete(slo)
     session.flush()
     audit.record(session, actor=actor, action="slo.delete", target=f"slo:{name}", before=before)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from tests.factories.auth import make_persona
 from watchkeeper.clock import to_ms
 from watchkeeper.monitoring.metrics import language, store
 from watchkeeper.monitoring.metrics.schemas import MetricSample
-from watchkeeper.monitoring.models import Rollup, Sample
+from watchkeeper.monitoring.models import Rollup, RollupMark, Sample, Series
 
 
 def test_push_json_and_text_then_query_through_the_api(session, client, personas, frozen_clock):
@@ -111,3 +111,41 @@ def test_counter_increase_survives_resets():
     q = language.Query("increase", language.Selector("c"), 60)
     points = [(0, 10.0), (1, 15.0), (2, 3.0), (3, 8.0)]  # reset between 15 and 3
     assert language.aggregate_raw(q, [({}, points)]) == {(): 5.0 + 3.0 + 5.0}
+
+
+_BATCH = st.tuples(
+    st.booleans(),  # roll up before this batch is written
+    st.lists(st.tuples(st.integers(0, 3 * 24 * 60 - 1), st.integers(0, 59), st.integers(-5, 5)), min_size=1, max_size=30),
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(_BATCH, min_size=1, max_size=6))
+def test_rollups_equal_the_raw_samples_whenever_samples_arrive(session, frozen_clock, batches):
+    """Samples written in any order around roll-up runs — back-filled days before the mark,
+    fresh minutes after it — end up in exactly one roll-up bucket each: every bucket behind the
+    marks has the count, sum, min and max of its raw samples, and a long window read through the
+    roll-ups equals the raw sum."""
+    for model in (Rollup, RollupMark, Sample, Series):
+        session.execute(delete(model))
+    end = to_ms(frozen_clock)
+    for roll_first, samples in batches:
+        if roll_first:
+            store.rollup(session, max_span=dt.timedelta(days=4))
+        store.write(session, [("kpi", {"k": "1"}, float(v), end - (minute + 1) * 60_000 + sec * 1000)
+                              for minute, sec, v in samples])
+    store.rollup(session, max_span=dt.timedelta(days=4))
+    raw = session.execute(select(Sample.ts_ms, Sample.value)).all()
+    marks = dict(session.execute(select(RollupMark.resolution_s, RollupMark.done_until_ms)).all())
+    for resolution, mark in marks.items():
+        res_ms = resolution * 1000
+        want: dict[int, list[float]] = {}
+        for ts, v in raw:
+            if ts < mark:
+                want.setdefault(ts // res_ms * res_ms, []).append(v)
+        got = {b: (c, s, lo, hi) for b, c, s, lo, hi in session.execute(
+            select(Rollup.bucket_ms, Rollup.count, Rollup.sum, Rollup.min, Rollup.max).where(Rollup.resolution_s == resolution))}
+        assert got == {b: (len(vs), sum(vs), min(vs), max(vs)) for b, vs in want.items()}
+    q = language.Query("sum", language.Selector("kpi"), 4 * 86400)
+    via_rollups = store.evaluate(session, q, retention=store.Retention(raw=dt.timedelta(minutes=30)))
+    assert via_rollups == {(): float(sum(v for _, v in raw))}

@@ -175,7 +175,7 @@ def test_quality_report_puts_the_noisiest_rule_first(session, frozen_clock, pers
     root = personas["root"].actor
     alerting.mark(session, alert_ids=[rows[0].id, rows[1].id], quality="noise", actor=root)
     alerting.mark(session, alert_ids=[rows[5].id], quality="actionable", actor=root)
-    report = alerting.quality_report(session)
+    report = alerting.quality_report(session, actor=root)
     assert [(r.alertname, r.fired, r.acted_on, r.noise) for r in report] == [("FlappyDisk", 5, 0, 2), ("RealOutage", 1, 1, 0)]
     assert report[1].action_rate == 1.0
 

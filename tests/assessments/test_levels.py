@@ -22,6 +22,7 @@ from watchkeeper.evidence import Evidence, Status
 from watchkeeper.readiness import evaluation
 from tests.factories.catalog import make_service
 from tests.factories.readiness import post_result
+from tests.factories.auth import SYSTEM as AUDIT_READER  # the audit log is for admins and auditors
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -65,7 +66,7 @@ def test_a_high_finding_keeps_the_audit_item_failing_and_resolving_it_flips_it_t
     item = next(i for i in evaluation.get_report(session, service="shop", stage=Stage.PROD, actor=system_actor).items
                 if i.check == "audits_complete")
     assert item.word == "pass"  # the low finding stays open but does not block
-    event = audit.list_events(session, filter=AuditFilter(action="assessment.resolve"))[0]
+    event = audit.list_events(session, filter=AuditFilter(action="assessment.resolve"), actor=AUDIT_READER)[0]
     assert event.note == "upgraded jinja2 to 3.1.4" and event.before["severity"] == "high"
     with pytest.raises(Conflict):
         assessments.resolve_finding(session, service="shop", finding_id=high.id, reason="again", actor=system_actor)
@@ -125,7 +126,7 @@ def test_posted_results_are_validated_and_audited(session, system_actor, frozen_
     with pytest.raises(InvalidInput, match="in the future"):
         post_result(session, "shop", "security", ran_at=clock.utcnow() + dt.timedelta(hours=1))
     run = post_result(session, "shop", "security", tool="pip-audit", findings=[("medium", "a"), ("medium", "b"), ("high", "c")])
-    event = audit.list_events(session, filter=AuditFilter(action="assessment.post"))[0]
+    event = audit.list_events(session, filter=AuditFilter(action="assessment.post"), actor=AUDIT_READER)[0]
     assert event.after == {"run": run.id, "suite": "security", "tool": "pip-audit", "level": "complete",
                            "findings": {"high": 1, "medium": 2}}
 

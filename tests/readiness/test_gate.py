@@ -23,6 +23,7 @@ from watchkeeper.readiness import continuous, evaluation
 from tests.assessments.servers import HARDENED, make_certs, serve
 from tests.factories.catalog import make_service
 from tests.factories.readiness import make_role, post_result, sign, waive
+from tests.factories.auth import SYSTEM as AUDIT_READER  # the audit log is for admins and auditors
 
 PROD_ITEMS = ["audits_complete", "monitoring_active", "alerting_active", "backup_restore_tested", "runbook_reviewed",
               "oncall_coverage", "refine_signoff", "rollback_drilled", "slo_achievable", "incident_process", "dr_plan"]
@@ -47,7 +48,7 @@ def test_force_is_admin_only_audited_and_marks_the_service_until_the_gate_passes
     svc = catalog.promote(session, name="checkout", to=Stage.PROD, actor=personas["root"].actor, force=True,
                           reason="launch deadline agreed with the CEO")
     assert svc.stage is Stage.PROD and svc.forced
-    event = audit.list_events(session, filter=AuditFilter(action="service.promote", target="service:checkout"))[0]
+    event = audit.list_events(session, filter=AuditFilter(action="service.promote", target="service:checkout"), actor=AUDIT_READER)[0]
     assert event.actor == "root" and event.after == {"stage": "PROD", "forced": True}
     assert event.note == "launch deadline agreed with the CEO"
     # Still not ready: the refresh keeps the mark and does not page for a knowingly forced service.
@@ -58,7 +59,7 @@ def test_force_is_admin_only_audited_and_marks_the_service_until_the_gate_passes
     summary = continuous.refresh(session, actor=system_actor, services=["checkout"])
     assert summary.unforced == ["checkout"]
     assert not catalog.get_service(session, name="checkout").forced
-    assert audit.list_events(session, filter=AuditFilter(action="service.unforce"))[0].target == "service:checkout"
+    assert audit.list_events(session, filter=AuditFilter(action="service.unforce"), actor=AUDIT_READER)[0].target == "service:checkout"
 
 
 def _live_evidence(session, service: str, actor, container) -> None:

@@ -200,8 +200,7 @@ def alert_quality(session: SessionDep, actor: CurrentActor, service: str | None 
 
     from watchkeeper import clock
 
-    require(actor, "alert.read")
-    return alerting.quality_report(session, since=clock.utcnow() - dt.timedelta(days=days), service=service)
+    return alerting.quality_report(session, actor=actor, since=clock.utcnow() - dt.timedelta(days=days), service=service)
 
 
 @router.get("/notifications", response_model=list[OutboxRead], summary="The notification outbox, newest first")

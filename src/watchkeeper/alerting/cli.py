@@ -140,7 +140,7 @@ def quality(ctx: typer.Context, days: Annotated[int, typer.Option(help="Look bac
             service: Annotated[Optional[str], typer.Option(help="Only this service.")] = None) -> None:
     """Per alert name: fired, acted on, noise — noisiest first."""
     with session_scope(ctx) as session:
-        rows = alerting.quality_report(session, since=clock.utcnow() - dt.timedelta(days=days), service=service)
+        rows = alerting.quality_report(session, actor=local_actor(), since=clock.utcnow() - dt.timedelta(days=days), service=service)
     emit(ctx, [r.model_dump() for r in rows], columns=["alertname", "fired", "acted_on", "noise", "unrated", "action_rate"])
 
 

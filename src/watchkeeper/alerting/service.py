@@ -130,9 +130,15 @@ def _get(session: Session, alert_id: int) -> Alert:
 
 
 def _visible(actor: Actor, services: dict[str, str | None], alert: Alert) -> bool:
-    if not alert.service:
+    return _sees_service(actor, services, alert.service)
+
+
+def _sees_service(actor: Actor, services: dict[str, str | None], service: str | None) -> bool:
+    """Whether `actor` may see alerts (and groups, and their counts) of `service`: every list
+    of the alert pipeline filters by this one rule."""
+    if not service:
         return actor.can("alert.read")
-    return actor.sees(team=services.get(alert.service), service=alert.service)
+    return actor.sees(team=services.get(service), service=service)
 
 
 def _teams(session: Session) -> dict[str, str]:
@@ -194,11 +200,13 @@ def notifications_for_alert(session: Session, *, alert_id: int):
 
 
 def list_groups(session: Session, *, actor: Actor, active_only: bool = True) -> list[GroupRead]:
+    """Alert groups of the services the actor may see, newest first (at most 500)."""
     require(actor, "alert.read")
     query = select(AlertGroup).order_by(AlertGroup.id.desc()).limit(500)
     if active_only:
         query = query.where(AlertGroup.next_flush_at.is_not(None))
-    return [GroupRead.model_validate(g) for g in session.execute(query).scalars()]
+    teams = _teams(session)
+    return [GroupRead.model_validate(g) for g in session.execute(query).scalars() if _sees_service(actor, teams, g.service)]
 
 
 # ---------------------------------------------------------------- human actions
@@ -480,21 +488,26 @@ def last_passed_drill(session: Session, *, service: str) -> DrillRead | None:
 # ---------------------------------------------------------------- quality
 
 
-def quality_report(session: Session, *, since: dt.datetime | None = None, service: str | None = None) -> list[QualityRow]:
+def quality_report(session: Session, *, actor: Actor, since: dt.datetime | None = None,
+                   service: str | None = None) -> list[QualityRow]:
     """Per alert name: how often it fired, how often someone acted on it (acknowledged or
     marked actionable), how often it was marked noise. Noisiest (most fired, least acted on)
-    first."""
+    first. Counts only alerts of services the actor may see."""
+    require(actor, "alert.read")
     since = since or clock.utcnow() - dt.timedelta(days=30)
-    query = (select(Alert.alertname, AlertEvent.kind, func.count())
+    query = (select(Alert.service, Alert.alertname, AlertEvent.kind, func.count())
              .join(AlertEvent, AlertEvent.alert_id == Alert.id)
              .where(AlertEvent.at >= since, AlertEvent.kind.in_(("fired", "acked", "marked_actionable", "marked_noise")),
                     Alert.drill_id.is_(None))
-             .group_by(Alert.alertname, AlertEvent.kind))
+             .group_by(Alert.service, Alert.alertname, AlertEvent.kind))
     if service:
         query = query.where(Alert.service == service)
+    teams = _teams(session)
     table: dict[str, dict[str, int]] = {}
-    for name, kind, count in session.execute(query):
-        table.setdefault(name, {})[kind] = count
+    for svc, name, kind, count in session.execute(query):
+        if _sees_service(actor, teams, svc):
+            counts = table.setdefault(name, {})
+            counts[kind] = counts.get(kind, 0) + count
     rows = []
     for name, c in table.items():
         fired = c.get("fired", 0)

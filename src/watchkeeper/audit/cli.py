@@ -88,7 +88,8 @@ def log(
 ) -> None:
     """Show recent audit events."""
     with session_scope(ctx) as session:
-        rows = audit.list_events(session, filter=AuditFilter(actor=actor, action=action, target=target, limit=limit))
+        rows = audit.list_events(session, filter=AuditFilter(actor=actor, action=action, target=target, limit=limit),
+                                 actor=local_actor())
     emit(ctx, [r.model_dump() for r in rows], columns=["seq", "at", "actor", "source", "action", "target"])
 
 

@@ -15,6 +15,7 @@ from watchkeeper.audit import _chain
 from watchkeeper.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from watchkeeper.audit.schemas import AuditEventRead, AuditFilter, VerifyReport
 from watchkeeper.audit.signing import Signer, checkpoint_message
+from watchkeeper.errors import PermissionDenied
 
 SOURCES = {"api", "cli", "ui", "apply", "worker", "system"}
 
@@ -23,6 +24,14 @@ class ActorLike(Protocol):
     name: str
     id: int | None
     source: str
+
+
+class Reader(Protocol):
+    """Who browses the log: auth's Actor (audit cannot import auth, which records into audit)."""
+
+    name: str
+
+    def can(self, permission: str, *, team: str | None = None, service: str | None = None) -> bool: ...
 
 
 def record(
@@ -78,7 +87,10 @@ def chain_length(session: Session) -> int:
     return head.seq if head else 0
 
 
-def list_events(session: Session, *, filter: AuditFilter) -> list[AuditEventRead]:
+def list_events(session: Session, *, filter: AuditFilter, actor: Reader) -> list[AuditEventRead]:
+    """Audit events, newest first. The log records every team's changes, so only those holding
+    `audit.read` globally (admins, auditors) may browse it. Raises PermissionDenied."""
+    require_reader(actor)
     query = select(AuditEvent).order_by(AuditEvent.seq.desc())
     if filter.actor:
         query = query.where(AuditEvent.actor == filter.actor)
@@ -96,6 +108,15 @@ def list_events(session: Session, *, filter: AuditFilter) -> list[AuditEventRead
         query = query.where(AuditEvent.seq < filter.before_seq)
     rows = session.execute(query.limit(filter.limit)).scalars()
     return [AuditEventRead.model_validate(row) for row in rows]
+
+
+def require_reader(actor: Reader) -> None:
+    """Raise PermissionDenied unless `actor` may read the whole audit log."""
+    if not actor.can("audit.read"):
+        raise PermissionDenied(
+            f"{actor.name} may not read the audit log; it is for admins and auditors (ask an admin for the auditor role)",
+            code="auth.forbidden",
+        )
 
 
 def _fields_of(row: AuditEvent) -> dict:

@@ -28,6 +28,14 @@ ROLE_GRANTS: dict[Role, tuple[str, ...]] = {
     Role.AUDITOR: ("*.read", "audit.*", "accessreview.*"),
 }
 
+# What a role's patterns would match but the role does not hold: the audit log records every
+# team's changes, so reading it is for admins and auditors, not for whoever may read "*.read".
+ROLE_DENIES: dict[Role, tuple[str, ...]] = {
+    Role.VIEWER: ("audit.*",),
+    Role.RESPONDER: ("audit.*",),
+    Role.OPERATOR: ("audit.*",),
+}
+
 # Named token scopes expand to permission patterns; anything else is taken as a pattern.
 TOKEN_SCOPES: dict[str, tuple[str, ...]] = {
     "read": ("*.read",),
@@ -37,15 +45,18 @@ TOKEN_SCOPES: dict[str, tuple[str, ...]] = {
 }
 
 # Only an admin may do these, whatever a binding's scope says.
-GLOBAL_ONLY = ("user.*", "token.manage", "config.apply", "audit.checkpoint", "service.force", "monitor.command")
+# The audit log is not partitioned by team, so a team- or service-scoped auditor reads none of it.
+GLOBAL_ONLY = ("user.*", "token.manage", "config.apply", "audit.*", "service.force", "monitor.command")
 
 
 def role_grants(role: str, permission: str) -> bool:
     try:
-        patterns = ROLE_GRANTS[Role(role)]
+        which = Role(role)
     except ValueError:
         return False
-    return any(fnmatchcase(permission, p) for p in patterns)
+    if any(fnmatchcase(permission, p) for p in ROLE_DENIES.get(which, ())):
+        return False
+    return any(fnmatchcase(permission, p) for p in ROLE_GRANTS[which])
 
 
 def scope_patterns(scopes: list[str]) -> tuple[str, ...]:

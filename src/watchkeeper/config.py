@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(
         False, description="Mark session cookies Secure; turn on whenever the UI is served over HTTPS."
     )
+    trusted_proxies: str = Field(
+        "", description="Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For and "
+                        "X-Forwarded-Proto are believed; empty: none (the client is the TCP peer).",
+    )
     session_hours: int = Field(12, ge=1, description="Lifetime of a UI login session.")
     login_max_failures: int = Field(
         5, ge=1, description="Failed logins per user or client address allowed within the login window."

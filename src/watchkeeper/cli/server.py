@@ -16,6 +16,7 @@ import typer
 from watchkeeper import logs
 from watchkeeper.app import build, prepare_database
 from watchkeeper.cli.common import emit, local_actor, session_scope, state
+from watchkeeper.config import Settings
 from watchkeeper.db import migrate as migrations
 
 log = logging.getLogger(__name__)
@@ -96,13 +97,21 @@ def serve(
     typer.echo(f"Watchkeeper listening on http://{settings.host}:{settings.port}", err=True)
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                    access_log=False, log_config=None)
+                    access_log=False, log_config=None, **proxy_options(settings))
     finally:
         stop.set()
         if worker_thread:
             worker_thread.join(timeout=settings.worker_lease_seconds)
         if supervisor:
             supervisor.stop(timeout=settings.worker_lease_seconds)
+
+
+def proxy_options(settings: Settings) -> dict:
+    """uvicorn's proxy-header options: X-Forwarded-For is believed only from the configured
+    proxies (uvicorn alone would believe it from 127.0.0.1, so anything on the host could pick
+    the client address that login throttling and the audit log record)."""
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
 
 
 def _in_memory(database_url: str) -> bool:

@@ -64,21 +64,61 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _walk(node: yaml.Node, path: Path_, pos: Positions, problems: list[Problem], file: str, loader: yaml.SafeLoader) -> Any:
+# YAML aliases let a 600-byte file expand to billions of values (the "billion laughs"), and an
+# alias may name its own ancestor. A real config has a few thousand values and nests a dozen deep.
+MAX_VALUES = 50_000
+MAX_DEPTH = 100
+
+
+@dataclasses.dataclass
+class _Expansion:
+    """What _walk has expanded so far: a count of values and the nodes it is inside."""
+
+    file: str
+    count: int = 0
+    inside: set[int] = dataclasses.field(default_factory=set)
+
+    def enter(self, node: yaml.Node, path: Path_) -> None:
+        line, col = _mark(node)
+        if id(node) in self.inside:
+            raise ConfigInvalid([Problem(self.file, line, col, _dotted(path), "this alias refers to a value that contains it",
+                                         "an anchor cannot be used inside itself; copy the values instead")])
+        self.count += 1
+        if self.count > MAX_VALUES or len(self.inside) >= MAX_DEPTH:
+            what = (f"the file expands to more than {MAX_VALUES:,} values" if self.count > MAX_VALUES
+                    else f"values nest deeper than {MAX_DEPTH} levels")
+            raise ConfigInvalid([Problem(self.file, line, col, _dotted(path), f"{what} (through YAML aliases?)",
+                                         "use fewer aliases (*name) or split the file")])
+        if isinstance(node, yaml.CollectionNode):
+            self.inside.add(id(node))
+
+
+def _walk(node: yaml.Node, path: Path_, pos: Positions, problems: list[Problem], file: str, loader: yaml.SafeLoader,
+          expansion: _Expansion | None = None) -> Any:
+    expansion = expansion or _Expansion(file)
+    expansion.enter(node, path)
+    try:
+        return _walk_node(node, path, pos, problems, file, loader, expansion)
+    finally:
+        expansion.inside.discard(id(node))
+
+
+def _walk_node(node: yaml.Node, path: Path_, pos: Positions, problems: list[Problem], file: str, loader: yaml.SafeLoader,
+               expansion: _Expansion) -> Any:
     pos.values[path] = _mark(node)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _walk(key_node, path + ("<key>",), pos, problems, file, loader)
+            key = _walk(key_node, path + ("<key>",), pos, problems, file, loader, expansion)
             if key in out:
                 line, col = _mark(key_node)
                 problems.append(Problem(file, line, col, _dotted(path + (key,)), f"key '{key}' appears twice",
                                         "keep one of them; YAML would silently use the last"))
             pos.keys[path + (key,)] = _mark(key_node)
-            out[key] = _walk(value_node, path + (key,), pos, problems, file, loader)
+            out[key] = _walk(value_node, path + (key,), pos, problems, file, loader, expansion)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(child, path + (i,), pos, problems, file, loader) for i, child in enumerate(node.value)]
+        return [_walk(child, path + (i,), pos, problems, file, loader, expansion) for i, child in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 
@@ -102,6 +142,9 @@ def parse_yaml(text: str, *, file: str) -> tuple[Any, Positions, list[Problem]]:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise ConfigInvalid([Problem(file, line, col, "", f"YAML syntax error: {exc.problem or exc}",
                                      "fix the indentation or quoting on that line")]) from None
+    except RecursionError:
+        raise ConfigInvalid([Problem(file, 1, 1, "", f"the YAML nests far deeper than {MAX_DEPTH} levels",
+                                     "flatten it")]) from None
     if node is None:
         return {}, pos, problems
     data = _walk(node, (), pos, problems, file, yaml.SafeLoader(""))

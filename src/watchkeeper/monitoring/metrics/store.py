@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 
 RESOLUTIONS = (60, 3600)
 MAX_PUSH = 50_000
+# Cardinality limits of one push: each series is a row kept for the retention period and a
+# line in every query, so a client must not create thousands in one request (issue 9).
+MAX_SERIES_PER_PUSH = 5_000
+MAX_LABELS = 32
+MAX_LABEL_VALUE = 1_024
 _CHUNK = 500
 
 
@@ -152,10 +157,30 @@ def push(session: Session, *, samples: list[MetricSample], actor: Actor) -> Push
         raise InvalidInput("no samples given; send at least one", field="samples")
     if len(samples) > MAX_PUSH:
         raise InvalidInput(f"{len(samples)} samples in one push; send at most {MAX_PUSH} per request", field="samples")
+    _check_cardinality(samples)
     now_ms = to_ms(clock.utcnow())
     rows = [(s.name, s.labels, s.value, to_ms(s.timestamp) if s.timestamp else now_ms) for s in samples]
     count, series = write(session, rows)
     return PushResult(accepted=count, series=series)
+
+
+def _check_cardinality(samples: list[MetricSample]) -> None:
+    """Raise InvalidInput for a series with too many or too long labels, or a push that names
+    more distinct series than MAX_SERIES_PER_PUSH."""
+    series: set[tuple] = set()
+    for i, s in enumerate(samples):
+        if len(s.labels) > MAX_LABELS:
+            raise InvalidInput(f"samples[{i}] ({s.name}) has {len(s.labels)} labels; a series may have at most {MAX_LABELS}",
+                               field=f"samples[{i}].labels")
+        for key, value in s.labels.items():
+            if len(value) > MAX_LABEL_VALUE:
+                raise InvalidInput(f"samples[{i}] ({s.name}) label {key!r} is {len(value)} characters long; "
+                                   f"at most {MAX_LABEL_VALUE}", field=f"samples[{i}].labels.{key}")
+        series.add((s.name, tuple(sorted(s.labels.items()))))
+    if len(series) > MAX_SERIES_PER_PUSH:
+        raise InvalidInput(f"{len(series)} distinct series in one push; send at most {MAX_SERIES_PER_PUSH} "
+                           "(labels with unbounded values, like ids or timestamps, make a new series each time)",
+                           field="samples")
 
 
 def parse_text(text: str) -> list[MetricSample]:

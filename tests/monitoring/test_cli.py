@@ -98,7 +98,7 @@ def test_monitor_push_stores_a_kpi_and_bad_input_is_one_line(fresh_url, tmp_path
     assert code == 0, err
     assert json.loads(out) == {"accepted": 1, "series": 1}
     code, out, err = wk(fresh_url, tmp_path, "monitor", "push", "orders_total", "42", "-l", "region")
-    assert code == 1 and err.strip() == "error: label 'region' is not key=value; write e.g. --label region=eu"
+    assert code == 2 and err.strip() == "error: label 'region' is not key=value; write e.g. --label region=eu"
     code, _, err = wk(fresh_url, tmp_path, "monitor", "check", "nope")
     assert code == 1 and err.strip() == "error: no monitor named 'nope'; `watchkeeper monitor list` shows them"
 

@@ -55,13 +55,14 @@ def live_results(session: Session, results: list[ResultIn]) -> list[ResultIn]:
     A monitor deleted mid-check has no rows to record against (its checks would violate the
     foreign key and block the whole batch). On SQLite a deleted monitor's ids are reused by the
     next one created, so a result is also dropped when the monitor now at that id has another
-    name or was created after the check started.
+    name. (A monitor deleted and re-created under the same name mid-check takes that one
+    result; results may be back-dated, so creation time cannot tell them apart.)
     """
     loc_ids = sorted({r.location_id for r in results})
     live = {
-        loc_id: (monitor_id, name, created_at)
-        for loc_id, monitor_id, name, created_at in session.execute(
-            select(Location.id, Location.monitor_id, Monitor.name, Monitor.created_at)
+        loc_id: (monitor_id, name)
+        for loc_id, monitor_id, name in session.execute(
+            select(Location.id, Location.monitor_id, Monitor.name)
             .join(Monitor, Monitor.id == Location.monitor_id).where(Location.id.in_(loc_ids))
         )
     }
@@ -70,8 +71,8 @@ def live_results(session: Session, results: list[ResultIn]) -> list[ResultIn]:
         row = live.get(r.location_id)
         if row is None:
             continue
-        monitor_id, name, created_at = row
-        if monitor_id != r.monitor_id or name != r.monitor or (created_at is not None and created_at > r.checked_at):
+        monitor_id, name = row
+        if monitor_id != r.monitor_id or name != r.monitor:
             continue
         kept.append(r)
     return kept

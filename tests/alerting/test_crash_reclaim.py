@@ -43,6 +43,9 @@ def slow_smtp():
     box.stop()
 
 
+IN_FLIGHT = 1.0  # seconds: bytes a killed sender had already written still reach the server
+
+
 def _killpg(proc: subprocess.Popen) -> None:
     """SIGKILL the process and every process of its group (serve's worker child too)."""
     with contextlib.suppress(ProcessLookupError):
@@ -278,9 +281,12 @@ def test_kill_9_mid_delivery_every_page_arrives_and_only_sends_cut_off_inside_da
             assert got == [], f"{key}: recovered as unsent, but the server had it before {worker} was killed"
     # A page arrived twice only because a kill came inside its DATA exchange: the server already
     # had a copy when the worker that was transmitting it (and had not recorded the 250) died.
+    # The server may finish reading a message whose bytes were already in flight when the kill
+    # landed: an arrival up to IN_FLIGHT seconds after the kill still belongs to that attempt.
     for key in duplicates:
+        assert key in marked, f"{key} arrived twice but is not marked as a possible duplicate"
         assert any((status, stage) == ("unknown", "transmitting") and any(
-            started <= at <= killed_at.get(worker, 0) for at in arrived[message_id(key)])
+            started <= at <= killed_at.get(worker, 0) + IN_FLIGHT for at in arrived[message_id(key)])
             for k, worker, status, stage, started in attempts if k == key), f"{key} arrived twice, not cut off inside DATA"
     assert duplicates <= marked, f"duplicates not marked as possible duplicates: {duplicates - marked}"
     assert all(received[message_id(k)] == 1 for k in keys if k not in marked), "an unmarked page arrived twice"

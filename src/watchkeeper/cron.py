@@ -28,6 +28,7 @@ docs/monitoring.md ("Cron schedules") for these and every deliberate difference.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import zoneinfo
@@ -55,6 +56,9 @@ _EXAMPLE = "e.g. '0 3 * * *' for 03:00 every day"
 # Any date from which to look for a first run when checking that a line ever fires: a line
 # with no year field repeats within 28 years, or never runs at all.
 _PROBE_FROM = dt.datetime(2000, 1, 1)
+_HORIZON = dt.timedelta(days=50 * 366)  # as cronsim: past it a line is taken never to run
+_SAMPLE = dt.timedelta(hours=12)
+_SECOND = dt.timedelta(seconds=1)
 
 
 class CronInvalid(ValueError):
@@ -123,17 +127,12 @@ def runs(expr: str, *, after: dt.datetime, timezone: str) -> Iterator[dt.datetim
     fields = check(expr)
     zone = _zone(timezone)
     after = after.astimezone(UTC)
-    wildcard = is_wildcard(fields)
+    if is_wildcard(fields):
+        yield from _wall_clock_runs(fields, after, zone)
+        return
     it = CronSim(fields, after.astimezone(zone))
     last = after
     for candidate in it:
-        if wildcard and zone is not UTC and _is_imaginary(candidate):
-            # cronsim can land on a wall time the clock skipped (a gap at midnight, as in
-            # America/Santiago). cron(8) runs a wildcard line only at wall minutes that exist:
-            # keep the run only if the real instant's own wall time matches.
-            candidate = candidate.astimezone(UTC).astimezone(zone)
-            if not _matches(it, candidate):
-                continue
         at = candidate.astimezone(UTC)
         # For a fixed-time line cronsim counts in naive wall time: started inside the second
         # pass of a repeated hour it offers that hour's first pass again, which has passed.
@@ -156,10 +155,68 @@ def _zone(name: str) -> dt.tzinfo:
     return UTC if name in ("UTC", "Etc/UTC") else zoneinfo.ZoneInfo(name)
 
 
-def _is_imaginary(at: dt.datetime) -> bool:
-    return at.replace(tzinfo=None) != at.astimezone(UTC).astimezone(at.tzinfo).replace(tzinfo=None)
+def _wall_clock_runs(fields: str, after: dt.datetime, zone: dt.tzinfo) -> Iterator[dt.datetime]:
+    """A wildcard line's runs: every real minute whose wall-clock time in `zone` matches.
+
+    Between two changes of the zone's UTC offset the wall clock is the real time plus a constant,
+    so cronsim counts in naive wall time there (exact, and cheaper than its own DST handling);
+    each change starts a new stretch at the first instant of the new offset. cronsim's aware
+    mode steps hours by 3600 s from a wall-clock :00, which a 30-minute change (Lord Howe)
+    leaves at :30 for the rest of the day.
+    """
+    start = frm = after  # the current stretch begins at `start`; runs are strictly after `frm`
+    horizon = after + _HORIZON
+    while start < horizon:
+        offset = start.astimezone(zone).utcoffset() or dt.timedelta(0)
+        change = None
+        for wall in CronSim(fields, (frm + offset).replace(tzinfo=None)):
+            at = (wall - offset).replace(tzinfo=UTC)
+            change = _first_change(zone, start, at)
+            if change is not None:
+                break
+            yield at
+            start = at
+        if change is None:
+            return  # cronsim's own 50-year horizon
+        start, frm = change, change - _SECOND
 
 
-def _matches(it: CronSim, wall: dt.datetime) -> bool:
-    return (wall.minute in it.minutes and wall.hour in it.hours and wall.month in it.months
-            and it.match_day(wall.date()))
+def _first_change(zone: dt.tzinfo, start: dt.datetime, end: dt.datetime) -> dt.datetime | None:
+    """The first instant in (start, end] at which `zone`'s UTC offset differs from just before it."""
+    if zone is UTC:
+        return None
+    for year in range(start.year, end.year + 1):
+        changes = _changes(zone, year)
+        index = bisect.bisect_right(changes, start)
+        if index < len(changes):
+            return changes[index] if changes[index] <= end else None
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _changes(zone: dt.tzinfo, year: int) -> tuple[dt.datetime, ...]:
+    """The instants in (1 Jan `year`, 1 Jan `year + 1`] (UTC, to the second) at which `zone`'s
+    UTC offset changes. zoneinfo has no public list of transitions, so the offset is sampled
+    every 12 hours and each change bisected: no two changes in the time-zone database are less
+    than four days apart."""
+    def offset(at: dt.datetime) -> dt.timedelta | None:
+        return at.astimezone(zone).utcoffset()
+
+    out = []
+    at, end = dt.datetime(year, 1, 1, tzinfo=UTC), dt.datetime(year + 1, 1, 1, tzinfo=UTC)
+    before = offset(at)
+    while at < end:
+        step_end = min(at + _SAMPLE, end)
+        after = offset(step_end)
+        if after != before:
+            low, high = at, step_end  # offset(low) == before, offset(high) != before
+            while high - low > _SECOND:
+                middle = low + (high - low) // 2
+                middle = middle.replace(microsecond=0)
+                if offset(middle) == before:
+                    low = middle
+                else:
+                    high = middle
+            out.append(high)
+        at, before = step_end, after
+    return tuple(out)

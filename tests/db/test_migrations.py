@@ -55,3 +55,23 @@ def test_processes_starting_together_prepare_the_database_once(fresh_url, tmp_pa
             assert conn.execute(text("SELECT count(*) FROM auth_user")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_a_branch_that_depends_on_another_branchs_head_is_current_after_upgrade(fresh_url, monkeypatch):
+    """A domain whose tables reference another domain's declares `depends_on` (docs/data-model.md);
+    alembic_version then holds the dependent's row instead of the dependency's, and the database
+    is still current — /readyz must not report pending migrations forever."""
+    from pathlib import Path
+
+    monkeypatch.setattr(migrate, "MIGRATIONS", Path(__file__).parent / "testdata" / "depends_on")
+    engine = make_engine(fresh_url)
+    try:
+        assert not migrate.is_current(engine)
+        migrate.upgrade(engine, "0801")
+        assert not migrate.is_current(engine)
+        migrate.upgrade(engine)
+        assert {"t_0001", "t_0801", "t_0901"} <= set(inspect(engine).get_table_names())
+        assert migrate.current(engine) == {"0901"} == migrate.heads()
+        assert migrate.is_current(engine)
+    finally:
+        engine.dispose()

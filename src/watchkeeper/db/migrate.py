@@ -49,8 +49,11 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     command.downgrade(alembic_config(engine), revision)
 
 
-def heads(engine: Engine) -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+def heads() -> set[str]:
+    """The revisions alembic_version holds once every migration has run. A branch head that a
+    revision of another branch `depends_on` is not among them: alembic replaces its row with the
+    dependent's."""
+    return set(ScriptDirectory.from_config(_script_config()).get_heads(consider_depends_on=True))
 
 
 def current(bind: Engine | Connection) -> set[str]:
@@ -61,7 +64,7 @@ def current(bind: Engine | Connection) -> set[str]:
 
 
 def is_current(bind: Engine | Connection) -> bool:
-    return current(bind) == set(ScriptDirectory.from_config(_script_config()).get_heads())
+    return current(bind) == heads()
 
 
 def _script_config() -> Config:

@@ -3,6 +3,10 @@
 Revision ID: 0201
 Revises: 0001
 Create Date: 2026-11-26 23:07:13.596945
+
+Until 0.1.0 this revision also created maintenance_window, notify_outbox and notify_attempt;
+they belong to the maintenance (0501) and notify (0401) branches now, whose first revisions
+take the tables over when a database already has them.
 """
 
 from alembic import op
@@ -124,55 +128,6 @@ def upgrade() -> None:
     with op.batch_alter_table('alerting_silence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_alerting_silence_ends_at'), ['ends_at'], unique=False)
 
-    op.create_table('maintenance_window',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('service', sa.String(length=100), nullable=True),
-    sa.Column('matchers', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('starts_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('duration_seconds', sa.Integer(), nullable=False),
-    sa.Column('rrule', sa.Text(), nullable=True),
-    sa.Column('cron', sa.String(length=100), nullable=True),
-    sa.Column('timezone', sa.String(length=64), nullable=False),
-    sa.Column('until', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('comment', sa.Text(), nullable=True),
-    sa.Column('created_by', sa.String(length=200), nullable=False),
-    sa.Column('created_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('cancelled_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('managed_by', sa.String(length=20), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_maintenance_window')),
-    sa.UniqueConstraint('name', name=op.f('uq_maintenance_window_name'))
-    )
-    with op.batch_alter_table('maintenance_window', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_maintenance_window_service'), ['service'], unique=False)
-
-    op.create_table('notify_outbox',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('idempotency_key', sa.String(length=200), nullable=False),
-    sa.Column('ref', sa.String(length=200), nullable=True),
-    sa.Column('receiver', sa.String(length=100), nullable=False),
-    sa.Column('channel_kind', sa.String(length=20), nullable=False),
-    sa.Column('channel', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('message', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('max_attempts', sa.Integer(), nullable=False),
-    sa.Column('backoff_base_seconds', sa.Float(), nullable=False),
-    sa.Column('backoff_max_seconds', sa.Float(), nullable=False),
-    sa.Column('next_attempt_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_by', sa.String(length=200), nullable=True),
-    sa.Column('lease_token', sa.String(length=64), nullable=True),
-    sa.Column('lease_until', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_notify_outbox')),
-    sa.UniqueConstraint('idempotency_key', name=op.f('uq_notify_outbox_idempotency_key'))
-    )
-    with op.batch_alter_table('notify_outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_notify_outbox_ready', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notify_outbox_ref'), ['ref'], unique=False)
-
     op.create_table('alerting_alert_event',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('alert_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -198,33 +153,11 @@ def upgrade() -> None:
     with op.batch_alter_table('alerting_group_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_alerting_group_member_alert_id'), ['alert_id'], unique=False)
 
-    op.create_table('notify_attempt',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('number', sa.Integer(), nullable=False),
-    sa.Column('worker', sa.String(length=200), nullable=False),
-    sa.Column('started_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('latency_ms', sa.Float(), nullable=True),
-    sa.Column('response', sa.Text(), nullable=True),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('retryable', sa.Boolean(), nullable=True),
-    sa.ForeignKeyConstraint(['outbox_id'], ['notify_outbox.id'], name=op.f('fk_notify_attempt_outbox_id_notify_outbox'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_notify_attempt'))
-    )
-    with op.batch_alter_table('notify_attempt', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_notify_attempt_outbox_id'), ['outbox_id'], unique=False)
-
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('notify_attempt', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notify_attempt_outbox_id'))
-
-    op.drop_table('notify_attempt')
     with op.batch_alter_table('alerting_group_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alerting_group_member_alert_id'))
 
@@ -233,15 +166,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_alerting_alert_event_alert_at')
 
     op.drop_table('alerting_alert_event')
-    with op.batch_alter_table('notify_outbox', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notify_outbox_ref'))
-        batch_op.drop_index('ix_notify_outbox_ready')
-
-    op.drop_table('notify_outbox')
-    with op.batch_alter_table('maintenance_window', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_maintenance_window_service'))
-
-    op.drop_table('maintenance_window')
     with op.batch_alter_table('alerting_silence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alerting_silence_ends_at'))
 

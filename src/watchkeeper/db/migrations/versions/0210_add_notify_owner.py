@@ -1,15 +1,13 @@
-"""notify_outbox.owner
+"""notify_outbox.owner — moved to the notify branch (0401); this revision is now empty
 
 Revision ID: 0210
 Revises: 0201
 Create Date: 2026-12-07 16:00:00
 
-A claimed outbox row names the worker process sending it, so a dead sender's rows are
-recovered in seconds instead of after the 2-minute lease.
+It added notify_outbox.owner when the notify tables lived in the alerting branch. The notify
+branch's first revision (0401) creates the column, or adds it to a database stamped before
+this revision ran. The revision stays, empty, because databases name it in alembic_version.
 """
-
-from alembic import op
-import sqlalchemy as sa
 
 revision = '0210'
 down_revision = '0201'
@@ -18,10 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('notify_outbox', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('owner', sa.String(length=32), nullable=True))
+    pass
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('notify_outbox', schema=None) as batch_op:
-        batch_op.drop_column('owner')
+    pass

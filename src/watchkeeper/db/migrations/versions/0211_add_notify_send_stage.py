@@ -1,16 +1,14 @@
-"""notify_attempt.stage, notify_outbox.possible_duplicate
+"""notify_attempt.stage, notify_outbox.possible_duplicate — moved to the notify branch (0401); now empty
 
 Revision ID: 0211
 Revises: 0210
 Create Date: 2026-12-07 16:30:00
 
-Delivery progress: how far each attempt got (claimed, transmitting, accepted), so a crash can
-be told apart into certainly undelivered (sent again) and truly ambiguous (sent again and
-marked as a possible duplicate, or held per the channel's guarantee).
+It added the two columns when the notify tables lived in the alerting branch. The notify
+branch's first revision (0401) creates them, or adds them to a database stamped before this
+revision ran. The revision stays, empty, because databases created by 0.1.0 are stamped with it
+(it was the alerting branch's head).
 """
-
-from alembic import op
-import sqlalchemy as sa
 
 revision = '0211'
 down_revision = '0210'
@@ -19,14 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('notify_attempt', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('stage', sa.String(length=16), nullable=True))
-    with op.batch_alter_table('notify_outbox', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('possible_duplicate', sa.Boolean(), server_default=sa.false(), nullable=False))
+    pass
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('notify_outbox', schema=None) as batch_op:
-        batch_op.drop_column('possible_duplicate')
-    with op.batch_alter_table('notify_attempt', schema=None) as batch_op:
-        batch_op.drop_column('stage')
+    pass

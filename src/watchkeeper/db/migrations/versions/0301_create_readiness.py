@@ -3,6 +3,10 @@
 Revision ID: 0301
 Revises: 0001
 Create Date: 2026-11-26 23:01:33.690164
+
+Until 0.1.0 this revision also created signoffs_stakeholder_role, signoffs_signoff,
+assessments_run and assessments_finding; they belong to the signoffs (0601) and assessments
+(0701) branches now, whose first revisions take the tables over when a database already has them.
 """
 
 from alembic import op
@@ -28,36 +32,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_readiness_policy')),
     sa.UniqueConstraint('stage', name=op.f('uq_readiness_policy_stage'))
     )
-    op.create_table('signoffs_stakeholder_role',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('description', sa.Text(), nullable=True),
-    sa.Column('required_for', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('people', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('managed_by', sa.String(length=20), nullable=False),
-    sa.Column('created_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_signoffs_stakeholder_role')),
-    sa.UniqueConstraint('name', name=op.f('uq_signoffs_stakeholder_role_name'))
-    )
-    op.create_table('assessments_run',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('service_id', sa.Integer(), nullable=False),
-    sa.Column('suite', sa.String(length=20), nullable=False),
-    sa.Column('tool', sa.String(length=100), nullable=False),
-    sa.Column('builtin', sa.Boolean(), nullable=False),
-    sa.Column('level', sa.String(length=10), nullable=False),
-    sa.Column('ran_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('link', sa.String(length=500), nullable=True),
-    sa.Column('summary', sa.Text(), nullable=True),
-    sa.Column('checks', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('recorded_by', sa.String(length=200), nullable=False),
-    sa.ForeignKeyConstraint(['service_id'], ['catalog_service.id'], name=op.f('fk_assessments_run_service_id_catalog_service'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessments_run'))
-    )
-    with op.batch_alter_table('assessments_run', schema=None) as batch_op:
-        batch_op.create_index('ix_assessments_run_latest', ['service_id', 'suite', 'tool', 'ran_at'], unique=False)
-
     op.create_table('readiness_attestation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('service_id', sa.Integer(), nullable=False),
@@ -131,60 +105,11 @@ def upgrade() -> None:
     with op.batch_alter_table('readiness_waiver', schema=None) as batch_op:
         batch_op.create_index('ix_readiness_waiver_service_check', ['service_id', 'check_id'], unique=False)
 
-    op.create_table('signoffs_signoff',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('service_id', sa.Integer(), nullable=False),
-    sa.Column('checkpoint', sa.String(length=64), nullable=False),
-    sa.Column('role', sa.String(length=100), nullable=False),
-    sa.Column('signer', sa.String(length=200), nullable=False),
-    sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('signed_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('recorded_by', sa.String(length=200), nullable=False),
-    sa.Column('revoked_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_by', sa.String(length=200), nullable=True),
-    sa.Column('revoke_reason', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['service_id'], ['catalog_service.id'], name=op.f('fk_signoffs_signoff_service_id_catalog_service'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_signoffs_signoff'))
-    )
-    with op.batch_alter_table('signoffs_signoff', schema=None) as batch_op:
-        batch_op.create_index('ix_signoffs_signoff_service_checkpoint', ['service_id', 'checkpoint'], unique=False)
-
-    op.create_table('assessments_finding',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('run_id', sa.Integer(), nullable=False),
-    sa.Column('service_id', sa.Integer(), nullable=False),
-    sa.Column('suite', sa.String(length=20), nullable=False),
-    sa.Column('tool', sa.String(length=100), nullable=False),
-    sa.Column('rule', sa.String(length=200), nullable=False),
-    sa.Column('title', sa.String(length=500), nullable=False),
-    sa.Column('severity', sa.String(length=10), nullable=False),
-    sa.Column('link', sa.String(length=500), nullable=True),
-    sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('resolved_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_by', sa.String(length=200), nullable=True),
-    sa.Column('resolution', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['run_id'], ['assessments_run.id'], name=op.f('fk_assessments_finding_run_id_assessments_run'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['service_id'], ['catalog_service.id'], name=op.f('fk_assessments_finding_service_id_catalog_service'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessments_finding'))
-    )
-    with op.batch_alter_table('assessments_finding', schema=None) as batch_op:
-        batch_op.create_index('ix_assessments_finding_open', ['service_id', 'suite', 'status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_assessments_finding_run_id'), ['run_id'], unique=False)
-
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('assessments_finding', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_assessments_finding_run_id'))
-        batch_op.drop_index('ix_assessments_finding_open')
-
-    op.drop_table('assessments_finding')
-    with op.batch_alter_table('signoffs_signoff', schema=None) as batch_op:
-        batch_op.drop_index('ix_signoffs_signoff_service_checkpoint')
-
-    op.drop_table('signoffs_signoff')
     with op.batch_alter_table('readiness_waiver', schema=None) as batch_op:
         batch_op.drop_index('ix_readiness_waiver_service_check')
 
@@ -199,10 +124,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_readiness_attestation_service_check')
 
     op.drop_table('readiness_attestation')
-    with op.batch_alter_table('assessments_run', schema=None) as batch_op:
-        batch_op.drop_index('ix_assessments_run_latest')
-
-    op.drop_table('assessments_run')
-    op.drop_table('signoffs_stakeholder_role')
     op.drop_table('readiness_policy')
     # ### end Alembic commands ###

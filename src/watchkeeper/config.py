@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from watchkeeper import egress
+
 DEFAULT_DATABASE_URL = "sqlite:///./watchkeeper.db"
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password"}
 _FILE_SECRETS = ("secret_key",)
@@ -54,6 +56,16 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(
         "", description="Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For and "
                         "X-Forwarded-Proto are believed; empty: none (the client is the TCP peer).",
+    )
+    egress_deny: str = Field(
+        "link-local,metadata",
+        description="Addresses the server must never connect to when it fetches a URL or host a user named (monitors, "
+                    "webhooks, rule and SLO Prometheus URLs, web checks): comma-separated addresses, CIDR ranges or "
+                    "the groups link-local, metadata, loopback, private. Checked at connect time on the resolved "
+                    "address; see docs/security.md.",
+    )
+    egress_allow: str = Field(
+        "", description="Exceptions to WATCHKEEPER_EGRESS_DENY, in the same form; the most specific range wins.",
     )
     session_hours: int = Field(12, ge=1, description="Lifetime of a UI login session.")
     login_max_failures: int = Field(
@@ -97,6 +109,12 @@ class Settings(BaseSettings):
             raw = value.get_secret_value()
             if raw.lower() in _PLACEHOLDER_SECRETS or len(raw) < 16:
                 raise ValueError("secret_key is a placeholder or shorter than 16 characters; generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+        return value
+
+    @field_validator("egress_deny", "egress_allow")
+    @classmethod
+    def _egress(cls, value: str, info) -> str:
+        egress.parse(value, setting=f"WATCHKEEPER_{info.field_name.upper()}")
         return value
 
     @classmethod

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from watchkeeper.api.deps import CurrentActor, SessionDep
 from watchkeeper.assessments import service as assessments
@@ -9,6 +9,7 @@ from watchkeeper.assessments._suites import Suite
 from watchkeeper.assessments.schemas import FindingRead, FindingResolve, ResultCreate, RunRead, ServiceAudits
 from watchkeeper.auth.service import require
 from watchkeeper.catalog import service as catalog
+from watchkeeper.egress import Egress
 
 router = APIRouter(tags=["audits"])
 
@@ -36,10 +37,10 @@ def post_result(name: str, suite: Suite, body: ResultCreate, session: SessionDep
 
 @router.post("/services/{name}/audits/{suite}/run", response_model=RunRead, status_code=status.HTTP_201_CREATED,
              summary="Run a suite's built-in checks now (security visits the service's public URL)")
-def run_suite(name: str, suite: Suite, session: SessionDep, actor: CurrentActor):
+def run_suite(name: str, suite: Suite, session: SessionDep, actor: CurrentActor, request: Request):
     url = assessments.target_url(session, service=name, suite=suite.value, actor=actor)
     session.rollback()  # no transaction (and on SQLite no write lock) held during the network visit
-    facts = webcheck.gather(url) if url else None
+    facts = webcheck.gather(url, policy=Egress.from_settings(request.app.state.container.settings)) if url else None
     return assessments.run_builtin(session, service=name, suite=suite.value, actor=actor, web=facts)
 
 

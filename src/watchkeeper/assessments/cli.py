@@ -15,6 +15,7 @@ from watchkeeper.assessments._suites import Suite
 from watchkeeper.assessments.schemas import ResultCreate
 from watchkeeper.audit import cli as audit_cli
 from watchkeeper.cli.common import emit, local_actor, session_scope, state, validated
+from watchkeeper.egress import Egress
 from watchkeeper.errors import InvalidInput
 
 SuiteOpt = Annotated[Suite, typer.Option("--suite", help="security, performance, accessibility or operations.")]
@@ -31,7 +32,8 @@ def run(
     certificate, HSTS and security headers, server version, cookies). Exits 1 if any fails."""
     with session_scope(ctx) as session:
         url = assessments.target_url(session, service=service, suite=suite.value, actor=local_actor())
-    facts = webcheck.gather(url, ca_file=ca_file, timeout=timeout) if url else None
+    policy = Egress.from_settings(state(ctx).settings())
+    facts = webcheck.gather(url, ca_file=ca_file, timeout=timeout, policy=policy) if url else None
     with session_scope(ctx) as session:
         result = assessments.run_builtin(session, service=service, suite=suite.value, actor=local_actor(), web=facts)
     if state(ctx).json:

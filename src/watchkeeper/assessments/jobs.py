@@ -11,6 +11,7 @@ from watchkeeper import clock
 from watchkeeper.assessments import _suites, webcheck
 from watchkeeper.assessments import service as assessments
 from watchkeeper.catalog import service as catalog
+from watchkeeper.egress import Egress
 from watchkeeper.errors import InvalidInput, NotFound
 
 
@@ -39,6 +40,6 @@ def run(session: Session, payload: dict[str, Any], ctx) -> dict:
     except (InvalidInput, NotFound) as exc:
         return {"skipped": exc.message}
     session.rollback()  # end the read transaction before the network visit
-    facts = webcheck.gather(url) if url else None
+    facts = webcheck.gather(url, policy=Egress.from_settings(ctx.settings)) if url else None
     result = assessments.run_builtin(session, service=service, suite=suite, actor=ctx.actor, web=facts)
     return {"run": result.id, "failed": [c.id for c in result.checks if c.status == "fail"]}

@@ -13,21 +13,29 @@ import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from watchkeeper.assessments._suites import WebFacts
+from watchkeeper.egress import DEFAULT as DEFAULT_EGRESS
+from watchkeeper.egress import Egress
 
 USER_AGENT = "Watchkeeper-audit/1"
 
 
-def _tls_facts(facts: WebFacts, host: str, port: int, *, ca_file: Path | None, timeout: float) -> None:
+def _tls_facts(facts: WebFacts, host: str, port: int, *, ca_file: Path | None, timeout: float, policy: Egress) -> None:
     loose = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     loose.check_hostname = False
     loose.verify_mode = ssl.CERT_NONE
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw, \
+        address = policy.resolve_sync(host, port)[0]  # connect to the address the policy checked
+    except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+        facts.connect_error = str(exc)
+        return
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as raw, \
                 loose.wrap_socket(raw, server_hostname=host) as tls:
             facts.tls_version = tls.version()
             der = tls.getpeercert(binary_form=True)
@@ -43,7 +51,7 @@ def _tls_facts(facts: WebFacts, host: str, port: int, *, ca_file: Path | None, t
     if ca_file:
         strict.load_default_certs()
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw, \
+        with socket.create_connection((address, port), timeout=timeout) as raw, \
                 strict.wrap_socket(raw, server_hostname=host):
             facts.cert_trusted = True
     except ssl.SSLCertVerificationError as exc:
@@ -54,21 +62,22 @@ def _tls_facts(facts: WebFacts, host: str, port: int, *, ca_file: Path | None, t
         facts.trust_error = f"{type(exc).__name__}: {exc}"
 
 
-def gather(url: str, *, ca_file: Path | None = None, timeout: float = 10.0) -> WebFacts:
+def gather(url: str, *, ca_file: Path | None = None, timeout: float = 10.0, policy: Egress = DEFAULT_EGRESS) -> WebFacts:
     """Connect to `url` and return what was seen. Never raises for network trouble: failures
-    are recorded in `connect_error` / `http_error` so the checks can name them."""
+    are recorded in `connect_error` / `http_error` so the checks can name them. Every
+    connection obeys the egress `policy`."""
     parts = urlsplit(url)
     facts = WebFacts(url=url, scheme=parts.scheme.lower())
     host = parts.hostname or ""
     port = parts.port or (443 if facts.scheme == "https" else 80)
     if facts.scheme == "https":
-        _tls_facts(facts, host, port, ca_file=ca_file, timeout=timeout)
+        _tls_facts(facts, host, port, ca_file=ca_file, timeout=timeout, policy=policy)
         if facts.connect_error:
             return facts
     try:
         # Headers are judged whatever the certificate: trust is the tls_valid check's job.
-        with httpx.Client(verify=False, timeout=timeout, follow_redirects=True, max_redirects=5,
-                          headers={"User-Agent": USER_AGENT}) as client:
+        with policy.client(verify=False, timeout=timeout, follow_redirects=True, max_redirects=5,
+                           headers={"User-Agent": USER_AGENT}) as client:
             response = client.get(url)
     except httpx.HTTPError as exc:
         facts.http_error = f"{type(exc).__name__}: {exc}"

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import ValidationError
 
-from watchkeeper import clock, durations
+from watchkeeper import clock, durations, egress
 from watchkeeper.api.deps import CurrentActor, SessionDep
 from watchkeeper.auth.service import require
 from watchkeeper.errors import InvalidInput
@@ -82,12 +82,13 @@ def resume_monitor(name: str, session: SessionDep, actor: CurrentActor):
 
 @router.post("/monitors/{name}/check", response_model=ProbeOutcome,
              summary="Run a monitor once now and return what it saw (stores nothing)")
-def check_monitor(name: str, session: SessionDep, actor: CurrentActor):
+def check_monitor(name: str, session: SessionDep, actor: CurrentActor, request: Request):
     monitor = monitors.prepare_check(session, name=name, actor=actor)
     # End the read transaction before probing: a SQLite write lock must not be held for the
     # length of a probe (the target may be this very server).
     session.commit()
-    return monitors.run_check(monitor, location="api")
+    return monitors.run_check(monitor, location="api",
+                              policy=egress.Egress.from_settings(request.app.state.container.settings))
 
 
 @router.get("/monitors/{name}/checks", response_model=list[CheckRead], summary="Recent check results, newest first")

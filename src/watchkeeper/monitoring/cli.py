@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from watchkeeper import clock
+from watchkeeper import clock, egress
 from watchkeeper.cli.common import emit, local_actor, session_scope, state
 from watchkeeper.errors import InvalidInput
 from watchkeeper.monitoring import signals
@@ -72,7 +72,7 @@ def check(
     assertion or connection error). Stores nothing. Exits 1 when the check fails."""
     with session_scope(ctx) as session:
         monitor = monitors.prepare_check(session, name=name, actor=local_actor())
-    outcome = monitors.run_check(monitor, location=location)
+    outcome = monitors.run_check(monitor, location=location, policy=egress.Egress.from_settings(state(ctx).settings()))
     data = outcome.model_dump()
     if not state(ctx).json:
         data.pop("details")

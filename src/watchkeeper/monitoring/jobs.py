@@ -4,12 +4,14 @@ and burn-rate alerts, metric roll-ups and retention. (Probes run in the probe ru
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
+from watchkeeper.egress import Egress
 from watchkeeper.monitoring.metrics import rules, store
 from watchkeeper.monitoring.probes import heartbeats as pings
 from watchkeeper.monitoring.slos import evaluation as slos
@@ -22,11 +24,14 @@ def heartbeats(session: Session, payload: dict[str, Any], ctx) -> dict:
 
 
 def evaluate_rules(session: Session, payload: dict[str, Any], ctx) -> dict:
-    return {"transitions": rules.evaluate_due(session, retention=store.Retention.from_settings(ctx.settings))}
+    policy = Egress.from_settings(ctx.settings)
+    prom = functools.partial(rules.prometheus_query, egress=policy)
+    return {"transitions": rules.evaluate_due(session, retention=store.Retention.from_settings(ctx.settings), prom=prom)}
 
 
 def evaluate_slos(session: Session, payload: dict[str, Any], ctx) -> dict:
-    return {"transitions": slos.evaluate_all(session, retention=store.Retention.from_settings(ctx.settings))}
+    return {"transitions": slos.evaluate_all(session, retention=store.Retention.from_settings(ctx.settings),
+                                             policy=Egress.from_settings(ctx.settings))}
 
 
 def rollup(session: Session, payload: dict[str, Any], ctx) -> dict:

@@ -42,6 +42,8 @@ from sqlalchemy.orm import Session
 
 from watchkeeper import clock
 from watchkeeper.db.engine import is_postgres
+from watchkeeper.egress import DEFAULT as DEFAULT_EGRESS
+from watchkeeper.egress import Egress
 from watchkeeper.notify.channels import CHANNELS, DeliveryError
 from watchkeeper.notify.channels.base import Progress, no_progress
 from watchkeeper.notify.models import Attempt, Outbox
@@ -151,7 +153,8 @@ def progress_recorder(session_factory: SessionFactory, claimed: Claimed) -> Prog
     return record_stage
 
 
-def send(claimed: Claimed, *, secret: SecretLookup, progress: Progress = no_progress) -> tuple[bool, str, str | None, bool]:
+def send(claimed: Claimed, *, secret: SecretLookup, progress: Progress = no_progress,
+         egress: Egress = DEFAULT_EGRESS) -> tuple[bool, str, str | None, bool]:
     """Returns (ok, response, error, retryable). Never raises for a delivery problem."""
     channel = CHANNELS.get(claimed.kind)
     if channel is None:
@@ -159,7 +162,7 @@ def send(claimed: Claimed, *, secret: SecretLookup, progress: Progress = no_prog
     try:
         settings = CHANNEL_ADAPTER.validate_python(claimed.channel)
         sent = channel.send(settings, Message.model_validate(claimed.message), key=claimed.key, secret=secret,
-                            progress=progress, repeat=claimed.repeat)
+                            progress=progress, repeat=claimed.repeat, egress=egress)
     except DeliveryError as exc:
         return False, exc.response or "", str(exc), exc.retryable
     except Exception as exc:  # noqa: BLE001 - a channel bug must not kill the worker; it is recorded
@@ -206,20 +209,22 @@ def record(session: Session, claimed: Claimed, *, ok: bool, response: str, error
 
 
 def deliver(session_factory: SessionFactory, *, outbox_id: int, worker: str, secret: SecretLookup,
-            owner: str | None = None) -> Outcome:
+            owner: str | None = None, egress: Egress = DEFAULT_EGRESS) -> Outcome:
     """Run the chain for one row: claim (commit) → send → record (commit)."""
     with session_factory() as session:
         claimed = claim(session, outbox_id=outbox_id, worker=worker, owner=owner)
         session.commit()
     if claimed is None:
         return Outcome(outbox_id, "skipped", "not ready")
-    return send_and_record(session_factory, claimed, secret=secret)
+    return send_and_record(session_factory, claimed, secret=secret, egress=egress)
 
 
-def send_and_record(session_factory: SessionFactory, claimed: Claimed, *, secret: SecretLookup) -> Outcome:
+def send_and_record(session_factory: SessionFactory, claimed: Claimed, *, secret: SecretLookup,
+                    egress: Egress = DEFAULT_EGRESS) -> Outcome:
     """Send a claimed row (recording its progress) and record the outcome (commit)."""
     start = time.perf_counter()
-    ok, response, error, retryable = send(claimed, secret=secret, progress=progress_recorder(session_factory, claimed))
+    ok, response, error, retryable = send(claimed, secret=secret, progress=progress_recorder(session_factory, claimed),
+                                          egress=egress)
     latency = (time.perf_counter() - start) * 1000
     with session_factory() as session:
         outcome = record(session, claimed, ok=ok, response=response, error=error, retryable=retryable, latency_ms=latency)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from watchkeeper.egress import Egress
 from watchkeeper.notify import delivery
 
 # A row due this long without being sent has lost its delivery job; the sweep sends it.
@@ -20,7 +21,8 @@ def _worker_name(ctx) -> str:
 def deliver(session: Session, payload: dict[str, Any], ctx) -> dict:
     """Deliver the row named in the payload (its own short transactions; see delivery.py)."""
     outcome = delivery.deliver(ctx.session_factory, outbox_id=int(payload["outbox_id"]), worker=_worker_name(ctx),
-                               secret=ctx.settings.secret_from_env, owner=ctx.owner)
+                               secret=ctx.settings.secret_from_env, owner=ctx.owner,
+                               egress=Egress.from_settings(ctx.settings))
     return {"outbox_id": outcome.outbox_id, "status": outcome.status, "detail": outcome.detail[:200]}
 
 
@@ -49,6 +51,7 @@ def sweep(session: Session, payload: dict[str, Any], ctx) -> dict:
             s.commit()
         if claimed is None:
             break
-        delivery.send_and_record(ctx.session_factory, claimed, secret=ctx.settings.secret_from_env)
+        delivery.send_and_record(ctx.session_factory, claimed, secret=ctx.settings.secret_from_env,
+                                 egress=Egress.from_settings(ctx.settings))
         sent += 1
     return {**recovered, "attempted": sent}

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
-from watchkeeper import clock
+from watchkeeper import clock, egress
 from watchkeeper.api.deps import SessionDep
 from watchkeeper.auth.service import require
 from watchkeeper.monitoring import signals
@@ -93,7 +93,8 @@ def monitor_page(request: Request, name: str, session: SessionDep, actor: PageAc
 def check_now(request: Request, name: str, session: SessionDep, actor: FormActor):
     monitor = monitors.prepare_check(session, name=name, actor=actor)
     session.commit()  # never hold a SQLite write lock while the probe runs
-    outcome = monitors.run_check(monitor, location="ui")
+    outcome = monitors.run_check(monitor, location="ui",
+                                 policy=egress.Egress.from_settings(request.app.state.container.settings))
     return render(request, "monitoring/_check_result.html", outcome=outcome)
 
 

@@ -19,6 +19,8 @@ from watchkeeper import clock
 from watchkeeper.audit import changes
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
+from watchkeeper.egress import DEFAULT as DEFAULT_EGRESS
+from watchkeeper.egress import Egress
 from watchkeeper.errors import InvalidInput
 from watchkeeper.monitoring import signals
 from watchkeeper.monitoring.errors import RuleExists, RuleNotFound
@@ -174,14 +176,16 @@ def _clear_alerts(session: Session, rule: Rule, *, reason: str) -> None:
     session.flush()
 
 
-def prometheus_query(url: str, query: str, timeout: float, at: float | None = None) -> list[tuple[dict[str, str], float]]:
+def prometheus_query(url: str, query: str, timeout: float, at: float | None = None, *,
+                     egress: Egress = DEFAULT_EGRESS) -> list[tuple[dict[str, str], float]]:
     """PromQL instant query (synchronous, for rule and SLO evaluation), evaluated at unix time
     `at` (default: now). Raises RuntimeError."""
     params = {"query": query}
     if at is not None:
         params["time"] = f"{at:.3f}"
     try:
-        response = httpx.get(url.rstrip("/") + "/api/v1/query", params=params, timeout=timeout, trust_env=False)
+        with egress.client(timeout=timeout) as client:
+            response = client.get(url.rstrip("/") + "/api/v1/query", params=params)
         payload = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         raise RuntimeError(f"Prometheus at {url} did not answer: {exc}") from None

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, case, select, update
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from watchkeeper import clock
+from watchkeeper import clock, egress
 from watchkeeper.config import Settings
 from watchkeeper.db.engine import is_postgres
 from watchkeeper.clock import to_ms
@@ -247,7 +247,7 @@ class ProbeRunner:
 
     async def run_async(self, stop: threading.Event) -> None:
         sem = asyncio.Semaphore(self.concurrency)
-        clients = HttpClients()
+        clients = HttpClients(egress.Egress.from_settings(self.settings))
         tasks: set[asyncio.Task] = set()
         max_pending = self.concurrency * 4
         log.info("probe runner started", extra={"worker": self.worker_id, "location": self.location,

@@ -15,7 +15,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from watchkeeper import clock
+from watchkeeper import clock, egress
 from watchkeeper.audit import changes
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
@@ -257,8 +257,9 @@ def spec_of(m: Monitor | MonitorRead) -> ProbeSpec:
     return parse_spec(kind, raw)
 
 
-async def _check_async(spec: ProbeSpec, *, name: str, location: str, timeout: float) -> ProbeResult:
-    clients = HttpClients()
+async def _check_async(spec: ProbeSpec, *, name: str, location: str, timeout: float,
+                       policy: egress.Egress) -> ProbeResult:
+    clients = HttpClients(policy)
     try:
         return await run_probe(spec, ProbeContext(monitor=name, location=location, timeout=timeout, http=clients))
     finally:
@@ -273,7 +274,8 @@ def prepare_check(session: Session, *, name: str, actor: Actor) -> MonitorRead:
     return _rows.to_read(m, [])
 
 
-def run_check(monitor: MonitorRead, *, location: str = "cli", now: dt.datetime | None = None) -> ProbeOutcome:
+def run_check(monitor: MonitorRead, *, location: str = "cli", now: dt.datetime | None = None,
+              policy: egress.Egress = egress.DEFAULT) -> ProbeOutcome:
     """Run one monitor once, here and now, and say what it saw. Stores nothing and uses no
     database session: the caller must not hold a transaction open while the probe runs (on
     SQLite that would block every writer, including the target if it is Watchkeeper itself).
@@ -294,7 +296,7 @@ def run_check(monitor: MonitorRead, *, location: str = "cli", now: dt.datetime |
         return ProbeOutcome(monitor=name, kind=monitor.kind, location=location, ok=ok, status="up" if ok else "down",
                             latency_ms=None, error=error, details={"ping_path": monitor.ping_path})
     result = asyncio.run(_check_async(spec_of(monitor), name=name, location=location,
-                                      timeout=monitor.timeout.total_seconds()))
+                                      timeout=monitor.timeout.total_seconds(), policy=policy))
     details = dict(result.details)
     if result.samples:
         details["samples"] = len(result.samples)

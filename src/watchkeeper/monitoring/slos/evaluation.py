@@ -16,7 +16,7 @@ from collections import defaultdict
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from watchkeeper import clock, durations
+from watchkeeper import clock, durations, egress
 from watchkeeper.clock import from_ms, to_ms
 from watchkeeper.monitoring import signals
 from watchkeeper.monitoring.metrics import language, store
@@ -66,7 +66,8 @@ def _counter_minutes(session: Session, ids: list[int], start_ms: int, end_ms: in
     return out
 
 
-def _events(session: Session, slo: Slo, start_ms: int, end_ms: int) -> dict[int, tuple[float, float]]:
+def _events(session: Session, slo: Slo, start_ms: int, end_ms: int,
+            policy: egress.Egress = egress.DEFAULT) -> dict[int, tuple[float, float]]:
     """minute → (good, total) events of this SLO's source in [start, end)."""
     src = slo.source or {}
     if src.get("monitor"):
@@ -100,8 +101,8 @@ def _events(session: Session, slo: Slo, start_ms: int, end_ms: int) -> dict[int,
         start = max(start_ms, end_ms - 60 * MINUTE_MS)  # PromQL: no long back-fill
         for m in range(start - start % MINUTE_MS, end_ms, MINUTE_MS):
             at = (m + MINUTE_MS) / 1000
-            good = sum(v for _, v in prometheus_query(src["prometheus_url"], src["good_query"], 10.0, at))
-            total = sum(v for _, v in prometheus_query(src["prometheus_url"], src["total_query"], 10.0, at))
+            good = sum(v for _, v in prometheus_query(src["prometheus_url"], src["good_query"], 10.0, at, egress=policy))
+            total = sum(v for _, v in prometheus_query(src["prometheus_url"], src["total_query"], 10.0, at, egress=policy))
             if total > 0:
                 out[m] = (min(good, total), total)
         return out
@@ -126,7 +127,8 @@ def _backfill_start(slo: Slo, now: dt.datetime, retention: store.Retention) -> i
     return to_ms(now - horizon) // HOUR_MS * HOUR_MS
 
 
-def account(session: Session, slo: Slo, *, now: dt.datetime, retention: store.Retention) -> int:
+def account(session: Session, slo: Slo, *, now: dt.datetime, retention: store.Retention,
+            policy: egress.Egress = egress.DEFAULT) -> int:
     """Write good/total samples for each complete minute not yet counted. Returns minutes written.
 
     Counting afresh (evaluated_until_ms unset: a new SLO, or its source changed) replaces the
@@ -141,7 +143,7 @@ def account(session: Session, slo: Slo, *, now: dt.datetime, retention: store.Re
     end = min(end, start + int(MAX_CATCH_UP.total_seconds() * 1000))
     if end <= start:
         return 0
-    minutes = _events(session, slo, start, end)
+    minutes = _events(session, slo, start, end, policy)
     labels = {"slo": slo.name}
     samples = []
     for m, (good, total) in sorted(minutes.items()):
@@ -204,12 +206,13 @@ def resolve_all(session: Session, slo: Slo) -> None:
     session.flush()
 
 
-def evaluate_slo(session: Session, slo: Slo, *, now: dt.datetime | None = None, retention: store.Retention | None = None) -> int:
+def evaluate_slo(session: Session, slo: Slo, *, now: dt.datetime | None = None, retention: store.Retention | None = None,
+                 policy: egress.Egress = egress.DEFAULT) -> int:
     """Count new minutes, then fire or resolve burn-rate alerts. Returns transitions. Does not commit."""
     now = now or clock.utcnow()
     retention = retention or store.Retention()
     try:
-        account(session, slo, now=now, retention=retention)
+        account(session, slo, now=now, retention=retention, policy=policy)
         slo.last_error = None
     except (RuntimeError, language.RuleSyntaxError, ValueError) as exc:
         slo.last_error = str(exc)[:1000]
@@ -242,9 +245,10 @@ def evaluate_slo(session: Session, slo: Slo, *, now: dt.datetime | None = None, 
     return transitions
 
 
-def evaluate_all(session: Session, *, now: dt.datetime | None = None, retention: store.Retention | None = None) -> int:
+def evaluate_all(session: Session, *, now: dt.datetime | None = None, retention: store.Retention | None = None,
+                 policy: egress.Egress = egress.DEFAULT) -> int:
     total = 0
     for slo in session.execute(select(Slo).order_by(Slo.id)).scalars().all():
-        total += evaluate_slo(session, slo, now=now, retention=retention)
+        total += evaluate_slo(session, slo, now=now, retention=retention, policy=policy)
     return total
 

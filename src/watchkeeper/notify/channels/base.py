@@ -6,6 +6,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
+from watchkeeper.egress import DEFAULT as DEFAULT_EGRESS
+from watchkeeper.egress import Egress
 from watchkeeper.notify.schemas import Message
 
 SecretLookup = Callable[[str], "str | None"]
@@ -36,12 +38,13 @@ class Sent:
 
 class Channel(Protocol):
     """`repeat`: this message is sent again after an attempt whose outcome is unknown; mark it
-    as a possible duplicate where the channel can (a header, a prefix)."""
+    as a possible duplicate where the channel can (a header, a prefix). `egress`: the policy
+    every connection to an address a user configured must obey (watchkeeper.egress)."""
 
     kind: ClassVar[str]
 
     def send(self, settings: Any, message: Message, *, key: str, secret: SecretLookup, progress: Progress = no_progress,
-             repeat: bool = False) -> Sent: ...
+             repeat: bool = False, egress: Egress = DEFAULT_EGRESS) -> Sent: ...
 
 
 def need_secret(secret: SecretLookup, name: str, what: str) -> str:

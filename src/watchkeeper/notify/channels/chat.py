@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import ClassVar
 
+from watchkeeper.egress import DEFAULT as DEFAULT_EGRESS
+from watchkeeper.egress import Egress
 from watchkeeper.notify.channels.base import DeliveryError, Progress, SecretLookup, Sent, need_secret, no_progress
 from watchkeeper.notify.schemas import ChatChannel, Message, SendStage
 
@@ -23,7 +25,7 @@ class Chat:
     kind: ClassVar[str] = "chat"
 
     def send(self, settings: ChatChannel, message: Message, *, key: str, secret: SecretLookup,
-             progress: Progress = no_progress, repeat: bool = False) -> Sent:
+             progress: Progress = no_progress, repeat: bool = False, egress: Egress = DEFAULT_EGRESS) -> Sent:
         import apprise
 
         url = need_secret(secret, settings.url_env, "apprise URL")

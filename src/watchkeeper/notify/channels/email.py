@@ -17,6 +17,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import ClassVar
 
+from watchkeeper.egress import DEFAULT as DEFAULT_EGRESS
+from watchkeeper.egress import Egress
 from watchkeeper.notify.channels.base import DeliveryError, Progress, SecretLookup, Sent, need_secret, no_progress
 from watchkeeper.notify.schemas import EmailChannel, Message, SendStage
 
@@ -50,7 +52,7 @@ class Email:
     kind: ClassVar[str] = "email"
 
     def send(self, settings: EmailChannel, message: Message, *, key: str, secret: SecretLookup,
-             progress: Progress = no_progress, repeat: bool = False) -> Sent:
+             progress: Progress = no_progress, repeat: bool = False, egress: Egress = DEFAULT_EGRESS) -> Sent:
         mail = EmailMessage()
         mail["Subject"] = message.subject
         mail["From"] = settings.from_

@@ -17,6 +17,8 @@ from typing import ClassVar
 
 import httpx
 
+from watchkeeper.egress import DEFAULT as DEFAULT_EGRESS
+from watchkeeper.egress import Egress, refused
 from watchkeeper.notify.channels.base import DeliveryError, Progress, SecretLookup, Sent, need_secret, no_progress
 from watchkeeper.notify.schemas import Message, SendStage, WebhookChannel
 
@@ -40,7 +42,7 @@ class Webhook:
     kind: ClassVar[str] = "webhook"
 
     def send(self, settings: WebhookChannel, message: Message, *, key: str, secret: SecretLookup,
-             progress: Progress = no_progress, repeat: bool = False) -> Sent:
+             progress: Progress = no_progress, repeat: bool = False, egress: Egress = DEFAULT_EGRESS) -> Sent:
         url = str(settings.url) if settings.url else need_secret(secret, settings.url_env, "webhook URL")
         body = json.dumps(message.data or {"subject": message.subject, "text": message.text}, sort_keys=True).encode()
         timestamp = str(int(time.time()))
@@ -52,8 +54,11 @@ class Webhook:
             headers["X-Watchkeeper-Signature"] = signature(need_secret(secret, settings.secret_env, "webhook signing secret"), timestamp, body)
         progress(SendStage.TRANSMITTING.value)  # from here the receiver may act on the request
         try:
-            response = httpx.post(url, content=body, headers=headers, timeout=settings.timeout.total_seconds())
+            with egress.client(timeout=settings.timeout.total_seconds()) as client:
+                response = client.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
+            if refused(exc):  # retrying cannot help: the receiver's address is not allowed
+                raise DeliveryError(f"webhook not sent: {refused(exc)}", retryable=False) from None
             raise DeliveryError(f"webhook request failed: {type(exc).__name__}: {exc}", retryable=True) from None
         text = response.text[:500]
         if response.status_code < 300:

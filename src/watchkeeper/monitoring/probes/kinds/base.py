@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 from typing import Any
 
 import httpx
 
-from watchkeeper import __version__
+from watchkeeper import __version__, egress
 
 USER_AGENT = f"Watchkeeper/{__version__} (+probe)"
 LOCATION_HEADER = "X-Watchkeeper-Location"
@@ -31,19 +32,20 @@ def fail(error: str, *, latency_ms: float | None = None, **details: Any) -> Prob
 
 class HttpClients:
     """Shared httpx clients (one per TLS-verification setting). Connections are not kept alive
-    between checks: each check measures and exercises a full connect, as a visitor's would."""
+    between checks: each check measures and exercises a full connect, as a visitor's would.
+    Every connection, redirects included, obeys the egress policy (watchkeeper.egress)."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: egress.Egress = egress.DEFAULT) -> None:
+        self.egress = policy
         self._clients: dict[bool, httpx.AsyncClient] = {}
 
     def get(self, *, verify: bool) -> httpx.AsyncClient:
         client = self._clients.get(verify)
         if client is None:
-            client = httpx.AsyncClient(
+            client = self.egress.async_client(
                 verify=verify,
                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
                 headers={"User-Agent": USER_AGENT},
-                trust_env=False,
             )
             self._clients[verify] = client
         return client
@@ -60,6 +62,20 @@ class ProbeContext:
     location: str
     timeout: float
     http: HttpClients
+
+
+async def open_connection(ctx: ProbeContext, host: str, port: int, **options: Any) -> tuple[Any, Any]:
+    """asyncio.open_connection to the first address of `host` the egress policy allows (the
+    connection goes to the checked address, so a rebinding name cannot slip past). Raises
+    egress.EgressRefused, or OSError / httpcore.ConnectError as a connect does."""
+    last: BaseException | None = None
+    for address in await ctx.http.egress.resolve(host, port, ctx.timeout):
+        try:
+            return await asyncio.open_connection(address, port, **options)
+        except OSError as exc:
+            last = exc
+    assert last is not None
+    raise last
 
 
 def short(text: str, limit: int = 300) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import ClassVar
 
+import httpcore
 from pydantic import Field
 
-from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, describe_exc, fail, short
+from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, describe_exc, fail, open_connection, short
 from watchkeeper.validation import Strict
 
 
@@ -24,8 +24,8 @@ class TcpSpec(Strict):
 async def probe(spec: TcpSpec, ctx: ProbeContext) -> ProbeResult:
     start = time.perf_counter()
     try:
-        reader, writer = await asyncio.open_connection(spec.host, spec.port)
-    except OSError as exc:
+        reader, writer = await open_connection(ctx, spec.host, spec.port)
+    except (OSError, httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
         return fail(f"connection to {spec.host}:{spec.port} failed: {describe_exc(exc)}",
                     latency_ms=(time.perf_counter() - start) * 1000)
     latency_ms = (time.perf_counter() - start) * 1000

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import time
 from typing import ClassVar
 
+import httpcore
 from cryptography import x509
 from pydantic import Field, model_validator
 
 from watchkeeper import clock
-from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, describe_exc, fail
+from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, describe_exc, fail, open_connection
 from watchkeeper.validation import Strict
 
 
@@ -45,13 +45,13 @@ async def probe(spec: TlsSpec, ctx: ProbeContext) -> ProbeResult:
     server_name = spec.server_name or spec.host
     start = time.perf_counter()
     try:
-        _reader, writer = await asyncio.open_connection(
-            spec.host, spec.port, ssl=_context(spec.verify), server_hostname=server_name
+        _reader, writer = await open_connection(
+            ctx, spec.host, spec.port, ssl=_context(spec.verify), server_hostname=server_name
         )
     except ssl.SSLCertVerificationError as exc:
         return fail(f"certificate of {server_name} is not trusted: {exc.verify_message or exc}",
                     latency_ms=(time.perf_counter() - start) * 1000)
-    except (OSError, ssl.SSLError) as exc:
+    except (OSError, ssl.SSLError, httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
         return fail(f"TLS connection to {spec.host}:{spec.port} failed: {describe_exc(exc)}",
                     latency_ms=(time.perf_counter() - start) * 1000)
     latency_ms = (time.perf_counter() - start) * 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -73,5 +74,64 @@ def test_a_branch_that_depends_on_another_branchs_head_is_current_after_upgrade(
         assert {"t_0001", "t_0801", "t_0901"} <= set(inspect(engine).get_table_names())
         assert migrate.current(engine) == {"0901"} == migrate.heads()
         assert migrate.is_current(engine)
+    finally:
+        engine.dispose()
+
+
+def _rebuild_config(engine):
+    """The product's migration environment (env.py) with the revisions of testdata/rebuild."""
+    from pathlib import Path
+
+    cfg = migrate.alembic_config(engine)
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", str(Path(__file__).parent / "testdata" / "rebuild" / "versions"))
+    return cfg
+
+
+def test_a_migration_that_rebuilds_a_referenced_table_keeps_the_rows_that_reference_it(fresh_url):
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = make_engine(fresh_url)
+    try:
+        command.upgrade(_rebuild_config(engine), "0001")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO parent (id) VALUES (1), (2)"))
+            conn.execute(text("INSERT INTO child (id, parent_id) VALUES (10, 1), (11, 1), (12, 2)"))
+        command.upgrade(_rebuild_config(engine), "0002")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT id, parent_id FROM child ORDER BY id")).all() == [(10, 1), (11, 1), (12, 2)]
+            assert conn.execute(text("SELECT id, flag FROM parent ORDER BY id")).all() == [(1, False), (2, False)]
+        # Foreign keys are on again for the application's connections.
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM parent WHERE id = 2"))
+            assert conn.execute(text("SELECT id FROM child ORDER BY id")).scalars().all() == [10, 11]
+    finally:
+        engine.dispose()
+
+
+def test_a_migration_that_leaves_dangling_references_is_rolled_back_with_one_line(fresh_url, backend):
+    """SQLite checks foreign keys after the migrations instead of during them."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from watchkeeper.errors import Conflict
+
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL keeps foreign keys on during migrations: the delete cascades")
+    engine = make_engine(fresh_url)
+    try:
+        command.upgrade(_rebuild_config(engine), "0001")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO parent (id) VALUES (1)"))
+            conn.execute(text("INSERT INTO child (id, parent_id) VALUES (10, 1)"))
+        with pytest.raises(Conflict) as caught:
+            command.upgrade(_rebuild_config(engine), "heads")
+        assert str(caught.value) == ("the migration left 1 row(s) referencing missing rows (child -> parent); "
+                                     "nothing was changed")
+        assert migrate.current(engine) == {"0001"}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM parent")).scalar() == 1
+        assert "flag" not in {c["name"] for c in inspect(engine).get_columns("parent")}
     finally:
         engine.dispose()

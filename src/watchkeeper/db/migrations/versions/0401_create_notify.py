@@ -85,8 +85,8 @@ def upgrade() -> None:
     outbox = handover.columns('notify_outbox')
     if outbox is not None:
         # Plain ALTER TABLE ADD COLUMN, not a batch operation: on SQLite a batch with this server
-        # default rebuilds notify_outbox, and dropping the old table (foreign keys are on)
-        # deletes every notify_attempt row through ON DELETE CASCADE.
+        # default copies all of notify_outbox into a new table (0.1.0's 0211 did, and lost every
+        # notify_attempt row through ON DELETE CASCADE; see env.py).
         attempt = handover.columns('notify_attempt') or set()
         if 'owner' not in outbox:
             op.add_column('notify_outbox', _owner())

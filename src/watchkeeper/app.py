@@ -33,90 +33,60 @@ class Container:
 
 
 def build(settings: Settings, *, engine: Engine | None = None, session_factory: sessionmaker | None = None) -> Container:
+    """The container for one process, its domains wired (watchkeeper/domains.py lists them)."""
     engine = engine or make_engine(settings.database_url)
     container = Container(settings=settings, engine=engine, session_factory=session_factory or make_session_factory(engine))
     wire(container)
     return container
 
 
-def wire(container: Container) -> None:
-    """Connect ports to their implementations. Later domains plug in here (readiness gate,
-    suppressors, evidence providers); the domains themselves never know about each other."""
-    _wire_readiness()
-    _wire_alerting()
-    _wire_monitoring()
+def wire(container: Container | None) -> None:
+    """Plug every domain's ports in, from the descriptors (watchkeeper/domains.py): readiness
+    evidence providers, audit measures, promotion gates, event subscriptions, alert suppressors.
+    The domains never know about each other; only this function reads across them.
 
-
-def _wire_readiness() -> None:
-    """The readiness gate, the evidence providers of sign-offs and audit suites, and the
-    events after which a service's readiness is re-evaluated. Idempotent."""
-    from watchkeeper import events
-    from watchkeeper.assessments import evidence as assessment_evidence
-    from watchkeeper.assessments.events import AuditResultRecorded
-    from watchkeeper.catalog import gate
-    from watchkeeper.monitoring.events import SignalChanged
-    from watchkeeper.readiness import evaluation as readiness_evaluation
-    from watchkeeper.readiness import jobs as readiness_jobs
-    from watchkeeper.readiness import registry
-    from watchkeeper.readiness.events import ReadinessInputChanged
-    from watchkeeper.signoffs import evidence as signoff_evidence
-    from watchkeeper.signoffs.events import SignoffChanged
-
-    gate.register_gate("readiness", readiness_evaluation.gate)
-    for check, single, batch in (
-        ("audits_complete", assessment_evidence.audits_complete, assessment_evidence.audits_complete_batch),
-        ("security_review", assessment_evidence.security_review, assessment_evidence.security_review_batch),
-        ("refine_signoff", signoff_evidence.refine_signoff, signoff_evidence.refine_signoff_batch),
-        ("stakeholder_signoff", signoff_evidence.stakeholder_signoff, signoff_evidence.stakeholder_signoff_batch),
-    ):
-        registry.register_provider(check, single)
-        registry.register_batch_provider(check, batch)
-    for event_type in (SignoffChanged, AuditResultRecorded, ReadinessInputChanged, SignalChanged):
-        events.subscribe(event_type, readiness_jobs.queue_refresh, name="readiness.queue_refresh")
-    # Built-in operations/performance audit checks are measured with other domains' evidence.
-    from watchkeeper.alerting import evidence as alerting_evidence
+    The one deliberate exception to "everything lives in the container": these registries are
+    process-wide (events, readiness/registry.py, assessments/measures.py, catalog/gate.py,
+    alerting/suppress.py), because an event is published from deep inside a service function
+    that is given a session, not a container. They are filled only here, keyed by name, so
+    wiring twice — every `build()`, every test — leaves them exactly as wiring once. Tests that
+    add or remove a port take a snapshot and restore it (tests/conftest.py)."""
+    from watchkeeper import domains, events
+    from watchkeeper.alerting import suppress
     from watchkeeper.assessments import measures
-    from watchkeeper.monitoring import evidence as monitoring_evidence
-
-    measures.register_measure("monitors_present", monitoring_evidence.monitoring_active)
-    measures.register_measure("slo_attainment", monitoring_evidence.slo_achievable)
-    measures.register_measure("probe_latency", monitoring_evidence.probe_latency)
-    measures.register_measure("alerting_routed", alerting_evidence.alerting_active)
-
-
-def _wire_alerting() -> None:
-    """The alert pipeline: internal signals become alerts; silences, inhibition and maintenance
-    windows plug into alerting's Suppressor port; fire drills answer "alerting_active". Idempotent."""
-    from watchkeeper import events
-    from watchkeeper.alerting import evidence as alerting_evidence
-    from watchkeeper.alerting import inhibition, silences, suppress
-    from watchkeeper.alerting import service as alerting
-    from watchkeeper.maintenance import service as maintenance
-    from watchkeeper.monitoring.events import SignalChanged
+    from watchkeeper.catalog import gate
+    from watchkeeper.domain import resolve
     from watchkeeper.readiness import registry
 
-    events.subscribe(SignalChanged, alerting.on_signal_changed, name="alerting.on_signal_changed")
-    from watchkeeper.maintenance.events import WindowChanged
+    for domain in domains.all():
+        for p in domain.providers:
+            registry.register_provider(p.check, resolve(p.single))
+            if p.batch:
+                registry.register_batch_provider(p.check, resolve(p.batch))
+        for m in domain.measures:
+            measures.register_measure(m.check, resolve(m.measure))
+        for g in domain.gates:
+            gate.register_gate(g.name, resolve(g.gate))
+        for sub in domain.subscriptions:
+            events.subscribe(resolve(sub.event), resolve(sub.handler), name=sub.name)
+        for sup in domain.suppressors:
+            suppress.register(sup.name, resolve(sup.source), at_ingest=sup.at_ingest)
 
-    events.subscribe(WindowChanged, alerting.on_window_changed, name="alerting.on_window_changed")
-    suppress.register("maintenance", maintenance.suppressor, at_ingest=True)
-    suppress.register("silences", silences.suppressor, at_ingest=True)
-    suppress.register("inhibition", inhibition.suppressor, at_ingest=False)
-    registry.register_provider("alerting_active", alerting_evidence.alerting_active)
-    registry.register_batch_provider("alerting_active", alerting_evidence.alerting_active_batch)
 
+def worker(container: Container, *, with_loops: bool = False, **overrides):
+    """A worker over the container's store with every domain's jobs, periodic schedules and
+    reclaimers (and, with `with_loops`, their long-running loops such as the probe runner).
+    `overrides` replace any of Worker's arguments (tests give a session factory or jobs)."""
+    from watchkeeper import domains
+    from watchkeeper.worker.runner import Worker
 
-def _wire_monitoring() -> None:
-    """Monitoring's readiness evidence: "monitoring_active" and "slo_achievable". Idempotent."""
-    from watchkeeper.monitoring import evidence as monitoring_evidence
-    from watchkeeper.readiness import registry
-
-    for check, single, batch in (
-        ("monitoring_active", monitoring_evidence.monitoring_active, monitoring_evidence.monitoring_active_batch),
-        ("slo_achievable", monitoring_evidence.slo_achievable, monitoring_evidence.slo_achievable_batch),
-    ):
-        registry.register_provider(check, single)
-        registry.register_batch_provider(check, batch)
+    kwargs = dict(
+        engine=container.engine, session_factory=container.session_factory, settings=container.settings,
+        jobs=domains.jobs(), periodic=domains.periodic(), reclaimers=domains.reclaimers(),
+        loops=domains.loops() if with_loops else [],
+    )
+    kwargs.update(overrides)
+    return Worker(**kwargs)
 
 
 def prepare_database(container: Container) -> str | None:

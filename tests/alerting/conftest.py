@@ -94,6 +94,6 @@ def webhook_server():
 
 @pytest.fixture
 def worker(container):
-    from watchkeeper.worker.runner import Worker
+    from watchkeeper import app as composition
 
-    return Worker(engine=container.engine, session_factory=container.session_factory, settings=container.settings)
+    return composition.worker(container)

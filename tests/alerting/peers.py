@@ -41,14 +41,14 @@ def watchkeeper_server(container) -> Iterator[str]:
     import uvicorn
 
     from watchkeeper.api.app import create_app
-    from watchkeeper.worker.runner import Worker
+    from watchkeeper import app as composition
 
     port = int(container.settings.public_url.rsplit(":", 1)[1])
     server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     stop = threading.Event()
-    worker = Worker(engine=container.engine, session_factory=container.session_factory, settings=container.settings)
+    worker = composition.worker(container)
     worker_thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     worker_thread.start()

@@ -110,7 +110,7 @@ def _group_name(subject: str) -> str:
 
 def test_kill_9_mid_flush_every_page_goes_out_within_seconds_of_the_restart(fresh_url, tmp_path, slow_smtp, backend):
     from watchkeeper.notify.models import Outbox
-    from watchkeeper.worker.models import Job, WorkerProcess
+    from watchkeeper.queue.models import Job, WorkerProcess
 
     port = free_port()
     container, token, config, env = _setup(fresh_url, tmp_path, slow_smtp, port)

@@ -17,7 +17,7 @@ from watchkeeper.alerting.models import Alert
 from watchkeeper.audit.models import AuditEvent
 from watchkeeper.errors import Conflict
 from watchkeeper.evidence import Status
-from watchkeeper.monitoring.events import SignalChanged
+from watchkeeper.signals.events import SignalChanged
 
 
 def _route():

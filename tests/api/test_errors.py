@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import event
 
-from watchkeeper.api.app import ROUTERS
+from watchkeeper import domains
 
 
 def _assert_shape(body):
@@ -18,8 +18,9 @@ def test_every_router_returns_the_canonical_error_shape(client, personas):
     errors; every error it gives must have the one shape."""
     import re
 
+    routers = domains.resolved("api")
     errored_routers = 0
-    for router in ROUTERS:
+    for router in routers:
         errors_seen = 0
         for route in router.routes:
             for method in sorted(getattr(route, "methods", set()) - {"HEAD", "OPTIONS"}):
@@ -30,7 +31,7 @@ def test_every_router_returns_the_canonical_error_shape(client, personas):
                     _assert_shape(response.json())
                     errors_seen += 1
         errored_routers += errors_seen > 0
-    assert errored_routers == len(ROUTERS)
+    assert errored_routers == len(routers)
 
 
 def test_validation_errors_name_the_field(client, personas):

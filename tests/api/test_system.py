@@ -7,7 +7,7 @@ import pytest
 
 from watchkeeper import logs
 from watchkeeper.config import Settings
-from watchkeeper.worker import service as queue
+from watchkeeper.queue import service as queue
 
 
 def test_metrics_expose_http_queue_and_audit_gauges(client, personas, session):

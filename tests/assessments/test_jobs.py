@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from watchkeeper.assessments import service as assessments
-from watchkeeper.worker import service as queue
-from watchkeeper.worker.runner import Worker
-from watchkeeper.worker.schemas import JobFilter
+from watchkeeper.queue import service as queue
+from watchkeeper import app as composition
+from watchkeeper.queue.schemas import JobFilter
 from tests.assessments.servers import make_certs, serve
 from tests.factories.catalog import make_service
 
@@ -18,7 +18,7 @@ def test_the_daily_schedule_queues_and_runs_each_service_s_built_in_suites(sessi
             make_service(s, name="batch")  # no public URL: no security run
             queue.enqueue(s, kind="assessments.schedule")
             s.commit()
-        worker = Worker(engine=container.engine, session_factory=session_factory, settings=container.settings)
+        worker = composition.worker(container, session_factory=session_factory)
         worker.run_once()
         worker.run_once()
     with session_factory() as s:
@@ -32,6 +32,6 @@ def test_the_daily_schedule_queues_and_runs_each_service_s_built_in_suites(sessi
         # A second schedule the same day queues nothing new.
         queue.enqueue(s, kind="assessments.schedule")
         s.commit()
-    Worker(engine=container.engine, session_factory=session_factory, settings=container.settings).run_once()
+    composition.worker(container, session_factory=session_factory).run_once()
     with session_factory() as s:
         assert len(queue.list_jobs(s, filter=JobFilter(kind="assessments.run"))) == 5

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tests.web.conftest import free_port
 from watchkeeper.db.engine import make_engine
-from watchkeeper.worker.models import Job
+from watchkeeper.queue.models import Job
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

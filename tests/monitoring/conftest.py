@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from watchkeeper import events
-from watchkeeper.monitoring.events import SignalChanged
+from watchkeeper.signals.events import SignalChanged
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from tests.factories.monitoring import make_monitor
 from watchkeeper import clock
 from watchkeeper.monitoring.probes import _heartbeat, heartbeats
 from watchkeeper.monitoring.probes import service as monitoring
-from watchkeeper.monitoring.models import Ping, Signal
-from watchkeeper.worker.context import JobContext
+from watchkeeper.monitoring.models import Ping
+from watchkeeper.signals.models import Signal
+from watchkeeper.queue.context import JobContext
 from watchkeeper.monitoring import jobs
 
 

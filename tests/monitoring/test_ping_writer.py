@@ -25,7 +25,8 @@ from watchkeeper.db import migrate
 from watchkeeper.db.engine import make_engine, make_session_factory
 from watchkeeper.errors import Unavailable
 from watchkeeper.monitoring.errors import HeartbeatNotFound, PingNotRecorded
-from watchkeeper.monitoring.models import Monitor, Ping, Signal
+from watchkeeper.monitoring.models import Monitor, Ping
+from watchkeeper.signals.models import Signal
 from watchkeeper.monitoring.probes import heartbeats
 from watchkeeper.monitoring.probes import service as monitoring
 from watchkeeper.monitoring.probes.ping_writer import PingWriter

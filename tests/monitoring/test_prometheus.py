@@ -11,8 +11,8 @@ from tests.monitoring.test_probes import probe
 from watchkeeper.monitoring.metrics import rules
 from watchkeeper.monitoring.metrics.schemas import RuleCreate
 from watchkeeper.monitoring.models import Rule
-from watchkeeper.monitoring.schemas import SignalFilter
-from watchkeeper.monitoring.signals import list_signals
+from watchkeeper.signals.schemas import SignalFilter
+from watchkeeper.signals.service import list_signals
 
 pytestmark = pytest.mark.slow
 

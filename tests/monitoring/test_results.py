@@ -10,14 +10,15 @@ from sqlalchemy import func, select
 from tests.factories.catalog import make_service
 from tests.factories.monitoring import make_monitor
 from watchkeeper import clock
-from watchkeeper.monitoring.models import Check, Location, Monitor, Signal
+from watchkeeper.monitoring.models import Check, Location, Monitor
+from watchkeeper.signals.models import Signal
 from watchkeeper.monitoring.probes import history, results
 from watchkeeper.monitoring.probes import service as monitoring
 from watchkeeper.monitoring.probes._state import LocationState, Status, after_result, monitor_status
 from watchkeeper.monitoring.probes.kinds import ProbeResult
 from watchkeeper.monitoring.probes.results import ResultIn
-from watchkeeper.monitoring.signals import list_signals
-from watchkeeper.monitoring.schemas import SignalFilter
+from watchkeeper.signals.service import list_signals
+from watchkeeper.signals.schemas import SignalFilter
 
 
 class Feed:

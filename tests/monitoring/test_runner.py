@@ -20,7 +20,8 @@ from watchkeeper import clock
 from watchkeeper.app import build, prepare_database
 from watchkeeper.auth.service import Actor
 from watchkeeper.config import Settings
-from watchkeeper.monitoring.models import Check, Location, Monitor, Signal
+from watchkeeper.monitoring.models import Check, Location, Monitor
+from watchkeeper.signals.models import Signal
 from watchkeeper.monitoring.probes import service as monitoring
 from watchkeeper.monitoring.probes.runner import ProbeRunner
 from watchkeeper.monitoring.probes.schemas import MonitorCreate

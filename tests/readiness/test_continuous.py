@@ -9,10 +9,12 @@ import pytest
 
 from watchkeeper import clock, events
 from watchkeeper.catalog.stages import Stage
-from watchkeeper.monitoring.events import SignalChanged
+from watchkeeper.signals.events import SignalChanged
+from watchkeeper.signals.schemas import SignalFilter
+from watchkeeper.signals.service import list_signals
 from watchkeeper.readiness import continuous, evaluation
-from watchkeeper.worker import service as queue
-from watchkeeper.worker.schemas import JobFilter
+from watchkeeper.queue import service as queue
+from watchkeeper.queue.schemas import JobFilter
 from tests.factories.catalog import make_service
 from tests.factories.readiness import make_role, sign, waive
 
@@ -65,8 +67,12 @@ def test_a_prod_service_falling_out_of_readiness_raises_a_regression_and_recover
     assert summary.regressions_opened == ["api"]
     fired = [s for s in signals if s.source == "readiness"]
     assert len(fired) == 1 and fired[0].firing
-    assert fired[0].labels == {"alertname": "ReadinessRegression", "service": "api", "source": "readiness"}
+    # Labelled like every internal signal (severity too, so a route on severity reaches it).
+    assert fired[0].labels == {"alertname": "ReadinessRegression", "service": "api", "source": "readiness", "severity": "critical"}
     assert fired[0].severity == "critical" and fired[0].service == "api"
+    # Recorded in the signal history like every other internal signal.
+    history = list_signals(session, filter=SignalFilter(source="readiness", name="ReadinessRegression"))
+    assert [(h.firing, h.service) for h in history] == [(True, "api")]
     assert "backup_restore_tested" in fired[0].annotations["description"]
     assert continuous.regression_state(session, service="api") == clock.utcnow()
     # Still failing: no second page.
@@ -122,13 +128,13 @@ def test_evidence_changes_queue_one_coalesced_refresh_per_service(session, syste
 
 
 def test_the_refresh_job_runs_through_the_worker(session_factory, container, system_actor, frozen_clock):
-    from watchkeeper.worker.runner import Worker
+    from watchkeeper import app as composition
 
     with session_factory() as s:
         _make_ready_prod(s, name="api", backup_days=1)
         s.commit()
     clock.advance(dt.timedelta(minutes=1))
-    worker = Worker(engine=container.engine, session_factory=session_factory, settings=container.settings)
+    worker = composition.worker(container, session_factory=session_factory)
     assert worker.run_once() >= 1
     with session_factory() as s:
         jobs = queue.list_jobs(s, filter=JobFilter(kind="readiness.refresh"))

@@ -73,7 +73,7 @@ def _live_evidence(session, service: str, actor, container) -> None:
     from watchkeeper.auth.service import Actor
     from watchkeeper.clock import to_ms
     from watchkeeper.monitoring.metrics import store
-    from watchkeeper.worker.runner import Worker
+    from watchkeeper import app as composition
     from tests.factories.alerting import configure, webhook_receiver
     from tests.factories.monitoring import make_monitor
     from tests.fakes.webhook import Recorder
@@ -92,7 +92,7 @@ def _live_evidence(session, service: str, actor, container) -> None:
         drill = alerting.start_drill(session, service=service, actor=actor)
         session.commit()
         clock.advance(dt.timedelta(seconds=11))
-        Worker(engine=container.engine, session_factory=container.session_factory, settings=container.settings).run_once()
+        composition.worker(container).run_once()
         assert len(hook.requests) == 1, "the drill's page was not delivered"
         alert = session.execute(select(Alert).where(Alert.drill_id == drill.id)).scalar_one()
         alerting.acknowledge(session, alert_ids=[alert.id], actor=Actor.system("link:ops", "ui"))

@@ -15,7 +15,8 @@ import time
 
 from watchkeeper.config import Settings
 from watchkeeper.db.engine import make_engine, make_session_factory
-from watchkeeper.worker import registry
+from watchkeeper import domains
+from watchkeeper.domain import JobSpec
 from watchkeeper.worker.runner import Worker
 
 
@@ -32,8 +33,8 @@ def main() -> None:
             os.close(fd)
         return {"by": worker_id}
 
-    jobs = dict(registry.JOBS)
-    jobs["test.record"] = registry.JobSpec("test.record", record, max_attempts=5)
+    jobs = domains.jobs()
+    jobs["test.record"] = JobSpec("test.record", record, max_attempts=5)
     settings = Settings(database_url=url, worker_id=worker_id, worker_poll_seconds=0.05, worker_lease_seconds=lease,
                         worker_heartbeat_seconds=0.5, worker_dead_after_seconds=2,
                         leader_lease_seconds=3, worker_concurrency=2, data_dir=os.path.dirname(log_file))

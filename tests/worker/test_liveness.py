@@ -17,9 +17,9 @@ from watchkeeper.notify import service as outbox
 from watchkeeper.notify.models import Outbox
 from watchkeeper.notify.schemas import Message
 from watchkeeper.worker import liveness as alive
-from watchkeeper.worker import registry
-from watchkeeper.worker import service as queue
-from watchkeeper.worker.models import Job, WorkerProcess
+from watchkeeper import domains
+from watchkeeper.queue import service as queue
+from watchkeeper.queue.models import Job, WorkerProcess
 
 LEASE = dt.timedelta(minutes=10)  # far longer than the test: only liveness can free the claims
 
@@ -63,7 +63,7 @@ def test_the_claims_of_a_dead_worker_are_taken_back_and_a_live_ones_are_not(db, 
         a.beat()
         b.beat()
         with factory() as s:
-            assert alive.sweep(s, b, registry.RECLAIMERS) == {}, "nobody is dead yet"
+            assert alive.sweep(s, b, domains.reclaimers()) == {}, "nobody is dead yet"
             s.commit()
 
         died = time.monotonic()
@@ -74,7 +74,7 @@ def test_the_claims_of_a_dead_worker_are_taken_back_and_a_live_ones_are_not(db, 
         while not result and time.monotonic() - died < 10:
             b.beat()
             with factory() as s:
-                result = alive.sweep(s, b, registry.RECLAIMERS)
+                result = alive.sweep(s, b, domains.reclaimers())
                 s.commit()
             time.sleep(0.1)
         took = time.monotonic() - died

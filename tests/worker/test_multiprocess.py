@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from watchkeeper.db import migrate
 from watchkeeper.db.engine import make_engine, make_session_factory
-from watchkeeper.worker import service as queue
+from watchkeeper.queue import service as queue
 from watchkeeper.worker.leader import Leadership
-from watchkeeper.worker.models import Job
+from watchkeeper.queue.models import Job
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -187,7 +187,7 @@ def test_an_idle_worker_wakes_for_a_job_due_before_its_next_poll(db):
     import threading
 
     from watchkeeper.config import Settings
-    from watchkeeper.worker import registry
+    from watchkeeper.domain import JobSpec
     from watchkeeper.worker.runner import Worker
 
     url, factory = db
@@ -198,7 +198,7 @@ def test_an_idle_worker_wakes_for_a_job_due_before_its_next_poll(db):
     enqueued = time.monotonic()
     settings = Settings(database_url=url, worker_poll_seconds=30, secret_key="k" * 32)
     worker = Worker(engine=factory.kw["bind"], session_factory=factory, settings=settings, periodic=[],
-                    jobs={"t.due": registry.JobSpec("t.due", lambda s, p, ctx: ran_at.append(time.monotonic()))})
+                    jobs={"t.due": JobSpec("t.due", lambda s, p, ctx: ran_at.append(time.monotonic()))})
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()

@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 from watchkeeper import clock
-from watchkeeper.worker import registry
-from watchkeeper.worker import service as queue
+from watchkeeper.domain import JobSpec, Periodic
+from watchkeeper.queue import service as queue
 from watchkeeper.worker.runner import Worker
-from watchkeeper.worker.schemas import JobStatus
+from watchkeeper.queue.schemas import JobStatus
 
 LEASE = dt.timedelta(seconds=30)
 
 
 def _worker(container, **jobs):
-    specs = {k: registry.JobSpec(k, fn, max_attempts=3) for k, fn in jobs.items()}
+    specs = {k: JobSpec(k, fn, max_attempts=3) for k, fn in jobs.items()}
     return Worker(engine=container.engine, session_factory=container.session_factory, settings=container.settings,
                   jobs=specs, periodic=[])
 
@@ -97,7 +97,7 @@ def test_unknown_job_kind_goes_dead_without_crashing(frozen_clock, session, cont
 
 def test_periodic_jobs_are_enqueued_once_per_slot(frozen_clock, session, container):
     w = Worker(engine=container.engine, session_factory=container.session_factory, settings=container.settings,
-               jobs={}, periodic=[registry.Periodic("p", "t.periodic", dt.timedelta(minutes=5))])
+               jobs={}, periodic=[Periodic("p", "t.periodic", dt.timedelta(minutes=5))])
     assert w.schedule_tick() == 1
     assert w.schedule_tick() == 0
     clock.advance(dt.timedelta(minutes=5))

@@ -1,5 +1,5 @@
 """Reconcile the `alerting:` section of watchkeeper.yaml through the routing service
-(configfile/plan.py lists these reconcilers). Receivers and the route tree exist only as
+(RECONCILERS below; configfile/plan.py runs them). Receivers and the route tree exist only as
 config, so everything here is owned by the file."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.alerting import routing
 from watchkeeper.alerting.schemas import AlertingConfig, InhibitRuleConfig, ReceiverConfig, RouteConfig
 from watchkeeper.auth.service import Actor
+from watchkeeper.domain import Reconciler
 from watchkeeper.notify.schemas import RetryPolicy
 
 ROUTING_NAME = "alerting"
@@ -54,3 +55,16 @@ def routing_put(session: Session, fields: dict, actor: Actor) -> None:
         dependency_inhibition=merged.get("dependency_inhibition", True),
         delivery=RetryPolicy.model_validate(merged.get("delivery") or {}), actor=actor, managed_by="config",
     )
+
+
+# Receivers before the route tree that names them (deletes run in reverse: routes first).
+RECONCILERS: list[Reconciler] = [
+    Reconciler(kind="receiver", section=("alerting",), desired=lambda cfg: receivers_desired(cfg.alerting),
+               current=receivers_current, create=lambda s, f, a: receiver_put(s, f, a),
+               update=lambda s, name, f, a: receiver_put(s, f, a, name=name),
+               delete=lambda s, name, a: routing.delete_receiver(s, name=name, actor=a), ignore=("name",)),
+    Reconciler(kind="alert-routing", section=("alerting",), desired=lambda cfg: routing_desired(cfg.alerting),
+               current=routing_current, create=lambda s, f, a: routing_put(s, f, a),
+               update=lambda s, name, f, a: routing_put(s, f, a),
+               delete=lambda s, name, a: routing.reset_routing(s, actor=a)),
+]

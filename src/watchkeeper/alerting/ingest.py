@@ -35,7 +35,7 @@ from watchkeeper.alerting.schemas import AlertIn, IngestResult
 from watchkeeper.db.engine import is_postgres
 from watchkeeper.db.statements import dialect_insert
 from watchkeeper.validation import link_problem
-from watchkeeper.worker import service as queue
+from watchkeeper.queue import service as queue
 
 log = logging.getLogger(__name__)
 FLUSH_JOB = "alerting.flush"

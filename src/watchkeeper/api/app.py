@@ -7,40 +7,12 @@ import json
 from fastapi import APIRouter, FastAPI
 
 from watchkeeper import __version__
-from watchkeeper.alerting import api as alerting_api
+from watchkeeper import domains
 from watchkeeper.api import errors, headers, input_guard, pings, system
 from watchkeeper.app import Container
-from watchkeeper.assessments import api as assessments_api
-from watchkeeper.audit import api as audit_api
-from watchkeeper.auth import api as auth_api
-from watchkeeper.catalog import api as catalog_api
-from watchkeeper.maintenance import api as maintenance_api
-from watchkeeper.monitoring import api as monitoring_api
-from watchkeeper.readiness import api as readiness_api
-from watchkeeper.signoffs import api as signoffs_api
-from watchkeeper.worker import api as worker_api
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 5 * 1024 * 1024
-
-ROUTERS: list[APIRouter] = [
-    catalog_api.router,
-    auth_api.router,
-    audit_api.router,
-    worker_api.router,
-    readiness_api.router,
-    signoffs_api.router,
-    assessments_api.router,
-    alerting_api.router,
-    maintenance_api.router,
-    monitoring_api.router,
-]
-
-# Public routers mounted at the root, outside /api/v1: their credential is in the URL.
-PUBLIC_ROUTERS: list[APIRouter] = [
-    pings.ping_router,  # heartbeat pings under /ping/
-]
-
 
 def create_app(container: Container, *, with_ui: bool = True) -> FastAPI:
     app = FastAPI(
@@ -59,11 +31,11 @@ def create_app(container: Container, *, with_ui: bool = True) -> FastAPI:
     app.add_middleware(system.MetricsMiddleware, fastapi_app=app)
     app.add_middleware(headers.SecurityHeadersMiddleware)  # outermost: every answer carries them, a 413 too
     api = APIRouter(prefix=API_PREFIX)
-    for router in ROUTERS:
+    for router in domains.resolved("api"):  # each domain's routers, from its descriptor
         api.include_router(router)
     app.include_router(api)
     app.include_router(system.router)
-    for router in PUBLIC_ROUTERS:
+    for router in domains.resolved("public_api"):  # credential in the URL (heartbeat pings under /ping/)
         app.include_router(router)
     renderer = None
     if with_ui:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from watchkeeper.audit import service as audit
 from watchkeeper.db import migrate
-from watchkeeper.worker import service as queue
+from watchkeeper.queue import service as queue
 
 router = APIRouter(tags=["system"])
 

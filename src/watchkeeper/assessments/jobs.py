@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
+from watchkeeper.queue.context import JobContext
 from watchkeeper.assessments import _suites, webcheck
 from watchkeeper.assessments import service as assessments
 from watchkeeper.catalog import service as catalog
@@ -15,9 +16,9 @@ from watchkeeper.egress import Egress
 from watchkeeper.errors import InvalidInput, NotFound
 
 
-def schedule(session: Session, payload: dict[str, Any], ctx) -> dict:
+def schedule(session: Session, payload: dict[str, Any], ctx: JobContext) -> dict:
     """Queue today's built-in runs (security only for services with a public URL)."""
-    from watchkeeper.worker import service as queue
+    from watchkeeper.queue import service as queue
 
     day = clock.utcnow().strftime("%Y-%m-%d")
     queued = 0
@@ -31,7 +32,7 @@ def schedule(session: Session, payload: dict[str, Any], ctx) -> dict:
     return {"queued": queued}
 
 
-def run(session: Session, payload: dict[str, Any], ctx) -> dict:
+def run(session: Session, payload: dict[str, Any], ctx: JobContext) -> dict:
     """Run one suite's built-in checks for one service. The network visit happens outside
     any open transaction; a service deleted or changed meanwhile is skipped, not failed."""
     service, suite = payload["service"], payload["suite"]

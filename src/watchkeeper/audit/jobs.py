@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,11 +12,18 @@ from watchkeeper import clock
 from watchkeeper.audit import service as audit
 from watchkeeper.audit.models import AuditCheckpoint
 from watchkeeper.audit.signing import Signer
+from watchkeeper.config import Settings
 
 MAX_CHECKPOINT_AGE = dt.timedelta(hours=1)
 
 
-def checkpoint(session: Session, payload: dict[str, Any], ctx) -> dict:
+class _Context(Protocol):
+    """What this job reads of the queue's JobContext (the queue's tier is above audit's)."""
+
+    settings: Settings
+
+
+def checkpoint(session: Session, payload: dict[str, Any], ctx: _Context) -> dict:
     """Sign the chain head when enough events arrived or the last checkpoint is an hour old."""
     pending = audit.events_since_checkpoint(session)
     last_at = session.execute(select(func.max(AuditCheckpoint.at))).scalar()

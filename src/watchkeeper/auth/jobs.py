@@ -12,7 +12,7 @@ from watchkeeper import clock
 from watchkeeper.auth.models import LoginAttempt, WebSession
 
 
-def prune(session: Session, payload: dict[str, Any], ctx) -> dict:
+def prune(session: Session, payload: dict[str, Any], ctx: object) -> dict:  # reads nothing of its JobContext
     now = clock.utcnow()
     sessions = session.execute(delete(WebSession).where(WebSession.expires_at < now)).rowcount
     attempts = session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - dt.timedelta(days=30))).rowcount

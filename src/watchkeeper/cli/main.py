@@ -10,17 +10,9 @@ import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from watchkeeper import __version__
-from watchkeeper.alerting import cli as alerting_cli
-from watchkeeper.assessments import cli as assessments_cli
-from watchkeeper.audit import cli as audit_cli
-from watchkeeper.auth import cli as auth_cli
-from watchkeeper.catalog import cli as catalog_cli
-from watchkeeper.monitoring import cli as monitoring_cli
+from watchkeeper import domains
 from watchkeeper.cli import common, config_cmds, server
 from watchkeeper.errors import InvalidInput, WatchkeeperError
-from watchkeeper.maintenance import cli as maintenance_cli
-from watchkeeper.readiness import cli as readiness_cli
-from watchkeeper.signoffs import cli as signoffs_cli
 
 app = typer.Typer(
     name="watchkeeper",
@@ -57,15 +49,8 @@ def root(
 
 server.register(app)
 config_cmds.register(app)
-catalog_cli.register(app)
-auth_cli.register(app)
-audit_cli.register(app)
-readiness_cli.register(app)
-signoffs_cli.register(app)
-assessments_cli.register(app)
-monitoring_cli.register(app)
-alerting_cli.register(app)
-maintenance_cli.register(app)
+for _register in domains.resolved("cli"):  # each domain's verbs, from its descriptor
+    _register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

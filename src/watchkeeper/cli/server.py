@@ -51,8 +51,7 @@ def serve(
 
     from watchkeeper.api.app import create_app
     from watchkeeper.configfile import loader, plan
-    from watchkeeper.worker import registry
-    from watchkeeper.worker.runner import Worker
+    from watchkeeper import app as composition
 
     st = state(ctx)
     settings = st.settings(host=host, port=port, config_file=config)
@@ -79,8 +78,7 @@ def serve(
             supervisor = _WorkerSupervisor(settings)
             supervisor.start()
         else:
-            worker = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings,
-                            loops=registry.LOOPS)
+            worker = composition.worker(container, with_loops=True)
             worker_thread = threading.Thread(target=worker.run, args=(stop,), name="wk-worker", daemon=True)
             worker_thread.start()
     app = create_app(container)
@@ -194,8 +192,7 @@ def _worker_process_main(settings, parent_pid: int) -> None:
     """Body of the worker child process of `serve`."""
     import os
 
-    from watchkeeper.worker import registry
-    from watchkeeper.worker.runner import Worker
+    from watchkeeper import app as composition
 
     _die_with_parent()
     logs.configure(json_output=settings.log_json, level=settings.log_level)
@@ -211,8 +208,7 @@ def _worker_process_main(settings, parent_pid: int) -> None:
     threading.Thread(target=watch_parent, name="wk-parent-watch", daemon=True).start()
     container = build(settings)
     try:
-        worker = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings,
-                        loops=registry.LOOPS)
+        worker = composition.worker(container, with_loops=True)
         gc.collect()
         gc.freeze()
         worker.run(stop)
@@ -255,8 +251,7 @@ def worker(
     location: Annotated[Optional[str], typer.Option(help="Probe location label of this worker.")] = None,
 ) -> None:
     """Run a worker process. Start as many as you like against one PostgreSQL database."""
-    from watchkeeper.worker import registry
-    from watchkeeper.worker.runner import Worker
+    from watchkeeper import app as composition
 
     st = state(ctx)
     settings = st.settings(worker_location=location)
@@ -264,8 +259,7 @@ def worker(
     container = build(settings)
     st._container = container
     _announce_admin(prepare_database(container))
-    w = Worker(engine=container.engine, session_factory=container.session_factory, settings=settings,
-               loops=registry.LOOPS)
+    w = composition.worker(container, with_loops=True)
     if once:
         w.leader_tick()
         done = w.run_once()
@@ -323,8 +317,8 @@ def jobs_list(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
 ) -> None:
     """List jobs, newest first."""
-    from watchkeeper.worker import service as queue
-    from watchkeeper.worker.schemas import JobFilter
+    from watchkeeper.queue import service as queue
+    from watchkeeper.queue.schemas import JobFilter
 
     with session_scope(ctx) as session:
         rows = queue.list_jobs(session, filter=JobFilter(status=status, kind=kind, limit=limit))
@@ -334,7 +328,7 @@ def jobs_list(
 @jobs_app.command("retry")
 def jobs_retry(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Id of a dead job.")]) -> None:
     """Give a dead job one more attempt."""
-    from watchkeeper.worker import service as queue
+    from watchkeeper.queue import service as queue
 
     with session_scope(ctx) as session:
         job = queue.retry_job(session, job_id=job_id, actor=local_actor())

@@ -1,53 +1,47 @@
-"""The shape of watchkeeper.yaml. Each domain contributes its section's models."""
+"""The shape of watchkeeper.yaml: a version, then each domain's sections, in the order of the
+composition root (each descriptor's `config`, see watchkeeper/domain.py)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, Optional
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, create_model
 
-from watchkeeper.alerting.schemas import AlertingConfig
-from watchkeeper.catalog.schemas import PersonCreate, ServiceCreate, TeamCreate
-from watchkeeper.maintenance.schemas import WindowCreate
-from watchkeeper.monitoring.metrics.schemas import RuleCreate
-from watchkeeper.monitoring.probes.schemas import MonitorCreate
-from watchkeeper.monitoring.slos.schemas import SloCreate
-from watchkeeper.readiness.schemas import ReadinessConfig
+from watchkeeper import domains
+from watchkeeper.domain import ConfigSection, resolve
 from watchkeeper.validation import Strict
 
 
-class WatchkeeperConfig(Strict):
+class _Base(Strict):
     """Everything Watchkeeper manages as code. Objects declared here are owned by the file:
     `apply` creates, updates and deletes them. Objects made at run time are never touched."""
 
     model_config = ConfigDict(title="watchkeeper.yaml")
 
     version: Literal[1] = Field(1, description="Format version of this file.")
-    people: list[PersonCreate] = Field(default_factory=list, description="People who can own, review and be paged.")
-    teams: list[TeamCreate] = Field(default_factory=list, description="Teams that own services.")
-    services: list[ServiceCreate] = Field(default_factory=list, description="The service catalog.")
-    readiness: ReadinessConfig = Field(
-        default_factory=ReadinessConfig,
-        description="The readiness gate: checklist tuning per stage and tier, stakeholder roles, waivers, attestations.",
-    )
-    monitors: list[MonitorCreate] = Field(
-        default_factory=list,
-        description="Probes (http, tcp, dns, tls, command, prometheus, scrape) and heartbeats; see docs/monitoring.md.",
-    )
-    alert_rules: list[RuleCreate] = Field(
-        default_factory=list, description="Threshold rules over the metrics store (or PromQL); see docs/monitoring.md.",
-    )
-    slos: list[SloCreate] = Field(
-        default_factory=list, description="Service-level objectives with error budgets and burn-rate alerts; see docs/slos.md.",
-    )
-    maintenance_windows: list[WindowCreate] = Field(
-        default_factory=list, description="Planned maintenance: one-off or recurring (rrule or cron) windows whose alerts "
-        "are recorded but not sent; see docs/alerting.md.",
-    )
-    alerting: AlertingConfig | None = Field(
-        None, description="The alert pipeline: receivers (email, webhook, chat), the route tree, inhibit rules, delivery retries. "
-        "Omitted: alerting config in the database is left as it is.",
-    )
+
+
+def _field(section: ConfigSection) -> tuple[Any, Any]:
+    model = resolve(section.model)
+    if section.shape == "list":
+        return list[model], Field(default_factory=list, description=section.description)
+    if section.shape == "object":
+        return model, Field(default_factory=model, description=section.description)
+    return Optional[model], Field(None, description=section.description)
+
+
+def _build() -> type[Strict]:
+    sections = [s for d in domains.all() for s in d.config]
+    keys = [s.key for s in sections]
+    duplicated = sorted({k for k in keys if keys.count(k) > 1} | ({"version"} & set(keys)))
+    if duplicated:
+        raise RuntimeError(f"watchkeeper.yaml sections declared twice: {duplicated}")
+    model = create_model("WatchkeeperConfig", __base__=_Base, **{s.key: _field(s) for s in sections})
+    model.__doc__ = _Base.__doc__
+    return model
+
+
+WatchkeeperConfig = _build()
 
 
 def json_schema() -> dict:

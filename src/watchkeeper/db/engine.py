@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,3 +110,14 @@ def writer_threads(session_factory: sessionmaker[Session]) -> int:
 def is_postgres(session_or_engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def close_quietly(conn: Connection | None) -> None:
+    """Close a dedicated connection (one that holds a session-level advisory lock) whose server
+    may already be gone; closing it is what releases the lock. Returns None, to assign back."""
+    if conn is not None:
+        try:
+            conn.close()
+        except SQLAlchemyError:
+            pass
+    return None

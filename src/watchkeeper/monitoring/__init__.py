@@ -11,9 +11,11 @@ and services:
 - slos/     SLOs (service.py), their per-minute accounting and burn-rate alerts
             (evaluation.py), the monthly SLA report (sla.py).
 
-Shared by the rooms: the tables (models.py, all monitoring_*), errors.py, the signal history
-and SignalChanged (signals.py, events.py; the alert pipeline subscribes and owns dedup,
-routing and notification), permission scope (scope.py). Adapters: api.py, cli.py, jobs.py
+Shared by the rooms: the tables (models.py, all monitoring_*), errors.py, permission scope
+(scope.py). Firing/resolved transitions go out through the core signals package
+(watchkeeper/signals: a history row and SignalChanged; the alert pipeline subscribes and owns
+dedup, routing and notification). Adapters: api.py, cli.py, jobs.py
 (heartbeat deadlines, rules, SLOs, roll-ups, retention), config_sync.py. Answers the readiness
-checks "monitoring_active" and "slo_achievable" (evidence.py).
+checks "monitoring_active" and "slo_achievable" (evidence.py). Its parts are declared in
+domain.py.
 """

@@ -14,7 +14,7 @@ from watchkeeper import clock, durations, egress
 from watchkeeper.api.deps import CurrentActor, SessionDep
 from watchkeeper.auth.service import require
 from watchkeeper.errors import InvalidInput
-from watchkeeper.monitoring import signals
+from watchkeeper.signals import service as signals
 from watchkeeper.monitoring.metrics import language, rules, store
 from watchkeeper.monitoring.metrics.schemas import MetricPush, PushResult, QueryResult, RuleCreate, RuleRead, RuleUpdate, SeriesRead
 from watchkeeper.monitoring.probes import heartbeats, history
@@ -22,7 +22,7 @@ from watchkeeper.monitoring.probes import service as monitors
 from watchkeeper.monitoring.probes.schemas import (
     CheckRead, MonitorCreate, MonitorFilter, MonitorRead, MonitorUpdate, ProbeOutcome, UptimeRead,
 )
-from watchkeeper.monitoring.schemas import SignalFilter, SignalRead
+from watchkeeper.signals.schemas import SignalFilter, SignalRead
 from watchkeeper.monitoring.scope import require_in_scope
 from watchkeeper.monitoring.slos import service as slos
 from watchkeeper.monitoring.slos import sla

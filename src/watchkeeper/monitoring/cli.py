@@ -10,13 +10,13 @@ import typer
 from watchkeeper import clock, egress
 from watchkeeper.cli.common import emit, local_actor, session_scope, state
 from watchkeeper.errors import InvalidInput
-from watchkeeper.monitoring import signals
+from watchkeeper.signals import service as signals
 from watchkeeper.monitoring.metrics import rules, store
 from watchkeeper.monitoring.metrics.schemas import MetricSample
 from watchkeeper.monitoring.probes import history
 from watchkeeper.monitoring.probes import service as monitors
 from watchkeeper.monitoring.probes.schemas import MonitorFilter
-from watchkeeper.monitoring.schemas import SignalFilter
+from watchkeeper.signals.schemas import SignalFilter
 from watchkeeper.monitoring.slos import service as slos
 from watchkeeper.monitoring.slos import sla
 

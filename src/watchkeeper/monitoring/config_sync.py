@@ -1,11 +1,12 @@
 """Reconcile the `monitors:`, `alert_rules:` and `slos:` sections of watchkeeper.yaml through
-the monitoring services (configfile/plan.py lists these reconcilers)."""
+the monitoring services (RECONCILERS below; configfile/plan.py runs them)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth.service import Actor
+from watchkeeper.domain import Reconciler
 from watchkeeper.monitoring.metrics import rules
 from watchkeeper.monitoring.metrics.schemas import RuleCreate, RuleUpdate
 from watchkeeper.monitoring.probes import service as monitors
@@ -131,3 +132,14 @@ def slo_delete(session: Session, name: str, actor: Actor) -> None:
 
 def slo_adopt(session: Session, name: str, actor: Actor) -> None:
     slos.adopt(session, name=name, actor=actor)
+
+
+# Monitors after the services they watch; rules and SLOs after the monitors they read.
+RECONCILERS: list[Reconciler] = [
+    Reconciler(kind="monitor", section=("monitors",), desired=monitors_desired, current=monitors_current,
+               create=monitor_create, update=monitor_update, delete=monitor_delete, ignore=("name",), adopt=monitor_adopt),
+    Reconciler(kind="alert_rule", section=("alert_rules",), desired=rules_desired, current=rules_current,
+               create=rule_create, update=rule_update, delete=rule_delete, ignore=("name",), adopt=rule_adopt),
+    Reconciler(kind="slo", section=("slos",), desired=slos_desired, current=slos_current,
+               create=slo_create, update=slo_update, delete=slo_delete, ignore=("name",), adopt=slo_adopt),
+]

@@ -34,25 +34,3 @@ def label_names(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-class SignalRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    at: dt.datetime
-    source: str
-    name: str
-    firing: bool
-    service: str | None
-    severity: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    starts_at: dt.datetime
-    ends_at: dt.datetime | None
-
-
-class SignalFilter(BaseModel):
-    source: Literal["probe", "heartbeat", "rule", "slo"] | None = None
-    name: str | None = None
-    service: str | None = None
-    limit: int = Field(100, ge=1, le=1000)
-

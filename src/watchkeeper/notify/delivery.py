@@ -49,8 +49,8 @@ from watchkeeper.notify.channels.base import Progress, no_progress
 from watchkeeper.notify.models import Attempt, Outbox
 from watchkeeper.notify.schemas import CHANNEL_ADAPTER, Message, OutboxStatus, RetryPolicy, SendStage
 from watchkeeper.notify.service import DELIVER_JOB
-from watchkeeper.worker import service as queue
-from watchkeeper.worker.liveness import live_owners
+from watchkeeper.queue import service as queue
+from watchkeeper.queue.service import live_owners
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from watchkeeper.egress import Egress
+from watchkeeper.queue.context import JobContext
 from watchkeeper.notify import delivery
 
 # A row due this long without being sent has lost its delivery job; the sweep sends it.
@@ -18,7 +19,7 @@ def _worker_name(ctx) -> str:
     return f"{ctx.settings.worker_id or 'worker'}:job{ctx.job_id}"
 
 
-def deliver(session: Session, payload: dict[str, Any], ctx) -> dict:
+def deliver(session: Session, payload: dict[str, Any], ctx: JobContext) -> dict:
     """Deliver the row named in the payload (its own short transactions; see delivery.py)."""
     outcome = delivery.deliver(ctx.session_factory, outbox_id=int(payload["outbox_id"]), worker=_worker_name(ctx),
                                secret=ctx.settings.secret_from_env, owner=ctx.owner,
@@ -27,11 +28,11 @@ def deliver(session: Session, payload: dict[str, Any], ctx) -> dict:
 
 
 def reclaim(session: Session) -> dict:
-    """Liveness reclaimer (worker/registry.py): recover the sends of dead worker processes."""
+    """Liveness reclaimer (named in notify/domain.py): recover the sends of dead worker processes."""
     return delivery.reclaim_orphans(session)
 
 
-def sweep(session: Session, payload: dict[str, Any], ctx) -> dict:
+def sweep(session: Session, payload: dict[str, Any], ctx: JobContext) -> dict:
     """Safety net: recover rows whose sender died, and deliver due rows whose job went missing.
 
     Only rows overdue by `SWEEP_GRACE` are taken (a row made due just now has its delivery

@@ -19,7 +19,7 @@ from watchkeeper.auth.service import Actor, require
 from watchkeeper.errors import Conflict, NotFound
 from watchkeeper.notify.models import Attempt, Outbox
 from watchkeeper.notify.schemas import CHANNEL_ADAPTER, AttemptRead, Message, OutboxFilter, OutboxRead, OutboxStatus, RetryPolicy
-from watchkeeper.worker import service as queue
+from watchkeeper.queue import service as queue
 
 DELIVER_JOB = "notify.deliver"
 

@@ -11,13 +11,13 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from watchkeeper import clock, events
+from watchkeeper import clock
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
 from watchkeeper.catalog.schemas import ServiceRead
 from watchkeeper.catalog.stages import ORDER, Stage
-from watchkeeper.monitoring.events import SignalChanged
+from watchkeeper.signals import service as signals
 from watchkeeper.readiness import evaluation
 from watchkeeper.readiness.models import ItemHistory, ItemState, ServiceState
 from watchkeeper.readiness.policies import tuning_of
@@ -36,7 +36,7 @@ def refresh(session: Session, *, actor: Actor, services: list[str] | None = None
     For each service: the items of its current and next stage are recorded (a history row
     whenever an item's word changes); a service forced past the gate that now passes loses
     its forced mark; a PROD service that falls out of readiness raises a ReadinessRegression
-    signal (SignalChanged, source "readiness"), resolved when it recovers or leaves PROD.
+    signal (signals.emit: a history row and SignalChanged, source "readiness"), resolved when it recovers or leaves PROD.
     Audited when a person (not the worker's schedule) asks for it; unforcing is audited by the
     catalog. Does not commit.
     """
@@ -131,14 +131,12 @@ def _signal(session: Session, svc: ServiceRead, report: ReadinessReport, *, firi
         summary = f"{svc.name} is PROD-ready again" if report.ready else f"{svc.name} left PROD; readiness regression closed"
         description = summary
     link = f"{base_url.rstrip('/')}/services/{svc.name}/readiness" if base_url else f"/services/{svc.name}/readiness"
-    events.publish(session, SignalChanged(
-        source="readiness", name=REGRESSION_ALERT, firing=firing,
-        labels={"alertname": REGRESSION_ALERT, "service": svc.name, "source": "readiness"},
-        annotations={"summary": summary, "description": description},
-        starts_at=since, ends_at=None if firing else now, service=svc.name,
-        severity="critical" if svc.tier == 1 else "warning", generator_url=link,
+    signals.emit(
+        session, source="readiness", name=REGRESSION_ALERT, firing=firing, alertname=REGRESSION_ALERT,
+        labels={"source": "readiness"}, annotations={"summary": summary, "description": description},
+        starts_at=since, service=svc.name, severity="critical" if svc.tier == 1 else "warning", generator_url=link,
         details={"failing": [i.check for i in failing], "stage": svc.stage.value},
-    ))
+    )
 
 
 def history(session: Session, *, service: str, actor: Actor, check: str | None = None, limit: int = 200) -> list[HistoryEntry]:

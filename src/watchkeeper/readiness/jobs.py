@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
+from watchkeeper.queue.context import JobContext
 from watchkeeper.readiness import continuous
 
 # Changes within one window are folded into one refresh that runs when the window closes.
 COALESCE = dt.timedelta(seconds=30)
 
 
-def refresh(session: Session, payload: dict[str, Any], ctx) -> dict:
+def refresh(session: Session, payload: dict[str, Any], ctx: JobContext) -> dict:
     """Re-evaluate `payload["services"]` (default: every service) and record changes."""
     names = payload.get("services")
     summary = continuous.refresh(session, actor=ctx.actor, services=list(names) if names else None,
@@ -26,7 +27,7 @@ def refresh(session: Session, payload: dict[str, Any], ctx) -> dict:
 
 def queue_refresh(session: Session, event) -> None:
     """Event subscriber (wired in app.wire): queue a refresh of the event's service."""
-    from watchkeeper.worker import service as queue
+    from watchkeeper.queue import service as queue
 
     name = getattr(event, "service", None)
     if not name or getattr(event, "source", None) == "readiness":

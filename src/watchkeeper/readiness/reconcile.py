@@ -2,7 +2,7 @@
 for each kind, the desired objects (from the file), the current config-owned ones, and
 create/update/delete through the service layers (so every change is checked and audited).
 
-configfile/plan.py lists these in its RECONCILERS. Stakeholder roles and stage policies exist
+RECONCILERS below (named by the readiness descriptor) is what configfile/plan.py runs. Stakeholder roles and stage policies exist
 only in config; waivers and attestations from the file are marked managed_by="config" and
 are revoked (kept on record), not deleted, when they leave the file. Sign-offs and runtime
 waivers or attestations are never touched.
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.auth.service import Actor
 from watchkeeper.catalog.stages import Stage
+from watchkeeper.domain import Reconciler
 from watchkeeper.readiness import policies, waivers
 from watchkeeper.readiness.schemas import AttestationCreate, ReadinessConfig, WaiverCreate, as_datetime
 from watchkeeper.signoffs import service as signoffs
@@ -151,3 +152,16 @@ def attestation_delete(session: Session, key: str, actor: Actor) -> None:
         if a.check == check and a.revoked_at is None:
             waivers.revoke_attestation(session, service=service, attestation_id=a.id, reason=REMOVED, actor=actor,
                                          allow_config=True)
+
+
+# Roles and stage policies first (waivers and attestations may name custom items).
+RECONCILERS: list[Reconciler] = [
+    Reconciler(kind="stakeholder_role", section=("readiness", "stakeholder_roles"), desired=lambda cfg: roles_desired(cfg.readiness),
+               current=roles_current, create=role_create, update=role_update, delete=role_delete, ignore=("name",)),
+    Reconciler(kind="readiness_policy", section=("readiness", "policies"), desired=lambda cfg: policies_desired(cfg.readiness),
+               current=policies_current, create=policy_create, update=policy_set, delete=policy_delete, ignore=("stage",)),
+    Reconciler(kind="waiver", section=("readiness", "waivers"), desired=lambda cfg: waivers_desired(cfg.readiness),
+               current=waivers_current, create=waiver_create, update=waiver_update, delete=waiver_delete),
+    Reconciler(kind="attestation", section=("readiness", "attestations"), desired=lambda cfg: attestations_desired(cfg.readiness),
+               current=attestations_current, create=attestation_create, update=attestation_update, delete=attestation_delete),
+]

@@ -9,19 +9,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from watchkeeper.web import alerting_pages, audit_pages, auth_pages, catalog_pages, system_pages
-from watchkeeper.web import monitoring_pages, readiness_pages
+from watchkeeper import domains
 from watchkeeper.web.render import templates
 
 STATIC = Path(__file__).parent / "static"
 
-PAGES = [auth_pages.router, catalog_pages.router, audit_pages.router, system_pages.router, alerting_pages.router,
-         readiness_pages.router, monitoring_pages.router]
-
-
 def mount(app: FastAPI):
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in PAGES:
+    for router in domains.resolved("pages"):  # each domain's pages, from its descriptor
         app.include_router(router)
     return render_error
 

@@ -13,12 +13,12 @@ from fastapi.responses import HTMLResponse
 from watchkeeper import clock, egress
 from watchkeeper.api.deps import SessionDep
 from watchkeeper.auth.service import require
-from watchkeeper.monitoring import signals
+from watchkeeper.signals import service as signals
 from watchkeeper.monitoring.metrics import store
 from watchkeeper.monitoring.probes import heartbeats, history
 from watchkeeper.monitoring.probes import service as monitors
 from watchkeeper.monitoring.probes.schemas import MonitorFilter
-from watchkeeper.monitoring.schemas import SignalFilter
+from watchkeeper.signals.schemas import SignalFilter
 from watchkeeper.monitoring.scope import scope_of
 from watchkeeper.monitoring.slos import service as slos
 from watchkeeper.web.render import FormActor, FormError, PageActor, render, submit

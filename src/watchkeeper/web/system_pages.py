@@ -6,8 +6,8 @@ from fastapi.responses import HTMLResponse
 from watchkeeper.api.deps import SessionDep
 from watchkeeper.auth.service import require
 from watchkeeper.web.render import PageActor, render
-from watchkeeper.worker import service as queue
-from watchkeeper.worker.schemas import JobFilter
+from watchkeeper.queue import service as queue
+from watchkeeper.queue.schemas import JobFilter
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,8 +1,8 @@
-"""The worker: the database is the queue.
+"""The worker: runs the queue's jobs (watchkeeper/queue).
 
-Owns jobs (one-off and periodic) stored in `worker_job`, claimed with leases (FOR UPDATE SKIP
-LOCKED plus a conditional update on PostgreSQL; the conditional update alone on SQLite), retries
-with exponential backoff, a dead state after the last attempt, and singleton duties run by one
-elected leader (an advisory lock on PostgreSQL, a lease row on SQLite). Domains contribute
-handlers through their own `jobs.py`; `registry.py` lists them explicitly.
+The runner claims and executes jobs, the elected leader (an advisory lock on PostgreSQL, a
+lease row on SQLite) enqueues periodic jobs, liveness takes back the claims of dead worker
+processes, and `serve` supervises a worker child. The worker imports no domain: the
+composition root (`watchkeeper.app.worker()`) hands it the jobs, schedules, loops and
+reclaimers that the domains declare.
 """

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from watchkeeper import clock
+from watchkeeper.db.engine import close_quietly
 from watchkeeper.worker.models import LeaderLease
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,4 @@ class Leadership:
         self._is_leader = False
 
     def _drop(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except SQLAlchemyError:
-                pass
-            self._conn = None
+        self._conn = close_quietly(self._conn)

@@ -31,23 +31,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
-from watchkeeper.worker import service as queue
+from watchkeeper.db.engine import close_quietly
+from watchkeeper.queue import service as queue
+from watchkeeper.queue.service import DEAD, RUNNING, STOPPED, live_owners
 from watchkeeper.worker.leader import lock_key
-from watchkeeper.worker.models import Job, WorkerProcess
-from watchkeeper.worker.schemas import JobStatus
+from watchkeeper.queue.models import Job, WorkerProcess
+from watchkeeper.queue.schemas import JobStatus
 
 log = logging.getLogger(__name__)
 
-RUNNING, STOPPED, DEAD = "running", "stopped", "dead"
 # How far back an expired lease is set, so `lease_until < now` holds for every reader at once.
 EXPIRED = dt.timedelta(seconds=1)
 
 Reclaimer = Callable[[Session], Any]
-
-
-def live_owners():
-    """A subquery of the ids of worker processes not known to be dead or stopped."""
-    return select(WorkerProcess.id).where(WorkerProcess.status == RUNNING).scalar_subquery()
 
 
 def expire_orphaned_jobs(session: Session) -> int:
@@ -137,12 +133,7 @@ class Liveness:
         self._drop()
 
     def _drop(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except SQLAlchemyError:
-                pass
-            self._conn = None
+        self._conn = close_quietly(self._conn)
 
     # ------------------------------------------------------------ the others
 

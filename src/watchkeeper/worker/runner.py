@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from watchkeeper import clock
 from watchkeeper.config import Settings
 from watchkeeper.db.types import jsonable
-from watchkeeper.worker import registry
+from watchkeeper.domain import JobSpec, Loop, Periodic
 from watchkeeper.worker import liveness as alive
-from watchkeeper.worker import service as queue
-from watchkeeper.worker.context import JobContext, RetryLater
+from watchkeeper.queue import service as queue
+from watchkeeper.queue.context import JobContext, RetryLater
 from watchkeeper.worker.leader import Leadership
 from watchkeeper.worker.models import Schedule
 
@@ -42,20 +42,22 @@ class Worker:
         engine: Engine,
         session_factory: sessionmaker[Session],
         settings: Settings,
-        jobs: dict[str, registry.JobSpec] | None = None,
-        periodic: list[registry.Periodic] | None = None,
+        jobs: dict[str, JobSpec] | None = None,
+        periodic: list[Periodic] | None = None,
         duties: list[Duty] | None = None,
-        loops: list[registry.Loop] | None = None,
+        loops: list[Loop] | None = None,
         reclaimers: list[alive.Reclaimer] | None = None,
     ):
         self.engine = engine
         self.session_factory = session_factory
         self.settings = settings
-        self.jobs = jobs if jobs is not None else registry.JOBS
-        self.periodic = periodic if periodic is not None else registry.PERIODIC
+        # The product's parts come from the composition root (`watchkeeper.app.worker()`); a
+        # worker built directly runs only what it is given.
+        self.jobs = jobs or {}
+        self.periodic = periodic or []
         self.duties = duties or []
         self.loops = loops or []
-        self.reclaimers = reclaimers if reclaimers is not None else registry.RECLAIMERS
+        self.reclaimers = reclaimers or []
         self.id = settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.lease = dt.timedelta(seconds=settings.worker_lease_seconds)
         self.leadership = Leadership(

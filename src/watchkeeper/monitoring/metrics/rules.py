@@ -22,7 +22,7 @@ from watchkeeper.auth.service import Actor, require
 from watchkeeper.egress import DEFAULT as DEFAULT_EGRESS
 from watchkeeper.egress import Egress
 from watchkeeper.errors import InvalidInput
-from watchkeeper.monitoring import signals
+from watchkeeper.signals import service as signals
 from watchkeeper.monitoring.errors import RuleExists, RuleNotFound
 from watchkeeper.monitoring.metrics import language, store
 from watchkeeper.monitoring.metrics.schemas import RuleAlertRead, RuleCreate, RuleRead, RuleUpdate, validate_rule

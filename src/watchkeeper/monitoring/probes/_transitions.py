@@ -9,7 +9,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
-from watchkeeper.monitoring import signals
+from watchkeeper.signals import service as signals
 from watchkeeper.monitoring.models import Monitor
 from watchkeeper.monitoring.probes._state import Status
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from watchkeeper import clock
 from watchkeeper.monitoring.metrics import language, store
 from watchkeeper.monitoring.metrics.schemas import SeriesRead
-from watchkeeper.monitoring.models import Check, Monitor, Signal
+from watchkeeper.monitoring.models import Check, Monitor
+from watchkeeper.signals.models import Signal
 from watchkeeper.monitoring.probes import _rows
 from watchkeeper.monitoring.probes.schemas import CheckRead, UptimeRead
 

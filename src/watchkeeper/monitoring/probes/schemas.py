@@ -23,7 +23,29 @@ KINDS = tuple(kinds.KINDS)
 PROBE_KINDS = tuple(name for name, kind in kinds.KINDS.items() if kind.probe is not None)
 
 
-class _MonitorFields(Strict):
+class _KindSpecs(Strict):
+    """What a monitor checks: one spec per probe kind, each declared beside its probe (kinds/)."""
+
+    http: HttpSpec | None = None
+    tcp: TcpSpec | None = None
+    dns: DnsSpec | None = None
+    tls: TlsSpec | None = None
+    heartbeat: HeartbeatSpec | None = None
+    command: CommandSpec | None = None
+    prometheus: PrometheusSpec | None = None
+    scrape: ScrapeSpec | None = None
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command_shorthand(cls, value: Any) -> Any:
+        # `command: ["pg_isready", "-h", "db"]` or `command: "pg_isready -h db"` for the common case
+        return {"command": value} if isinstance(value, (str, list)) else value
+
+    def given_kinds(self) -> list[str]:
+        return [k for k in KINDS if getattr(self, k) is not None]
+
+
+class _MonitorFields(_KindSpecs):
     description: str | None = None
     service: str | None = Field(None, description="Catalog service this monitor watches.")
     interval: Duration = Field(dt.timedelta(seconds=60), description="Time between checks (not used by heartbeats).")
@@ -36,22 +58,7 @@ class _MonitorFields(Strict):
     runbook_url: Link | None = Field(None, max_length=500, description="A runbook link: an http(s) URL or a relative path.")
     enabled: bool = True
 
-    http: HttpSpec | None = None
-    tcp: TcpSpec | None = None
-    dns: DnsSpec | None = None
-    tls: TlsSpec | None = None
-    heartbeat: HeartbeatSpec | None = None
-    command: CommandSpec | None = None
-    prometheus: PrometheusSpec | None = None
-    scrape: ScrapeSpec | None = None
-
     _lbl = field_validator("labels")(classmethod(lambda cls, v: label_names(v)))
-
-    @field_validator("command", mode="before")
-    @classmethod
-    def _command_shorthand(cls, value: Any) -> Any:
-        # `command: ["pg_isready", "-h", "db"]` or `command: "pg_isready -h db"` for the common case
-        return {"command": value} if isinstance(value, (str, list)) else value
 
     @field_validator("locations")
     @classmethod
@@ -62,10 +69,6 @@ class _MonitorFields(Strict):
         if len(set(value)) != len(value):
             raise ValueError("a location is listed twice; list each once")
         return value
-
-    def given_kinds(self) -> list[str]:
-        return [k for k in KINDS if getattr(self, k) is not None]
-
 
 class MonitorCreate(_MonitorFields):
     """A monitor: common settings plus exactly one of http, tcp, dns, tls, heartbeat, command,
@@ -108,7 +111,7 @@ def check_common(interval: dt.timedelta, timeout: dt.timedelta, locations: list[
         raise ValueError(f"quorum {quorum} is larger than the {max(len(locations), 1)} location(s) listed")
 
 
-class MonitorUpdate(Strict):
+class MonitorUpdate(_KindSpecs):
     """Fields to change; give a kind key (http, tcp, ...) to replace the probe spec."""
 
     description: str | None = None
@@ -122,23 +125,9 @@ class MonitorUpdate(Strict):
     severity: SEVERITIES | None = None
     runbook_url: Link | None = Field(None, max_length=500, description="A runbook link: an http(s) URL or a relative path.")
     enabled: bool | None = None
-    http: HttpSpec | None = None
-    tcp: TcpSpec | None = None
-    dns: DnsSpec | None = None
-    tls: TlsSpec | None = None
-    heartbeat: HeartbeatSpec | None = None
-    command: CommandSpec | None = None
-    prometheus: PrometheusSpec | None = None
-    scrape: ScrapeSpec | None = None
-
-    @field_validator("command", mode="before")
-    @classmethod
-    def _command_shorthand(cls, value: Any) -> Any:
-        return {"command": value} if isinstance(value, (str, list)) else value
-
     @model_validator(mode="after")
     def _one_spec(self) -> "MonitorUpdate":
-        kinds = [k for k in KINDS if getattr(self, k) is not None]
+        kinds = self.given_kinds()
         if len(kinds) > 1:
             raise ValueError(f"give at most one probe spec; found {', '.join(kinds)}")
         return self

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper import clock, durations, egress
 from watchkeeper.clock import from_ms, to_ms
-from watchkeeper.monitoring import signals
+from watchkeeper.signals import service as signals
 from watchkeeper.monitoring.metrics import language, store
 from watchkeeper.monitoring.metrics.rules import prometheus_query
 from watchkeeper.monitoring.models import Sample, Slo, SloAlert

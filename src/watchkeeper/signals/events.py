@@ -1,4 +1,5 @@
-"""Events the monitoring domain publishes. The alert pipeline subscribes to SignalChanged."""
+"""The event every internal signal publishes (through `signals.service.emit`). The alert
+pipeline subscribes to it, and readiness re-evaluates the signal's service."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ class SignalChanged(Event):
 
     `labels` identify the alert (the pipeline fingerprints them) and always include
     `alertname` and, when known, `service`; `annotations` carry summary, description and
-    runbook_url. `source` is one of: probe, heartbeat, rule, slo.
+    runbook_url. `source` is one of: probe, heartbeat, rule, slo, readiness.
     """
 
     source: str

@@ -1,5 +1,7 @@
-"""Firing/resolved transitions: one history row and one SignalChanged event, in the caller's
-transaction. The alert pipeline subscribes to SignalChanged; the history row lets the UI,
+"""Firing/resolved transitions of internal signals: one history row and one SignalChanged event,
+in the caller's transaction. Any domain raises an alert this way (monitoring's probes,
+heartbeats, rules and SLOs; readiness regressions; later backups, on-call, deploys) without
+importing the alert pipeline, which subscribes to SignalChanged; the history row lets the UI,
 the API and the tests see every transition even when no subscriber is wired."""
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock, events
-from watchkeeper.monitoring.events import SignalChanged
-from watchkeeper.monitoring.models import Signal
-from watchkeeper.monitoring.schemas import SignalFilter, SignalRead
+from watchkeeper.signals.events import SignalChanged
+from watchkeeper.signals.models import Signal
+from watchkeeper.signals.schemas import SignalFilter, SignalRead
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ def emit(
     service: str | None,
     severity: str,
     details: dict[str, Any] | None = None,
+    generator_url: str | None = None,
 ) -> SignalChanged:
     """Record and publish one transition. Does not commit."""
     now = clock.utcnow()
@@ -42,7 +45,8 @@ def emit(
     ends_at = None if firing else now
     event = SignalChanged(
         source=source, name=name, firing=firing, labels=full, annotations={k: str(v) for k, v in annotations.items() if v},
-        starts_at=starts_at, ends_at=ends_at, service=service, severity=severity, details=details or {},
+        starts_at=starts_at, ends_at=ends_at, service=service, severity=severity, generator_url=generator_url,
+        details=details or {},
     )
     session.add(Signal(
         at=now, source=source, name=name, firing=firing, service=service, severity=severity, labels=event.labels,

@@ -9,13 +9,14 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
-from watchkeeper.worker.models import Job, WorkerProcess
-from watchkeeper.worker.schemas import JobStatus
+from watchkeeper.queue.context import JobContext
+from watchkeeper.queue.models import Job, WorkerProcess
+from watchkeeper.queue.schemas import JobStatus
 
 KEEP_FINISHED = dt.timedelta(days=7)
 
 
-def prune(session: Session, payload: dict[str, Any], ctx) -> dict:
+def prune(session: Session, payload: dict[str, Any], ctx: JobContext) -> dict:
     """Delete succeeded jobs older than a week (dead jobs stay until someone looks), and the
     rows of worker processes that ended more than a week ago."""
     cutoff = clock.utcnow() - KEEP_FINISHED
@@ -24,7 +25,7 @@ def prune(session: Session, payload: dict[str, Any], ctx) -> dict:
     return {"deleted": res.rowcount, "worker_processes": gone.rowcount}
 
 
-def echo(session: Session, payload: dict[str, Any], ctx) -> dict:
+def echo(session: Session, payload: dict[str, Any], ctx: JobContext) -> dict:
     """A diagnostic job: returns its payload (after an optional sleep), or fails on request."""
     import time
 

@@ -23,8 +23,11 @@ from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import require
 from watchkeeper.db.engine import is_postgres
 from watchkeeper.errors import Conflict, NotFound
-from watchkeeper.worker.models import Job
-from watchkeeper.worker.schemas import JobFilter, JobRead, JobStatus, QueueStats
+from watchkeeper.queue.models import Job, WorkerProcess
+from watchkeeper.queue.schemas import JobFilter, JobRead, JobStatus, QueueStats
+
+# A worker process's `worker_process.status`.
+RUNNING, STOPPED, DEAD = "running", "stopped", "dead"
 
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 3600
@@ -223,3 +226,9 @@ def stats(session: Session) -> QueueStats:
         depth=ready[0], lag_seconds=(now - oldest).total_seconds() if oldest else 0.0,
         running=counts.get(JobStatus.RUNNING.value, 0), dead=counts.get(JobStatus.DEAD.value, 0),
     )
+
+
+def live_owners():
+    """A subquery of the ids of worker processes not known to be dead or stopped: a claim whose
+    owner is not among them belongs to a dead process and may be taken back."""
+    return select(WorkerProcess.id).where(WorkerProcess.status == RUNNING).scalar_subquery()

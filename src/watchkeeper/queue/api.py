@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends
 
 from watchkeeper.api.deps import CurrentActor, SessionDep
 from watchkeeper.auth.service import require
-from watchkeeper.worker import service as queue
-from watchkeeper.worker.schemas import JobFilter, JobRead, QueueStats
+from watchkeeper.queue import service as queue
+from watchkeeper.queue.schemas import JobFilter, JobRead, QueueStats
 
 router = APIRouter(tags=["worker"])
 

@@ -1,0 +1,40 @@
+"""The alert pipeline: ingest, grouping, silences, inhibition, routing, drills (see
+watchkeeper/domain.py)."""
+
+import datetime as dt
+
+from watchkeeper.domain import ConfigSection, Domain, JobSpec, Measure, Periodic, Provider, Subscription, Suppressor
+
+DOMAIN = Domain(
+    name="alerting",
+    package="watchkeeper.alerting",
+    models=("watchkeeper.alerting.models",),
+    jobs=(
+        JobSpec("alerting.flush", "watchkeeper.alerting.jobs:flush", max_attempts=5),
+        JobSpec("alerting.expire_drills", "watchkeeper.alerting.jobs:expire_drills", max_attempts=3),
+    ),
+    periodic=(Periodic("alerting-drills", "alerting.expire_drills", dt.timedelta(minutes=1)),),
+    api=("watchkeeper.alerting.api:router",),
+    pages=("watchkeeper.web.alerting_pages:router",),
+    cli=("watchkeeper.alerting.cli:register",),
+    config=(ConfigSection(
+        "alerting", "watchkeeper.alerting.schemas:AlertingConfig", "optional",
+        "The alert pipeline: receivers (email, webhook, chat), the route tree, inhibit rules, delivery retries. "
+        "Omitted: alerting config in the database is left as it is.",
+    ),),
+    reconcilers="watchkeeper.alerting.config_sync:RECONCILERS",
+    providers=(Provider("alerting_active", "watchkeeper.alerting.evidence:alerting_active",
+                        "watchkeeper.alerting.evidence:alerting_active_batch"),),
+    measures=(Measure("alerting_routed", "watchkeeper.alerting.evidence:alerting_active"),),
+    # Internal signals become alerts; a changed maintenance window re-judges firing alerts.
+    subscriptions=(
+        Subscription("watchkeeper.signals.events:SignalChanged", "watchkeeper.alerting.service:on_signal_changed",
+                     "alerting.on_signal_changed"),
+        Subscription("watchkeeper.maintenance.events:WindowChanged", "watchkeeper.alerting.service:on_window_changed",
+                     "alerting.on_window_changed"),
+    ),
+    suppressors=(
+        Suppressor("silences", "watchkeeper.alerting.silences:suppressor", at_ingest=True),
+        Suppressor("inhibition", "watchkeeper.alerting.inhibition:suppressor", at_ingest=False),
+    ),
+)

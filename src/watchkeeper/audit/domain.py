@@ -1,0 +1,16 @@
+"""The audit log's parts (see watchkeeper/domain.py)."""
+
+import datetime as dt
+
+from watchkeeper.domain import Domain, JobSpec, Periodic
+
+DOMAIN = Domain(
+    name="audit",
+    package="watchkeeper.audit",
+    models=("watchkeeper.audit.models",),
+    jobs=(JobSpec("audit.checkpoint", "watchkeeper.audit.jobs:checkpoint", max_attempts=3),),
+    periodic=(Periodic("audit-checkpoint", "audit.checkpoint", dt.timedelta(minutes=5)),),
+    api=("watchkeeper.audit.api:router",),
+    pages=("watchkeeper.web.audit_pages:router",),
+    cli=("watchkeeper.audit.cli:register",),
+)

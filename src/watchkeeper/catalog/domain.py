@@ -1,0 +1,18 @@
+"""Teams, people, services, dependencies and stages (see watchkeeper/domain.py)."""
+
+from watchkeeper.domain import ConfigSection, Domain
+
+DOMAIN = Domain(
+    name="catalog",
+    package="watchkeeper.catalog",
+    models=("watchkeeper.catalog.models",),
+    api=("watchkeeper.catalog.api:router",),
+    pages=("watchkeeper.web.catalog_pages:router",),
+    cli=("watchkeeper.catalog.cli:register",),
+    config=(
+        ConfigSection("people", "watchkeeper.catalog.schemas:PersonCreate", "list", "People who can own, review and be paged."),
+        ConfigSection("teams", "watchkeeper.catalog.schemas:TeamCreate", "list", "Teams that own services."),
+        ConfigSection("services", "watchkeeper.catalog.schemas:ServiceCreate", "list", "The service catalog."),
+    ),
+    reconcilers="watchkeeper.catalog.config_sync:RECONCILERS",
+)

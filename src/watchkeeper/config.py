@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     )
     session_hours: int = Field(12, ge=1, description="Lifetime of a UI login session.")
     login_max_failures: int = Field(
-        5, ge=1, description="Failed logins per user or client address allowed within the login window."
+        5, ge=1, description="Failed logins one client address may make per username within the login window; then "
+                             "it waits 15 s, doubling per further failure up to the window. Other addresses are not held back."
     )
     login_window_seconds: int = Field(900, ge=1, description="Window over which failed logins are counted.")
     log_json: bool = Field(False, description="Write logs as JSON lines (for production log shippers).")

@@ -57,8 +57,14 @@ def resolve_actor(request: Request, session: Session, *, source: str) -> tuple[A
     )
 
 
+# What a user who still holds a one-time password may call: who am I, and change it.
+PASSWORD_CHANGE_PATHS = {"/api/v1/me", "/api/v1/me/password", "/account/password", "/logout"}
+
+
 def current_actor(request: Request, session: SessionDep) -> Actor:
     actor, web = resolve_actor(request, session, source="api")
+    if request.url.path not in PASSWORD_CHANGE_PATHS:
+        auth.require_password_changed(actor)
     if web is not None and request.method in UNSAFE:
         # Cookie-authenticated API writes must echo the session's CSRF token.
         try:

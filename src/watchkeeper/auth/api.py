@@ -16,6 +16,11 @@ class Me(BaseModel):
     token_scopes: list[str] | None
 
 
+class PasswordChange(BaseModel):
+    current_password: str
+    new_password: str
+
+
 class UserCreated(UserRead):
     password: str | None = None
 
@@ -28,6 +33,12 @@ class GrantRequest(BaseModel):
 def me(actor: CurrentActor):
     return Me(name=actor.name, grants=[str(g) for g in actor.grants],
               token_scopes=list(actor.token_scopes) if actor.token_scopes is not None else None)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT,
+             summary="Change my password (the way out of a one-time password; ends all my sessions)")
+def change_my_password(body: PasswordChange, session: SessionDep, actor: CurrentActor) -> None:
+    auth.change_own_password(session, actor=actor, current=body.current_password, new=body.new_password)
 
 
 @router.get("/users", response_model=list[UserRead], summary="List users")

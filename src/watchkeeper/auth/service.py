@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
 
 from argon2 import PasswordHasher
@@ -46,6 +47,9 @@ class Actor:
     token_scopes: tuple[str, ...] | None = None
     token_expires_at: dt.datetime | None = None
     superuser: bool = False
+    # The user still holds a one-time password (the first admin, a user created without one):
+    # they may do nothing but change it (`change_own_password`).
+    password_change_required: bool = False
 
     @classmethod
     def system(cls, name: str, source: str) -> "Actor":
@@ -58,6 +62,8 @@ class Actor:
     def can(self, permission: str, *, team: str | None = None, service: str | None = None) -> bool:
         if self.superuser:
             return True
+        if self.password_change_required:
+            return False
         if not _perms.scopes_allow(list(self.token_scopes) if self.token_scopes is not None else None, permission):
             return False
         for grant in self.grants:
@@ -85,11 +91,23 @@ def require(actor: Actor, permission: str, *, team: str | None = None, service: 
     """Raise PermissionDenied unless `actor` holds `permission` for the team or service."""
     if actor.can(permission, team=team, service=service):
         return
+    require_password_changed(actor)
     where = f" on service '{service}'" if service else f" for team '{team}'" if team else ""
     raise PermissionDenied(
         f"{actor.name} may not {permission}{where}; ask an admin for a role that grants it",
         code="auth.forbidden",
     )
+
+
+PASSWORD_CHANGE_REQUIRED = ("{name} must replace the one-time password first: open /account/password in the UI "
+                            "(or POST /api/v1/me/password)")
+
+
+def require_password_changed(actor: Actor) -> None:
+    """Raise PermissionDenied (`auth.password_change_required`) while the actor's user still
+    holds a one-time password."""
+    if actor.password_change_required:
+        raise PermissionDenied(PASSWORD_CHANGE_REQUIRED.format(name=actor.name), code="auth.password_change_required")
 
 
 def _require_token_scope(actor: Actor, permission: str) -> None:
@@ -215,6 +233,24 @@ def set_password(session: Session, *, username: str, password: str, actor: Actor
     audit.record(session, actor=actor, action="user.set_password", target=f"user:{username}")
 
 
+def change_own_password(session: Session, *, actor: Actor, current: str, new: str) -> None:
+    """The signed-in user replaces their password (the way out of a one-time password). The
+    current password is asked again, so a stolen session cannot lock its owner out. Every
+    session of the user ends, this one included. Audited. Does not commit."""
+    if actor.id is None:
+        raise InvalidInput("only a user has a password to change; use `watchkeeper user set-password`", field="current_password")
+    user = session.get(User, actor.id)
+    try:
+        ok = user is not None and bool(user.password_hash) and _hasher.verify(user.password_hash, current)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise InvalidInput("the current password is wrong", field="current_password")
+    if new == current:
+        raise InvalidInput("the new password is the current one; choose another", field="new_password")
+    set_password(session, username=user.username, password=new, actor=actor)
+
+
 def deactivate_user(session: Session, *, username: str, actor: Actor) -> UserRead:
     require(actor, "user.update")
     user = _get_user(session, username)
@@ -260,7 +296,7 @@ def actor_for_user(
     return Actor(
         name=user.username, id=user.id, source=source,
         grants=tuple(_grant_of(b) for b in user.bindings), token_scopes=token_scopes,
-        token_expires_at=token_expires_at,
+        token_expires_at=token_expires_at, password_change_required=bool(user.must_change_password),
     )
 
 
@@ -277,25 +313,17 @@ def login(
 ) -> tuple[str, WebSession, Actor]:
     """Check a password and open a UI session; returns (cookie value, session row, actor).
 
-    Rate-limited per username and per client address; failures are recorded and audited.
+    Throttled per client address, never per account alone (`_login_wait`), so nobody can lock
+    a user out by failing on their behalf. Failures are recorded and audited.
     Raises Unauthenticated or RateLimited. Does not commit (the caller must commit failures too).
     """
     now = clock.utcnow()
-    since = now - dt.timedelta(seconds=window_seconds)
-    fails = dict(
-        session.execute(
-            select(LoginAttempt.username, func.count())
-            .where(LoginAttempt.at >= since, LoginAttempt.success.is_(False), LoginAttempt.username == username)
-            .group_by(LoginAttempt.username)
-        ).all()
-    ).get(username, 0)
-    client_fails = session.execute(
-        select(func.count()).where(LoginAttempt.at >= since, LoginAttempt.success.is_(False), LoginAttempt.client == client)
-    ).scalar_one()
-    if fails >= max_failures or client_fails >= max_failures * 4:
+    wait = _login_wait(session, username=username[:100], client=client[:100], now=now,
+                       max_failures=max_failures, window_seconds=window_seconds)
+    if wait:
         raise RateLimited(
-            f"too many failed logins for '{username}'; wait {window_seconds // 60} minutes or ask an admin to reset the password",
-            retry_after=window_seconds, code="auth.rate_limited",
+            f"too many failed logins for '{username}' from this address; try again in {wait} s",
+            retry_after=wait, code="auth.rate_limited",
         )
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     ok = False
@@ -329,6 +357,30 @@ def login(
     actor = actor_for_user(user, source="ui")
     audit.record(session, actor=actor, action="auth.login", target=f"user:{user.username}")
     return raw, web, actor
+
+
+LOGIN_BACKOFF_SECONDS = 15
+
+
+def _login_wait(session: Session, *, username: str, client: str, now: dt.datetime, max_failures: int,
+                window_seconds: int) -> int:
+    """Seconds this client must still wait before trying a password again; 0: go ahead.
+
+    A client gets `max_failures` tries per username within the window, then waits 15 s after its
+    latest failure, doubling with every further failure up to the window. The same backoff
+    applies to a client's failures over all usernames beyond 4 × `max_failures` (password
+    spraying). Other clients are never held back, so failing on purpose cannot lock a user out.
+    """
+    since = now - dt.timedelta(seconds=window_seconds)
+    failed = (LoginAttempt.at >= since, LoginAttempt.success.is_(False), LoginAttempt.client == client)
+    pair = session.execute(select(func.count(), func.max(LoginAttempt.at)).where(*failed, LoginAttempt.username == username)).one()
+    spray = session.execute(select(func.count(), func.max(LoginAttempt.at)).where(*failed)).one()
+    wait = 0.0
+    for (count, last), allowed in ((pair, max_failures), (spray, max_failures * 4)):
+        if count >= allowed and last is not None:
+            backoff = min(window_seconds, LOGIN_BACKOFF_SECONDS * 2 ** min(count - allowed, 20))
+            wait = max(wait, backoff - (now - clock.ensure_aware(last)).total_seconds())
+    return max(0, math.ceil(wait))
 
 
 def resolve_session(session: Session, *, cookie: str) -> tuple[Actor, WebSession] | None:

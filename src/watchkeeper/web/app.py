@@ -22,6 +22,8 @@ def mount(app: FastAPI):
 
 
 def render_error(request: Request, status: int, code: str, message: str):
+    if code == "auth.password_change_required":
+        return RedirectResponse("/account/password", status_code=303)
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)

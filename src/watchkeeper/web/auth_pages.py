@@ -7,8 +7,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from watchkeeper.api.deps import SESSION_COOKIE, SessionDep
 from watchkeeper.auth import service as auth
-from watchkeeper.errors import RateLimited, Unauthenticated
-from watchkeeper.web.render import FormActor, render
+from watchkeeper.errors import InvalidInput, RateLimited, Unauthenticated
+from watchkeeper.web.render import FormActor, PageActor, render, submit
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,6 +46,26 @@ def login(
         max_age=settings.session_hours * 3600, path="/",
     )
     return response
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_form(request: Request, actor: PageActor):
+    return render(request, "account_password.html", error=None)
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(
+    request: Request, session: SessionDep, actor: FormActor,
+    current_password: Annotated[str, Form()] = "", new_password: Annotated[str, Form()] = "",
+    confirm_password: Annotated[str, Form()] = "",
+):
+    def action() -> None:
+        if new_password != confirm_password:
+            raise InvalidInput("the two new passwords differ; type the same one twice", field="confirm_password")
+        auth.change_own_password(session, actor=actor, current=current_password, new=new_password)
+
+    return submit(session, action, done="/login?next=/services",
+                  refused=lambda error: render(request, "account_password.html", status_code=422, error=error))
 
 
 @router.post("/logout")

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from watchkeeper import __version__, durations
-from watchkeeper.api.deps import SessionDep, resolve_actor
+from watchkeeper.api.deps import PASSWORD_CHANGE_PATHS, SessionDep, resolve_actor
 from watchkeeper.auth import service as auth
 from watchkeeper.auth.service import Actor
 from watchkeeper.errors import WatchkeeperError
@@ -41,6 +41,8 @@ def _ago(value) -> str:
 def page_actor(request: Request, session: SessionDep) -> Actor:
     """The logged-in user of a page; unauthenticated requests are redirected to /login."""
     actor, web = resolve_actor(request, session, source="ui")
+    if request.url.path not in PASSWORD_CHANGE_PATHS:
+        auth.require_password_changed(actor)  # the error page sends them to /account/password
     request.state.actor = actor
     request.state.csrf = web.csrf_token if web else ""
     request.state.web_session = web

@@ -38,6 +38,25 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return problem.line(field), field
 
 
+# Paths whose next segment is a credential: signed ack links and heartbeat ping tokens.
+CREDENTIAL_PATHS = ("/ack/", "/ping/")
+
+
+def loggable_path(request: Request) -> str:
+    """The request's path as a log may keep it: the matched route's template (`/ack/{token}`),
+    or for an unmatched request the path with everything after a credential prefix cut off.
+    Ack links and ping URLs carry their credential in the path; logs are read by more people
+    than may ack or ping."""
+    template = getattr(request.scope.get("route"), "path", None)
+    if template:
+        return template
+    path = request.url.path
+    for prefix in CREDENTIAL_PATHS:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
+
+
 def install(app: FastAPI, *, html_renderer=None) -> None:
     """Register handlers. `html_renderer(request, status, code, message)` serves UI routes."""
 
@@ -73,5 +92,5 @@ def install(app: FastAPI, *, html_renderer=None) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
+        log.error("unhandled error", extra={"path": loggable_path(request)}, exc_info=exc)
         return respond(request, 500, "internal", "an internal error occurred; it was logged — retry, and report it if it persists")

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
                                              "advisory lock disappears with its connection.")
     leader_lease_seconds: int = Field(15, ge=3, description="Lease of a singleton duty on SQLite (PostgreSQL uses an advisory lock).")
     probe_concurrency: int = Field(500, ge=1, description="Checks one worker process runs at the same time (bounded by open files).")
+    metrics_max_series: int = Field(
+        100_000, ge=1, description="Most metric series the store holds. A push that would create more is refused "
+                                   "(422); scraped samples of new series beyond it are dropped with a warning. "
+                                   "Probe and SLO series are never refused (they do count towards the total).")
     metrics_raw_retention_days: int = Field(7, ge=1, description="Keep raw metric samples and probe results this many days.")
     metrics_minute_retention_days: int = Field(30, ge=1, description="Keep 1-minute metric roll-ups this many days.")
     metrics_hour_retention_days: int = Field(400, ge=1, description="Keep 1-hour metric roll-ups this many days.")

@@ -172,7 +172,7 @@ def push_metrics(request: Request, raw: Annotated[bytes, Depends(_raw_body)], se
         samples = store.parse_text(raw.decode("utf-8", errors="replace"))
     else:
         raise InvalidInput(f"content type {ctype!r} is not accepted; send application/json or text/plain exposition")
-    return store.push(session, samples=samples, actor=actor)
+    return store.push(session, samples=samples, actor=actor, max_series=request.app.state.container.settings.metrics_max_series)
 
 
 @router.get("/metrics/query", response_model=QueryResult,

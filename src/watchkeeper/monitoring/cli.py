@@ -135,7 +135,7 @@ def push(
     else:
         raise InvalidInput("give NAME VALUE (e.g. `monitor push orders_total 42 -l region=eu`) or --file FILE")
     with session_scope(ctx) as session:
-        result = store.push(session, samples=samples, actor=local_actor())
+        result = store.push(session, samples=samples, actor=local_actor(), max_series=state(ctx).settings().metrics_max_series)
     emit(ctx, result.model_dump())
 
 

@@ -60,9 +60,23 @@ def series_key(name: str, labels: dict[str, str]) -> str:
     return f"{name}{{{inner}}}"
 
 
-def ensure_series(session: Session, items: Iterable[tuple[str, dict[str, str]]], cache: dict[str, int] | None = None) -> list[int]:
+class SeriesLimitReached(InvalidInput):
+    """Creating these series would take the store past its series limit."""
+
+    def __init__(self, *, held: int, limit: int, new: int):
+        super().__init__(
+            f"the metrics store holds {held} series and its limit is {limit} (WATCHKEEPER_METRICS_MAX_SERIES); this "
+            f"would add {new} new ones. Drop labels with unbounded values (ids, timestamps) or raise the limit",
+            field="samples")
+        self.held, self.limit, self.new = held, limit, new
+
+
+def ensure_series(session: Session, items: Iterable[tuple[str, dict[str, str]]], cache: dict[str, int] | None = None,
+                  *, max_series: int | None = None) -> list[int]:
     """Series ids for (name, labels) pairs, creating missing series. `cache` (key → id) saves
-    lookups across calls; the caller clears it if series may have been pruned."""
+    lookups across calls; the caller clears it if series may have been pruned. With
+    `max_series`, raises SeriesLimitReached instead of creating series past that many in the
+    store (counted only when there are series to create)."""
     cache = cache if cache is not None else {}
     items = list(items)
     keys = [series_key(n, lbl) for n, lbl in items]
@@ -71,6 +85,10 @@ def ensure_series(session: Session, items: Iterable[tuple[str, dict[str, str]]],
         chunk = missing[i : i + _CHUNK]
         cache.update(dict(session.execute(select(Series.key, Series.id).where(Series.key.in_(chunk))).all()))
     still = {k: item for k, item in zip(keys, items) if k not in cache}
+    if still and max_series is not None:
+        held = session.execute(select(func.count(Series.id))).scalar_one()
+        if held + len(still) > max_series:
+            raise SeriesLimitReached(held=held, limit=max_series, new=len(still))
     if still:
         now = clock.utcnow()
         insert_ignore(session, Series, [
@@ -85,9 +103,11 @@ def ensure_series(session: Session, items: Iterable[tuple[str, dict[str, str]]],
 
 
 def write(
-    session: Session, samples: Iterable[tuple[str, dict[str, str], float, int]], *, cache: dict[str, int] | None = None
+    session: Session, samples: Iterable[tuple[str, dict[str, str], float, int]], *, cache: dict[str, int] | None = None,
+    max_series: int | None = None,
 ) -> tuple[int, int]:
     """Store (name, labels, value, ts_ms) samples. Returns (samples, distinct series). Does not commit.
+    Raises SeriesLimitReached (nothing written) when new series would pass `max_series`.
 
     Samples behind a roll-up mark (back-fills, SLO catch-up, late pushes) are also added to the
     roll-ups already made, so every reader sees them whichever path it takes.
@@ -95,7 +115,7 @@ def write(
     samples = list(samples)
     if not samples:
         return 0, 0
-    ids = ensure_series(session, ((n, lbl) for n, lbl, _, _ in samples), cache)
+    ids = ensure_series(session, ((n, lbl) for n, lbl, _, _ in samples), cache, max_series=max_series)
     session.execute(insert(Sample), [
         {"series_id": sid, "ts_ms": ts, "value": float(v)} for sid, (_, _, v, ts) in zip(ids, samples)
     ])
@@ -146,11 +166,12 @@ def _merge_behind_marks(session: Session, rows: list[tuple[int, int, float]]) ->
             session.connection().execute(stmt, merged[i : i + 2000])
 
 
-def push(session: Session, *, samples: list[MetricSample], actor: Actor) -> PushResult:
+def push(session: Session, *, samples: list[MetricSample], actor: Actor, max_series: int | None = None) -> PushResult:
     """Store pushed samples (business KPIs, batch job results). Needs `metric.push`.
 
     Not audited per call: pushes are data, not configuration (like alert ingest and pings).
-    Raises InvalidInput for an empty or oversized batch. Does not commit.
+    Raises InvalidInput for an empty or oversized batch, SeriesLimitReached past the store's
+    series limit (all or nothing). Does not commit.
     """
     require(actor, "metric.push")
     if not samples:
@@ -160,7 +181,7 @@ def push(session: Session, *, samples: list[MetricSample], actor: Actor) -> Push
     _check_cardinality(samples)
     now_ms = to_ms(clock.utcnow())
     rows = [(s.name, s.labels, s.value, to_ms(s.timestamp) if s.timestamp else now_ms) for s in samples]
-    count, series = write(session, rows)
+    count, series = write(session, rows, max_series=max_series)
     return PushResult(accepted=count, series=series)
 
 

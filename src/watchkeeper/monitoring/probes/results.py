@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.db.engine import is_postgres
 from watchkeeper.db.statements import insert_ignore
 from watchkeeper.monitoring.metrics import store
-from watchkeeper.monitoring.models import Check, Location, Monitor
+from watchkeeper.monitoring.models import Check, Location, Monitor, Series
 from watchkeeper.monitoring.probes import _rows
 from watchkeeper.monitoring.probes._state import LocationState, Status, after_result, monitor_status
 from watchkeeper.monitoring.probes._transitions import set_status, set_warning
@@ -78,8 +78,28 @@ def live_results(session: Session, results: list[ResultIn]) -> list[ResultIn]:
     return kept
 
 
+def _write_scraped(session: Session, r: ResultIn, cache: dict[str, int] | None, max_series: int | None) -> None:
+    """A scrape's samples. Past the store's series limit, the samples of series it does not
+    hold yet are dropped (with a warning naming the monitor); known series keep being written."""
+    rows = [(name, lbl, value, r.slot_ms) for name, lbl, value in r.result.samples]
+    try:
+        store.write(session, rows, cache=cache, max_series=max_series)  # refuses before it writes anything
+        return
+    except store.SeriesLimitReached as exc:
+        problem = exc
+    keys = sorted({store.series_key(n, lbl) for n, lbl, _, _ in rows})
+    known: set[str] = set()
+    for i in range(0, len(keys), 500):
+        known.update(session.execute(select(Series.key).where(Series.key.in_(keys[i : i + 500]))).scalars())
+    kept = [row for row in rows if store.series_key(row[0], row[1]) in known]
+    log.warning("scraped series over the store's series limit dropped",
+                extra={"monitor": r.monitor, "dropped": len(rows) - len(kept), "limit": problem.limit})
+    store.write(session, kept, cache=cache)
+
+
 def record_results(
-    session: Session, results: list[ResultIn], *, worker: str, series_cache: dict[str, int] | None = None
+    session: Session, results: list[ResultIn], *, worker: str, series_cache: dict[str, int] | None = None,
+    max_series: int | None = None,
 ) -> RecordStats:
     """Store a batch of check results and apply them to location and monitor state.
 
@@ -116,9 +136,10 @@ def record_results(
         samples.append(("probe_success", labels, 1.0 if r.result.ok else 0.0, ts))
         if r.result.latency_ms is not None:
             samples.append(("probe_duration_seconds", labels, r.result.latency_ms / 1000, ts))
-        for name, lbl, value in r.result.samples:
-            samples.append((name, lbl, value, ts))
-    store.write(session, samples, cache=series_cache)
+    store.write(session, samples, cache=series_cache)  # one series pair per monitor: never capped
+    for r in results:
+        if r.result.samples:
+            _write_scraped(session, r, series_cache, max_series)
 
     loc_ids = sorted({r.location_id for r in results})
     query = select(Location).where(Location.id.in_(loc_ids)).order_by(Location.id)

@@ -178,7 +178,8 @@ class ProbeRunner:
 
     def _record(self, batch: list[ResultIn]) -> None:
         with self.session_factory() as session:
-            stats = results.record_results(session, batch, worker=self.worker_id, series_cache=self._series_cache)
+            stats = results.record_results(session, batch, worker=self.worker_id, series_cache=self._series_cache,
+                                               max_series=self.settings.metrics_max_series)
             session.commit()
         self.stats.recorded += stats.recorded
         self.stats.duplicates += stats.duplicates

@@ -13,10 +13,12 @@ from fastapi.concurrency import run_in_threadpool
 from watchkeeper.alerting import service as alerting
 from watchkeeper.alerting.schemas import (
     ActionRequest, AlertEventRead, AlertFilter, AlertRead, DrillCreate, DrillRead, GroupRead, IngestResult, MarkRequest,
-    QualityRow, ReceiverRead, RouteExplain, SilenceCreate, SilenceRead,
+    GenericBatch, QualityRow, ReceiverRead, RouteExplain, SilenceCreate, SilenceRead,
 )
+from watchkeeper.alerting.sources.alertmanager.parser import AmWebhook
+from watchkeeper.alerting.sources.grafana.parser import GrafanaWebhook
 from watchkeeper.alerting.sources import SOURCES
-from watchkeeper.api.deps import CurrentActor, SessionDep, hot_path_actor
+from watchkeeper.api.deps import CurrentActor, SessionDep, hot_path_actor, raw_body_openapi
 from watchkeeper.auth.service import require
 from watchkeeper.errors import InvalidInput, WatchkeeperError
 from watchkeeper.labels import parse_label_list
@@ -77,19 +79,28 @@ INGEST_DOC = ("A 2xx means every alert of the batch is committed. Retries of the
               "by fingerprint. Bodies are limited to 2 MiB and 5,000 alerts; a token with scope `ingest` suffices.")
 
 
-@router.post("/alerts", response_model=IngestResult, summary="Ingest alerts (generic JSON, batches)", description=INGEST_DOC)
+def _generic_body() -> dict:
+    """{"alerts": [...]} or a bare list of alerts (generic/parser.py accepts both)."""
+    batch = GenericBatch.model_json_schema()
+    defs = batch.pop("$defs")
+    return {"anyOf": [batch, batch["properties"]["alerts"]], "$defs": defs}
+
+
+@router.post("/alerts", response_model=IngestResult, summary="Ingest alerts (generic JSON, batches)", description=INGEST_DOC,
+             openapi_extra=raw_body_openapi(_generic_body()))
 async def ingest_generic(request: Request):
     return await _ingest(request, "api")
 
 
 @router.post("/integrations/alertmanager", response_model=IngestResult,
-             summary="Ingest a Prometheus Alertmanager webhook (payload version 4)", description=INGEST_DOC)
+             summary="Ingest a Prometheus Alertmanager webhook (payload version 4)", description=INGEST_DOC,
+             openapi_extra=raw_body_openapi(AmWebhook.model_json_schema()))
 async def ingest_alertmanager(request: Request):
     return await _ingest(request, "alertmanager")
 
 
 @router.post("/integrations/grafana", response_model=IngestResult, summary="Ingest a Grafana alerting webhook",
-             description=INGEST_DOC)
+             description=INGEST_DOC, openapi_extra=raw_body_openapi(GrafanaWebhook.model_json_schema()))
 async def ingest_grafana(request: Request):
     return await _ingest(request, "grafana")
 

@@ -7,8 +7,9 @@ import time
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyCookie, HTTPBearer
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth import service as auth
@@ -61,7 +62,37 @@ def resolve_actor(request: Request, session: Session, *, source: str) -> tuple[A
 PASSWORD_CHANGE_PATHS = {"/api/v1/me", "/api/v1/me/password", "/account/password", "/logout"}
 
 
-def current_actor(request: Request, session: SessionDep) -> Actor:
+# Declared for the OpenAPI document only (`securitySchemes`, and `security` on every route that
+# needs a caller); resolve_actor reads the header and the cookie itself.
+BEARER_SCHEME = HTTPBearer(auto_error=False, scheme_name="bearer", description=(
+    "An API token (`watchkeeper token create`, or POST /api/v1/tokens); its scopes narrow its owner's roles."))
+SESSION_SCHEME = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="session", description=(
+    "The web UI's session cookie; writes with it also need the X-CSRF-Token header."))
+_Bearer = Annotated[object, Security(BEARER_SCHEME)]
+_Cookie = Annotated[object, Security(SESSION_SCHEME)]
+
+
+def raw_body_openapi(schema: dict) -> dict:
+    """`openapi_extra` for a route that reads its JSON body itself (the ingest hot paths): the
+    body's schema (pydantic `$defs` inlined, so the document needs no extra components) and the
+    bearer requirement that `hot_path_actor` enforces."""
+    defs = schema.pop("$defs", {})
+
+    def inline(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(dict(defs[ref[len("#/$defs/"):]]))
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return {"security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}
+
+
+def current_actor(request: Request, session: SessionDep, _bearer: _Bearer = None, _cookie: _Cookie = None) -> Actor:
     actor, web = resolve_actor(request, session, source="api")
     if request.url.path not in PASSWORD_CHANGE_PATHS:
         auth.require_password_changed(actor)
@@ -106,7 +137,7 @@ def _authenticate(request: Request) -> Actor:
         return current_actor(request, session)
 
 
-async def hot_path_actor(request: Request) -> Actor:
+async def hot_path_actor(request: Request, _bearer: _Bearer = None, _cookie: _Cookie = None) -> Actor:
     """The caller of a hot route, authenticated as `current_actor` does, but a bearer token
     seen within TOKEN_TTL is trusted without a database lookup (and without a thread hop)."""
     cache, key = _token_cache(request), _cache_key(request)

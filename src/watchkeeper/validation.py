@@ -185,3 +185,35 @@ def invalid_input(errors: Sequence[Mapping[str, Any]], *, code: str | None = Non
     problem = first_problem(errors)
     field = dotted(problem.loc)
     return InvalidInput(problem.line(field), field=field or None, code=code)
+
+
+# ---------------------------------------------------------------- secrets in headers
+
+REDACTED = "<redacted>"
+# Header names whose values are credentials (Authorization, Cookie, X-Api-Key, X-Auth-Token,
+# Private-Token, ...): redacted wherever stored settings are shown, and audited as "changed".
+_CREDENTIAL_HEADER = re.compile(r"auth|cookie|token|secret|passw|api[-_]?key|session|signature|credential|private", re.I)
+
+
+def credential_header(name: str) -> bool:
+    return bool(_CREDENTIAL_HEADER.search(name))
+
+
+def redact_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The headers as a reader may see them: credential values replaced by REDACTED."""
+    return {k: (REDACTED if credential_header(k) and v else v) for k, v in (headers or {}).items()}
+
+
+def keep_redacted(new: Mapping[str, str] | None, old: Mapping[str, str] | None) -> dict[str, str]:
+    """A client that read REDACTED and sent it back keeps the stored value (a read-modify-write
+    must not overwrite a secret with the placeholder)."""
+    old = old or {}
+    return {k: (old[k] if v == REDACTED and k in old else v) for k, v in (new or {}).items()}
+
+
+def secrets_changed(before: Mapping[str, str] | None, after: Mapping[str, str] | None, *, where: str) -> list[str]:
+    """`where.<header>` for every credential header added, removed or given another value:
+    what the audit log records instead of the values."""
+    before, after = before or {}, after or {}
+    names = sorted(k for k in set(before) | set(after) if credential_header(k) and before.get(k) != after.get(k))
+    return [f"{where}.{name}" for name in names]

@@ -22,7 +22,7 @@ def receivers_desired(cfg: AlertingConfig | None) -> dict[str, dict]:
 
 
 def receivers_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
-    return {r.name: (r.managed_by, {"name": r.name, "channels": r.channels}) for r in routing.list_receivers(session)}
+    return {r.name: (r.managed_by, {"name": r.name, "channels": r.channels}) for r in routing.list_receivers(session, reveal=True)}
 
 
 def receiver_put(session: Session, fields: dict, actor: Actor, name: str | None = None) -> None:

@@ -19,6 +19,7 @@ from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.errors import InvalidInput, NotFound
 from watchkeeper.notify.schemas import RetryPolicy
+from watchkeeper.validation import keep_redacted, redact_headers, secrets_changed
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,17 @@ def receiver_channels(session: Session, name: str) -> list[dict[str, Any]] | Non
     return list(row.channels) if row else None
 
 
-def list_receivers(session: Session) -> list[ReceiverRead]:
-    return [ReceiverRead(name=r.name, channels=r.channels, managed_by=r.managed_by)
+def _shown(channels: list[dict] | None) -> list[dict] | None:
+    """Channels as readers (and the audit log) see them: credential header values redacted."""
+    if channels is None:
+        return None
+    return [{**c, "headers": redact_headers(c["headers"])} if c.get("headers") else c for c in channels]
+
+
+def list_receivers(session: Session, *, reveal: bool = False) -> list[ReceiverRead]:
+    """Receivers by name. Credential header values are redacted unless `reveal` (for
+    config-as-code's own comparison, which runs as the system)."""
+    return [ReceiverRead(name=r.name, channels=r.channels if reveal else _shown(r.channels), managed_by=r.managed_by)
             for r in session.execute(select(Receiver).order_by(Receiver.name)).scalars()]
 
 
@@ -96,6 +106,12 @@ def put_receiver(session: Session, *, data: ReceiverConfig, actor: Actor, manage
     channels = [c.model_dump(mode="json", by_alias=True) for c in data.channels]
     row = session.execute(select(Receiver).where(Receiver.name == data.name)).scalar_one_or_none()
     before = row.channels if row else None
+    changed = []
+    for i, channel in enumerate(channels):
+        old = before[i] if before and i < len(before) and before[i].get("type") == channel.get("type") else {}
+        if channel.get("headers"):
+            channel["headers"] = keep_redacted(channel["headers"], old.get("headers"))
+        changed += secrets_changed(old.get("headers"), channel.get("headers"), where=f"channels[{i}].headers")
     if row is None:
         row = Receiver(name=data.name, channels=channels, managed_by=managed_by, updated_at=clock.utcnow())
         session.add(row)
@@ -103,9 +119,12 @@ def put_receiver(session: Session, *, data: ReceiverConfig, actor: Actor, manage
         row.channels, row.updated_at = channels, clock.utcnow()
         row.managed_by = managed_by
     session.flush()
+    after: Any = _shown(channels)
+    if changed:  # the values are redacted on both sides: record which secret changed
+        after = {"channels": after, "secrets_changed": changed}
     audit.record(session, actor=actor, action="receiver.create" if before is None else "receiver.update",
-                 target=f"receiver:{data.name}", before=before, after=channels)
-    return ReceiverRead(name=row.name, channels=row.channels, managed_by=row.managed_by)
+                 target=f"receiver:{data.name}", before=_shown(before), after=after)
+    return ReceiverRead(name=row.name, channels=_shown(row.channels), managed_by=row.managed_by)
 
 
 def delete_receiver(session: Session, *, name: str, actor: Actor) -> None:
@@ -116,7 +135,7 @@ def delete_receiver(session: Session, *, name: str, actor: Actor) -> None:
     used = _routing.receivers_in(load(session).tree)
     if name in used:
         raise InvalidInput(f"receiver '{name}' is still used by the route tree; change the routes first", field="receivers")
-    before = row.channels
+    before = _shown(row.channels)
     session.delete(row)
     session.flush()
     audit.record(session, actor=actor, action="receiver.delete", target=f"receiver:{name}", before=before)

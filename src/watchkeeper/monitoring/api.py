@@ -88,7 +88,8 @@ def check_monitor(name: str, session: SessionDep, actor: CurrentActor, request: 
     # length of a probe (the target may be this very server).
     session.commit()
     return monitors.run_check(monitor, location="api",
-                              policy=egress.Egress.from_settings(request.app.state.container.settings))
+                              policy=egress.Egress.from_settings(request.app.state.container.settings),
+                              secret=request.app.state.container.settings.secret_from_env)
 
 
 @router.get("/monitors/{name}/checks", response_model=list[CheckRead], summary="Recent check results, newest first")

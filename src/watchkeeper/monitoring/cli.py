@@ -72,7 +72,9 @@ def check(
     assertion or connection error). Stores nothing. Exits 1 when the check fails."""
     with session_scope(ctx) as session:
         monitor = monitors.prepare_check(session, name=name, actor=local_actor())
-    outcome = monitors.run_check(monitor, location=location, policy=egress.Egress.from_settings(state(ctx).settings()))
+    settings = state(ctx).settings()
+    outcome = monitors.run_check(monitor, location=location, policy=egress.Egress.from_settings(settings),
+                                 secret=settings.secret_from_env)
     data = outcome.model_dump()
     if not state(ctx).json:
         data.pop("details")

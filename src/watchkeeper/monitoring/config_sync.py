@@ -41,7 +41,7 @@ def monitors_desired(cfg) -> dict[str, dict]:
 
 
 def monitors_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
-    return {m.name: (m.managed_by, _monitor_fields(m)) for m in monitors.list_monitors(session, actor=actor)}
+    return {m.name: (m.managed_by, _monitor_fields(m)) for m in monitors.list_monitors(session, actor=actor, reveal=True)}
 
 
 def monitor_create(session: Session, fields: dict, actor: Actor) -> None:

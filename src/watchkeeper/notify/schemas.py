@@ -48,7 +48,11 @@ class WebhookChannel(_Channel):
     url: HttpUrl | None = Field(None, description="Target URL (use url_env if the URL itself holds a token).")
     url_env: EnvName | None = Field(None, json_schema_extra={"secret": True})
     secret_env: EnvName | None = Field(None, json_schema_extra={"secret": True})
-    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers (no secrets: they are stored).")
+    headers: dict[str, str] = Field(default_factory=dict, description=(
+        "Extra headers. They are stored; credential values (Authorization, *token*, *key*, ...) are shown as <redacted>. "
+        "Keep secrets out of the database with secret_headers."))
+    secret_headers: dict[str, EnvName] = Field(default_factory=dict, json_schema_extra={"secret": True}, description=(
+        "Header name → environment variable (or VAR_FILE) holding its value, read by the worker at each send."))
     timeout: Duration = Field(dt.timedelta(seconds=10), description="Request timeout.")
 
     @model_validator(mode="after")

@@ -94,7 +94,8 @@ def check_now(request: Request, name: str, session: SessionDep, actor: FormActor
     monitor = monitors.prepare_check(session, name=name, actor=actor)
     session.commit()  # never hold a SQLite write lock while the probe runs
     outcome = monitors.run_check(monitor, location="ui",
-                                 policy=egress.Egress.from_settings(request.app.state.container.settings))
+                                 policy=egress.Egress.from_settings(request.app.state.container.settings),
+                                 secret=request.app.state.container.settings.secret_from_env)
     return render(request, "monitoring/_check_result.html", outcome=outcome)
 
 

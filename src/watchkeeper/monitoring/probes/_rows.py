@@ -13,6 +13,7 @@ from watchkeeper.db.engine import is_postgres
 from watchkeeper.monitoring.errors import MonitorNotFound
 from watchkeeper.monitoring.models import Location, Monitor
 from watchkeeper.monitoring.probes.schemas import LocationRead, MonitorRead
+from watchkeeper.validation import redact_headers
 
 ANY_LOCATION = "*"  # a location stream any worker may check
 
@@ -39,7 +40,9 @@ def locations(session: Session, monitor_ids: list[int]) -> dict[int, list[Locati
     return out
 
 
-def to_read(m: Monitor, locs: list[Location]) -> MonitorRead:
+def to_read(m: Monitor, locs: list[Location], *, reveal: bool = False) -> MonitorRead:
+    """The monitor as readers see it: credential header values are REDACTED unless `reveal`
+    (only for running the check and for config-as-code's own comparison)."""
     last = max((loc.last_check_at for loc in locs if loc.last_check_at), default=None)
     data = dict(
         name=m.name, kind=m.kind, description=m.description, service=m.service,
@@ -58,5 +61,7 @@ def to_read(m: Monitor, locs: list[Location]) -> MonitorRead:
         ],
     )
     data[m.kind] = dict(m.spec)
+    if not reveal and data[m.kind].get("headers"):
+        data[m.kind]["headers"] = redact_headers(data[m.kind]["headers"])
     return MonitorRead(**data)
 

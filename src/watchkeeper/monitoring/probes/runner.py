@@ -215,7 +215,8 @@ class ProbeRunner:
             except Exception as exc:  # noqa: BLE001 - a stored spec that no longer validates
                 log.error("monitor spec invalid; check skipped", extra={"monitor_id": claim.monitor_id, "error": str(exc)})
                 return
-            ctx = ProbeContext(monitor=name, location=claim.location if claim.location != ANY_LOCATION else self.location,
+            ctx = ProbeContext(secret=self.settings.secret_from_env,
+                               monitor=name, location=claim.location if claim.location != ANY_LOCATION else self.location,
                                timeout=timeout, http=clients)
             result = await run_probe(spec, ctx)
         self.stats.finished += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
 from watchkeeper.clock import to_ms
 from watchkeeper.errors import InvalidInput
+from watchkeeper.validation import keep_redacted, secrets_changed
 from watchkeeper.monitoring.errors import MonitorExists
 from watchkeeper.monitoring.models import Location, Monitor
 from watchkeeper.monitoring.probes import _rows, _schedule
@@ -30,6 +32,7 @@ from watchkeeper.monitoring.probes._state import Status
 from watchkeeper.monitoring.probes._transitions import publish, set_warning
 from watchkeeper.monitoring.probes.kinds import HttpClients, ProbeContext, ProbeResult, ProbeSpec, parse_spec
 from watchkeeper.monitoring.probes.kinds import run as run_probe
+from watchkeeper.monitoring.probes.kinds.base import no_secrets
 from watchkeeper.monitoring.probes.schemas import (
     KINDS, PROBE_KINDS, MonitorCreate, MonitorFilter, MonitorRead, MonitorUpdate, ProbeOutcome, check_common,
     default_quorum,
@@ -59,8 +62,10 @@ def _service_teams(session: Session) -> dict[str, str]:
     return {s.name: s.team for s in catalog.list_services(session, actor=system)}
 
 
-def list_monitors(session: Session, *, actor: Actor, filter: MonitorFilter | None = None) -> list[MonitorRead]:
-    """Monitors the actor may see, by name."""
+def list_monitors(session: Session, *, actor: Actor, filter: MonitorFilter | None = None,
+                  reveal: bool = False) -> list[MonitorRead]:
+    """Monitors the actor may see, by name. Credential header values are redacted; `reveal`
+    shows them to the system actor alone (config-as-code compares the file with the store)."""
     require(actor, "monitor.read")
     filter = filter or MonitorFilter()
     query = select(Monitor).order_by(Monitor.name)
@@ -76,7 +81,7 @@ def list_monitors(session: Session, *, actor: Actor, filter: MonitorFilter | Non
     teams = _service_teams(session) if not actor.superuser else {}
     rows = [m for m in rows if actor.superuser or _visible(actor, m, teams)]
     locs = _rows.locations(session, [m.id for m in rows])
-    return [_rows.to_read(m, locs[m.id]) for m in rows]
+    return [_rows.to_read(m, locs[m.id], reveal=reveal and actor.superuser) for m in rows]
 
 
 def _visible(actor: Actor, m: Monitor, teams: dict[str, str]) -> bool:
@@ -177,6 +182,7 @@ def update_monitor(session: Session, *, name: str, data: MonitorUpdate, actor: A
     if "service" in fields and data.service != m.service:
         require_in_scope(session, actor, "monitor.update", data.service)
     before = _snapshot(_rows.to_read(m, _rows.locations(session, [m.id])[m.id]))
+    old_kind, old_headers = m.kind, dict((m.spec or {}).get("headers") or {})
     interval = data.interval if data.interval is not None else dt.timedelta(seconds=m.interval_seconds)
     timeout = data.timeout if data.timeout is not None else dt.timedelta(seconds=m.timeout_seconds)
     locations = data.locations if data.locations is not None else list(m.locations or [])
@@ -196,14 +202,22 @@ def update_monitor(session: Session, *, name: str, data: MonitorUpdate, actor: A
     m.interval_seconds, m.timeout_seconds = interval.total_seconds(), timeout.total_seconds()
     m.locations, m.quorum = list(locations), quorum
     if new_kinds:
-        _set_spec(m, getattr(data, new_kinds[0]))
+        spec = getattr(data, new_kinds[0])
+        if getattr(spec, "headers", None) and new_kinds[0] == old_kind:
+            spec = spec.model_copy(update={"headers": keep_redacted(spec.headers, old_headers)})
+        _set_spec(m, spec)
     if data.enabled is not None and data.enabled != m.enabled:
         _set_enabled(session, m, data.enabled)
     session.flush()
     sync_locations(session, m)
     after = get_monitor(session, name=name)
+    logged = _snapshot(after)
+    # Credential headers are redacted in both snapshots: record that one changed, not its value.
+    changed = secrets_changed(old_headers, (m.spec or {}).get("headers"), where=f"{m.kind}.headers")
+    if changed:
+        logged["secrets_changed"] = changed
     changes.record_update(session, actor=actor, action="monitor.update", target=f"monitor:{name}",
-                          before=before, after=_snapshot(after))
+                          before=before, after=logged)
     return after
 
 
@@ -258,10 +272,11 @@ def spec_of(m: Monitor | MonitorRead) -> ProbeSpec:
 
 
 async def _check_async(spec: ProbeSpec, *, name: str, location: str, timeout: float,
-                       policy: egress.Egress) -> ProbeResult:
+                       policy: egress.Egress, secret: Callable[[str], str | None]) -> ProbeResult:
     clients = HttpClients(policy)
     try:
-        return await run_probe(spec, ProbeContext(monitor=name, location=location, timeout=timeout, http=clients))
+        return await run_probe(spec, ProbeContext(monitor=name, location=location, timeout=timeout, http=clients,
+                                                  secret=secret))
     finally:
         await clients.aclose()
 
@@ -271,11 +286,11 @@ def prepare_check(session: Session, *, name: str, actor: Actor) -> MonitorRead:
     m = _rows.get(session, name)
     require_in_scope(session, actor, "monitor.check", m.service)
     _check_command_permission(actor, m.kind)
-    return _rows.to_read(m, [])
+    return _rows.to_read(m, [], reveal=True)  # the probe sends the real headers; the outcome shows none
 
 
 def run_check(monitor: MonitorRead, *, location: str = "cli", now: dt.datetime | None = None,
-              policy: egress.Egress = egress.DEFAULT) -> ProbeOutcome:
+              policy: egress.Egress = egress.DEFAULT, secret: Callable[[str], str | None] = no_secrets) -> ProbeOutcome:
     """Run one monitor once, here and now, and say what it saw. Stores nothing and uses no
     database session: the caller must not hold a transaction open while the probe runs (on
     SQLite that would block every writer, including the target if it is Watchkeeper itself).
@@ -296,7 +311,8 @@ def run_check(monitor: MonitorRead, *, location: str = "cli", now: dt.datetime |
         return ProbeOutcome(monitor=name, kind=monitor.kind, location=location, ok=ok, status="up" if ok else "down",
                             latency_ms=None, error=error, details={"ping_path": monitor.ping_path})
     result = asyncio.run(_check_async(spec_of(monitor), name=name, location=location,
-                                      timeout=monitor.timeout.total_seconds(), policy=policy))
+                                      timeout=monitor.timeout.total_seconds(), policy=policy,
+                                      secret=secret))
     details = dict(result.details)
     if result.samples:
         details["samples"] = len(result.samples)

@@ -48,6 +48,8 @@ class Webhook:
         timestamp = str(int(time.time()))
         headers = {**settings.headers, "Content-Type": "application/json", "Idempotency-Key": key,
                    "X-Watchkeeper-Timestamp": timestamp, "User-Agent": "watchkeeper"}
+        for name, env in settings.secret_headers.items():
+            headers[name] = need_secret(secret, env, f"value of header {name}")
         if repeat:
             headers["X-Watchkeeper-Possible-Duplicate"] = "true"
         if settings.secret_env:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -56,12 +57,18 @@ class HttpClients:
         self._clients.clear()
 
 
+def no_secrets(name: str) -> str | None:
+    return None
+
+
 @dataclasses.dataclass
 class ProbeContext:
     monitor: str
     location: str
     timeout: float
     http: HttpClients
+    # Environment-variable lookup for secrets a spec names (Settings.secret_from_env).
+    secret: Callable[[str], str | None] = no_secrets
 
 
 async def open_connection(ctx: ProbeContext, host: str, port: int, **options: Any) -> tuple[Any, Any]:

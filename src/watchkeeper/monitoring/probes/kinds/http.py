@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import httpx
 from pydantic import ConfigDict, Field, field_validator
@@ -39,7 +39,12 @@ class HttpSpec(Strict):
 
     url: str
     method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, description=(
+        "Request headers. Values of credential headers (Authorization, Cookie, *token*, *key*, ...) are "
+        "shown to readers as <redacted>; keep the secret out of the database with secret_headers."))
+    secret_headers: dict[str, Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]] = Field(
+        default_factory=dict, description="Header name → environment variable (or VAR_FILE) holding its value, "
+                                          "read by the worker at each check, e.g. {Authorization: PROBE_AUTH}.")
     body: str | None = None
     expect_status: list[str] = Field(
         default_factory=lambda: ["2xx", "3xx"], description="Accepted status codes: 200, 2xx, or 200-299."
@@ -152,6 +157,11 @@ def assertions(spec: HttpSpec, response: httpx.Response, body: bytes, latency_ms
 async def probe(spec: HttpSpec, ctx: ProbeContext) -> ProbeResult:
     client = ctx.http.get(verify=spec.verify_tls)
     headers = {LOCATION_HEADER: ctx.location, **spec.headers}
+    for name, env in spec.secret_headers.items():
+        value = ctx.secret(env)
+        if not value:
+            return fail(f"environment variable {env} (header {name}) is not set on this worker; set it or fix secret_headers")
+        headers[name] = value
     start = time.perf_counter()
     try:
         response = await client.request(

@@ -138,10 +138,6 @@ PACKAGE = {
             \"\"\"List every note.\"\"\"
             with session_scope(ctx) as session:
                 emit(ctx, [n.model_dump() for n in service.list_notes(session, actor=local_actor())])
-
-
-        def register(app: typer.Typer) -> None:
-            app.add_typer(notes_app, name="notes")
     """,
     "config_sync.py": """
         from watchkeeper.domain import Reconciler
@@ -170,7 +166,7 @@ PACKAGE = {
     "domain.py": """
         import datetime as dt
 
-        from watchkeeper.domain import ConfigSection, Domain, JobSpec, Periodic, Provider
+        from watchkeeper.domain import ConfigSection, Domain, JobSpec, Periodic, Provider, Verb
 
         DOMAIN = Domain(
             name="notes",
@@ -179,7 +175,7 @@ PACKAGE = {
             jobs=(JobSpec("notes.digest", "wkx_notes.jobs:digest", max_attempts=2),),
             periodic=(Periodic("notes-digest", "notes.digest", dt.timedelta(hours=1)),),
             api=("wkx_notes.api:router",),
-            cli=("wkx_notes.cli:register",),
+            cli=(Verb("notes", "Notes about services.", "wkx_notes.cli:notes_app"),),
             config=(ConfigSection("notes", "wkx_notes.schemas:NoteCreate", "list", "Notes about services."),),
             reconcilers="wkx_notes.config_sync:RECONCILERS",
             providers=(Provider("notes_written", "wkx_notes.evidence:notes_written"),),

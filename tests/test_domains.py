@@ -75,8 +75,8 @@ def test_every_reference_resolves_to_the_right_kind_of_object():
                 f"job handler {spec.handler} must take (session, payload, ctx)"
         for ref in (*d.api, *d.public_api, *d.pages):
             assert isinstance(resolve(ref), APIRouter), ref
-        for ref in d.cli:
-            assert callable(resolve(ref)), ref
+        for verb in d.cli:
+            assert resolve(verb.app) is not None and (verb.extends or verb.help), verb
         for section in d.config:
             assert issubclass(resolve(section.model), BaseModel), section
         if d.reconcilers:
@@ -113,11 +113,54 @@ def _defined_in(module, attr: str) -> bool:
     return re.search(rf"^{re.escape(attr)}\s*(:[^=]+)?=\s*APIRouter\(", source, re.M) is not None
 
 
-def test_every_cli_register_is_reachable(modules, referenced):
-    missing = [f"{name}:register" for name, module in modules.items()
-               if callable(getattr(module, "register", None)) and name.endswith(".cli") and name.count(".") == 2
-               and f"{name}:register" not in referenced]
-    assert not missing, f"CLI verbs no descriptor names (never registered): {missing}"
+def test_every_cli_group_is_reachable_from_a_verb(modules):
+    """Every Typer app a module defines is a verb's app (core or a domain's) or is added to one."""
+    import typer
+
+    from watchkeeper.cli import main as cli
+
+    reachable: set[int] = set()
+
+    def walk(app: typer.Typer) -> None:
+        reachable.add(id(app))
+        for info in app.registered_groups:
+            walk(info.typer_instance)
+
+    for declared in cli.verbs().values():
+        target = resolve(declared[0].app)
+        if isinstance(target, typer.Typer):
+            for ext in declared[1:]:
+                assert callable(resolve(ext.app)) and ext.extends, ext
+            walk(target)
+        else:
+            assert callable(target) and len(declared) == 1, declared
+    missing = [f"{name}:{attr}" for name, module in modules.items() for attr, value in vars(module).items()
+               if isinstance(value, typer.Typer) and attr != "app" and id(value) not in reachable]
+    assert not missing, f"CLI groups no verb reaches (never registered): {missing}"
+
+
+def test_every_verb_loads_and_lists_its_help():
+    """`watchkeeper --help` lists every verb without importing it; each verb then loads."""
+    import subprocess
+    import sys
+
+    from watchkeeper.cli import main as cli
+
+    listing = subprocess.run([sys.executable, "-c", "import sys\nfrom watchkeeper.cli.main import main\nmain(['--help'])"],
+                             capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    probe = subprocess.run([sys.executable, "-c", "import sys\nfrom watchkeeper.cli.main import app\n"
+                            "import typer.main\ntyper.main.get_command(app)\n"
+                            "print(sorted(m for m in sys.modules if m.startswith(('sqlalchemy', 'fastapi', 'watchkeeper.'))))"],
+                           capture_output=True, text=True, timeout=60)
+    loaded = eval(probe.stdout.strip())  # noqa: S307 - our own subprocess's repr of a list of names
+    assert not [m for m in loaded if m.startswith(("sqlalchemy", "fastapi"))], "the root command imports the ORM or the web stack"
+    assert not [m for m in loaded if m.endswith(".cli") and m != "watchkeeper.cli"], loaded
+    for name, declared in cli.verbs().items():
+        assert declared[0].help and not declared[0].extends, name
+        assert f"  {name} " in listing.stdout, f"`watchkeeper --help` does not list {name}"
+        command = cli.load(name, declared)
+        assert command.name == name
 
 
 def test_every_table_belongs_to_a_descriptor(modules):

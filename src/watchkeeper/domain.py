@@ -70,6 +70,23 @@ class Loop:
     run: Callable[..., None] | Ref
 
 
+# ---------------------------------------------------------------------------- the CLI
+
+
+@dataclasses.dataclass(frozen=True)
+class Verb:
+    """A top-level `watchkeeper` verb, loaded only when it is used (`--help` and every other
+    verb import nothing of it). `app` names a typer.Typer (a group of commands) or a function (a
+    single command); `help` is the line `watchkeeper --help` shows without importing it. A verb
+    with `extends=True` adds commands to another domain's group of the same name: `app` is then
+    `(group: typer.Typer) -> None`."""
+
+    name: str
+    help: str
+    app: Ref
+    extends: bool = False
+
+
 # ---------------------------------------------------------------------------- ports of other domains
 
 
@@ -167,7 +184,7 @@ class Domain:
     api: tuple[Ref, ...] = ()  # FastAPI routers under /api/v1
     public_api: tuple[Ref, ...] = ()  # routers at the root, whose credential is in the URL
     pages: tuple[Ref, ...] = ()  # UI routers
-    cli: tuple[Ref, ...] = ()  # `register(app: typer.Typer)` functions
+    cli: tuple[Verb, ...] = ()  # top-level verbs, loaded when used
     config: tuple[ConfigSection, ...] = ()
     reconcilers: Ref | None = None  # a list[Reconciler], in apply order
     providers: tuple[Provider, ...] = ()
@@ -181,7 +198,7 @@ class Domain:
         out: list[Ref] = [f"{m}:" for m in self.models]
         out += [j.handler for j in self.jobs if isinstance(j.handler, str)]
         out += [lp.run for lp in self.loops if isinstance(lp.run, str)]
-        out += [*self.reclaimers, *self.api, *self.public_api, *self.pages, *self.cli]
+        out += [*self.reclaimers, *self.api, *self.public_api, *self.pages, *(v.app for v in self.cli)]
         out += [c.model for c in self.config] + ([self.reconcilers] if self.reconcilers else [])
         out += [p.single for p in self.providers] + [p.batch for p in self.providers if p.batch]
         out += [m.measure for m in self.measures] + [g.gate for g in self.gates]

@@ -20,7 +20,10 @@ runner = CliRunner()
 
 
 def _commands(group, prefix=()):
-    for name, cmd in group.commands.items():
+    """Every command under `group`, the root's lazily loaded verbs included."""
+    ctx = typer.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         yield prefix + (name,), cmd
         if hasattr(cmd, "commands"):
             yield from _commands(cmd, prefix + (name,))

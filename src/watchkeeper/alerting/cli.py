@@ -219,8 +219,3 @@ def silence_expire(ctx: typer.Context, silence_id: Annotated[int, typer.Argument
     with session_scope(ctx) as session:
         row = alerting.expire_silence(session, silence_id=silence_id, actor=local_actor())
     emit(ctx, row.model_dump())
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(alert_app, name="alert")
-    app.add_typer(silence_app, name="silence")

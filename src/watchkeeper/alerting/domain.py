@@ -3,7 +3,9 @@ watchkeeper/domain.py)."""
 
 import datetime as dt
 
-from watchkeeper.domain import ConfigSection, Domain, JobSpec, Measure, Periodic, Provider, Subscription, Suppressor
+from watchkeeper.domain import (
+    ConfigSection, Domain, JobSpec, Measure, Periodic, Provider, Subscription, Suppressor, Verb,
+)
 
 DOMAIN = Domain(
     name="alerting",
@@ -16,7 +18,11 @@ DOMAIN = Domain(
     periodic=(Periodic("alerting-drills", "alerting.expire_drills", dt.timedelta(minutes=1)),),
     api=("watchkeeper.alerting.api:router",),
     pages=("watchkeeper.web.alerting_pages:router",),
-    cli=("watchkeeper.alerting.cli:register",),
+    cli=(
+        Verb("alert", "Alerts: list, ack, resolve, route, drills, quality.",
+             "watchkeeper.alerting.cli:alert_app"),
+        Verb("silence", "Silences: matchers that keep alerts quiet.", "watchkeeper.alerting.cli:silence_app"),
+    ),
     config=(ConfigSection(
         "alerting", "watchkeeper.alerting.schemas:AlertingConfig", "optional",
         "The alert pipeline: receivers (email, webhook, chat), the route tree, inhibit rules, delivery retries. "

@@ -13,7 +13,6 @@ from watchkeeper.assessments import service as assessments
 from watchkeeper.assessments import webcheck
 from watchkeeper.assessments._suites import Suite
 from watchkeeper.assessments.schemas import ResultCreate
-from watchkeeper.audit import cli as audit_cli
 from watchkeeper.cli.common import emit, local_actor, session_scope, state, validated
 from watchkeeper.egress import Egress
 from watchkeeper.errors import InvalidInput
@@ -112,9 +111,8 @@ def resolve(
     emit(ctx, row.model_dump())
 
 
-def register(app: typer.Typer) -> None:
-    """Add the audit-suite commands to the existing `watchkeeper audit` group."""
-    group = audit_cli.audit_app
+def extend_audit(group: typer.Typer) -> None:
+    """Add the audit-suite commands to the audit domain's `watchkeeper audit` group."""
     group.command("run")(run)
     group.command("status")(status)
     group.command("results")(results)

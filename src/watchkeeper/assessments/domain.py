@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from watchkeeper.domain import Domain, JobSpec, Periodic, Provider
+from watchkeeper.domain import Domain, JobSpec, Periodic, Provider, Verb
 
 DOMAIN = Domain(
     name="assessments",
@@ -14,7 +14,7 @@ DOMAIN = Domain(
     ),
     periodic=(Periodic("assessments-daily", "assessments.schedule", dt.timedelta(days=1)),),
     api=("watchkeeper.assessments.api:router",),
-    cli=("watchkeeper.assessments.cli:register",),
+    cli=(Verb("audit", "", "watchkeeper.assessments.cli:extend_audit", extends=True),),
     providers=(
         Provider("audits_complete", "watchkeeper.assessments.evidence:audits_complete",
                  "watchkeeper.assessments.evidence:audits_complete_batch"),

@@ -91,7 +91,3 @@ def log(
         rows = audit.list_events(session, filter=AuditFilter(actor=actor, action=action, target=target, limit=limit),
                                  actor=local_actor())
     emit(ctx, [r.model_dump() for r in rows], columns=["seq", "at", "actor", "source", "action", "target"])
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(audit_app, name="audit")

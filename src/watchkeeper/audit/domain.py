@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from watchkeeper.domain import Domain, JobSpec, Periodic
+from watchkeeper.domain import Domain, JobSpec, Periodic, Verb
 
 DOMAIN = Domain(
     name="audit",
@@ -12,5 +12,5 @@ DOMAIN = Domain(
     periodic=(Periodic("audit-checkpoint", "audit.checkpoint", dt.timedelta(minutes=5)),),
     api=("watchkeeper.audit.api:router",),
     pages=("watchkeeper.web.audit_pages:router",),
-    cli=("watchkeeper.audit.cli:register",),
+    cli=(Verb("audit", "The tamper-evident audit log; audit suites.", "watchkeeper.audit.cli:audit_app"),),
 )

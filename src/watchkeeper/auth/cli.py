@@ -113,8 +113,3 @@ def token_revoke(ctx: typer.Context, prefix: Annotated[str, typer.Argument(help=
     with session_scope(ctx) as session:
         row = auth.revoke_token(session, prefix=prefix, actor=local_actor())
     emit(ctx, {"prefix": row.prefix, "revoked_at": row.revoked_at})
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(user_app, name="user")
-    app.add_typer(token_app, name="token")

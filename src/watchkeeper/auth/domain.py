@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from watchkeeper.domain import Domain, JobSpec, Periodic
+from watchkeeper.domain import Domain, JobSpec, Periodic, Verb
 
 DOMAIN = Domain(
     name="auth",
@@ -12,5 +12,8 @@ DOMAIN = Domain(
     periodic=(Periodic("auth-prune", "auth.prune", dt.timedelta(hours=1)),),
     api=("watchkeeper.auth.api:router",),
     pages=("watchkeeper.web.auth_pages:router",),
-    cli=("watchkeeper.auth.cli:register",),
+    cli=(
+        Verb("user", "Users and their roles.", "watchkeeper.auth.cli:user_app"),
+        Verb("token", "API tokens (shown once, stored hashed).", "watchkeeper.auth.cli:token_app"),
+    ),
 )

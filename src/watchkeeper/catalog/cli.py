@@ -82,9 +82,3 @@ def list_teams(ctx: typer.Context) -> None:
     with session_scope(ctx) as session:
         rows = teams.list_teams(session, actor=local_actor())
     emit(ctx, [r.model_dump() for r in rows], columns=["name", "display_name", "members", "managed_by"])
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(service_app, name="service")
-    app.add_typer(team_app, name="team")
-    app.command()(promote)

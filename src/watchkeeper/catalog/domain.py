@@ -1,6 +1,6 @@
 """Teams, people, services, dependencies and stages (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain
+from watchkeeper.domain import ConfigSection, Domain, Verb
 
 DOMAIN = Domain(
     name="catalog",
@@ -8,7 +8,11 @@ DOMAIN = Domain(
     models=("watchkeeper.catalog.models",),
     api=("watchkeeper.catalog.api:router",),
     pages=("watchkeeper.web.catalog_pages:router",),
-    cli=("watchkeeper.catalog.cli:register",),
+    cli=(
+        Verb("service", "The service catalog: list, show, demote, delete.", "watchkeeper.catalog.cli:service_app"),
+        Verb("team", "Teams and their members.", "watchkeeper.catalog.cli:team_app"),
+        Verb("promote", "Promote a service one stage up, through the gate.", "watchkeeper.catalog.cli:promote"),
+    ),
     config=(
         ConfigSection("people", "watchkeeper.catalog.schemas:PersonCreate", "list", "People who can own, review and be paged."),
         ConfigSection("teams", "watchkeeper.catalog.schemas:TeamCreate", "list", "Teams that own services."),

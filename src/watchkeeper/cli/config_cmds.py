@@ -81,9 +81,3 @@ def schema(ctx: typer.Context) -> None:
     from watchkeeper.configfile.schema import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2))
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(validate)
-    app.command()(apply)
-    app.command("schema")(schema)

@@ -1,20 +1,107 @@
-"""`watchkeeper` — the root command, global options and error handling."""
+"""`watchkeeper` — the root command, global options and error handling.
+
+Verbs load lazily: `watchkeeper --help` and `watchkeeper alert list` import only the root and
+the one verb used (its domain's CLI module and what that needs), not every domain, the ORM and
+the web stack. The server and config verbs below and each domain's descriptor (`cli`) name the
+verbs; `LazyGroup` turns a name into a command the first time it is asked for.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
-import typer
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+# Help as Click prints it: flags shown as flags (not `<bool>`), and no Rich to import, which
+# took most of `watchkeeper --help`'s time. Set before Typer is imported; an explicit
+# TYPER_USE_RICH=1 in the environment brings the boxed help back.
+os.environ.setdefault("TYPER_USE_RICH", "0")
 
-from watchkeeper import __version__
-from watchkeeper import domains
-from watchkeeper.cli import common, config_cmds, server
-from watchkeeper.errors import InvalidInput, WatchkeeperError
+import typer  # noqa: E402
+from typer.main import TyperGroup  # noqa: E402
+
+from watchkeeper import __version__, domains  # noqa: E402
+from watchkeeper.domain import Verb, resolve  # noqa: E402
+from watchkeeper.errors import InvalidInput, WatchkeeperError  # noqa: E402
+
+# The verbs of the adapters themselves, before the domains' (in the order `--help` lists them).
+CORE_VERBS: tuple[Verb, ...] = (
+    Verb("serve", "Run the API, the web UI and the worker.",
+         "watchkeeper.cli.server:serve"),
+    Verb("worker", "Run a worker process (as many as you like).",
+         "watchkeeper.cli.server:worker"),
+    Verb("migrate", "Bring the database schema up to date.",
+         "watchkeeper.cli.server:migrate"),
+    Verb("init", "Write a commented example watchkeeper.yaml.", "watchkeeper.cli.server:init"),
+    Verb("validate", "Check a config file; errors as file:line:column.",
+         "watchkeeper.cli.config_cmds:validate"),
+    Verb("apply", "Make the database match a config file.",
+         "watchkeeper.cli.config_cmds:apply"),
+    Verb("schema", "Print the JSON Schema of watchkeeper.yaml.", "watchkeeper.cli.config_cmds:schema"),
+    Verb("jobs", "Inspect the worker's job queue.", "watchkeeper.cli.server:jobs_app"),
+)
+
+
+def verbs() -> dict[str, list[Verb]]:
+    """Every verb by name: the core's, then each domain's in the composition root's order. A
+    name's first verb is the group (or command); later ones with `extends` add to it."""
+    out: dict[str, list[Verb]] = {}
+    for verb in (*CORE_VERBS, *(v for d in domains.all() for v in d.cli)):
+        if verb.name in out and not verb.extends:
+            raise RuntimeError(f"two domains declare the verb {verb.name!r}; one must say extends=True")
+        out.setdefault(verb.name, []).append(verb)
+    return out
+
+
+def load(name: str, declared: list[Verb]) -> Any:
+    """The click command of one verb, built from its Typer app or function (and extensions)."""
+    first, extensions = declared[0], declared[1:]
+    target = resolve(first.app)
+    holder = typer.Typer()
+    if isinstance(target, typer.Typer):
+        for ext in extensions:
+            resolve(ext.app)(target)
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    return typer.main.get_group(holder).commands[name]
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every verb from its declaration, imports a verb when it runs."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self._verbs = verbs()
+        self._listing = False
+
+    def list_commands(self, ctx) -> list[str]:
+        return [*self.commands, *(n for n in self._verbs if n not in self.commands)]
+
+    def get_command(self, ctx, cmd_name: str):
+        if cmd_name in self.commands or cmd_name not in self._verbs:
+            return self.commands.get(cmd_name)
+        if self._listing:  # `watchkeeper --help`: the declared line, nothing imported
+            return typer.main.TyperCommand(cmd_name, help=self._verbs[cmd_name][0].help)
+        self.commands[cmd_name] = load(cmd_name, self._verbs[cmd_name])
+        return self.commands[cmd_name]
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] in self._verbs:
+            self.get_command(ctx, args[0])
+        return super().resolve_command(ctx, args)
+
+    def format_help(self, ctx, formatter) -> None:
+        self._listing = True
+        try:
+            return super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     name="watchkeeper",
     help="Watchkeeper: the production-readiness gate and the watch over services in production.",
     no_args_is_help=True,
@@ -43,14 +130,10 @@ def root(
 ) -> None:
     """Global options apply to every command; settings also come from WATCHKEEPER_* variables
     (see docs/configuration.md)."""
+    from watchkeeper.cli import common
+
     st = common.state(ctx)
     st.database_url, st.json, st.debug = database_url, json_output, debug
-
-
-server.register(app)
-config_cmds.register(app)
-for _register in domains.resolved("cli"):  # each domain's verbs, from its descriptor
-    _register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,15 +148,25 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc, exc.message, debug, code=2)
     except WatchkeeperError as exc:
         _fail(exc, exc.message, debug)
-    except OperationalError as exc:
-        _fail(exc, f"cannot use the database: {str(exc.orig).strip().splitlines()[0] if exc.orig else exc}; "
-              "check WATCHKEEPER_DATABASE_URL and that the server is running", debug)
-    except SQLAlchemyError as exc:
-        _fail(exc, f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}", debug)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - never show a user a bare traceback
-        _fail(exc, f"internal error: {type(exc).__name__}: {exc}; rerun with --debug and report it", debug)
+        _fail(exc, _database_problem(exc) or f"internal error: {type(exc).__name__}: {exc}; rerun with --debug and report it",
+              debug)
+
+
+def _database_problem(exc: Exception) -> str | None:
+    """The line for a database error. SQLAlchemy is imported only by verbs that use the store,
+    so an exception can be one of its errors only if it is loaded."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None:
+        return None
+    if isinstance(exc, sa_exc.OperationalError):
+        return (f"cannot use the database: {str(exc.orig).strip().splitlines()[0] if exc.orig else exc}; "
+                "check WATCHKEEPER_DATABASE_URL and that the server is running")
+    if isinstance(exc, sa_exc.SQLAlchemyError):
+        return f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return None
 
 
 def _fail(exc: BaseException, message: str, debug: bool, *, code: int = 1) -> None:

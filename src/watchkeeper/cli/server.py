@@ -333,11 +333,3 @@ def jobs_retry(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="I
     with session_scope(ctx) as session:
         job = queue.retry_job(session, job_id=job_id, actor=local_actor())
     emit(ctx, job.model_dump(), columns=None)
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(serve)
-    app.command()(worker)
-    app.command()(migrate)
-    app.command()(init)
-    app.add_typer(jobs_app, name="jobs")

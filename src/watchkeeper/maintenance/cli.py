@@ -58,7 +58,3 @@ def cancel(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Window 
     with session_scope(ctx) as session:
         row = maintenance.cancel_window(session, name=name, actor=local_actor())
     emit(ctx, row.model_dump())
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(maintenance_app, name="maintenance")

@@ -196,7 +196,3 @@ def sla_report(
                 "attained": f"{r.attainment_percent:.3f}%" if r.attainment_percent is not None else None,
                 "met": r.met, "source": r.source} for r in report.rows],
          columns=["service", "month", "sla", "slo", "attained", "met", "source"])
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(monitor_app, name="monitor")

@@ -3,7 +3,7 @@ watchkeeper/domain.py)."""
 
 import datetime as dt
 
-from watchkeeper.domain import ConfigSection, Domain, JobSpec, Loop, Measure, Periodic, Provider
+from watchkeeper.domain import ConfigSection, Domain, JobSpec, Loop, Measure, Periodic, Provider, Verb
 
 _EVIDENCE = "watchkeeper.monitoring.evidence"
 
@@ -29,7 +29,8 @@ DOMAIN = Domain(
     api=("watchkeeper.monitoring.api:router",),
     public_api=("watchkeeper.api.pings:ping_router",),  # heartbeat pings under /ping/
     pages=("watchkeeper.web.monitoring_pages:router",),
-    cli=("watchkeeper.monitoring.cli:register",),
+    cli=(Verb("monitor", "Monitors, heartbeats, metrics, rules and SLOs.",
+              "watchkeeper.monitoring.cli:monitor_app"),),
     config=(
         ConfigSection("monitors", "watchkeeper.monitoring.probes.schemas:MonitorCreate", "list",
                       "Probes (http, tcp, dns, tls, command, prometheus, scrape) and heartbeats; see docs/monitoring.md."),

@@ -232,7 +232,3 @@ def policy(
     with session_scope(ctx) as session:
         result = policies.policy(session, stage=stage, tier=tier)
     emit(ctx, [i.model_dump() for i in result.items], columns=["check", "level", "kind", "title", "asks"])
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(readiness_app, name="readiness")

@@ -61,7 +61,3 @@ def roles(ctx: typer.Context) -> None:
     with session_scope(ctx) as session:
         rows = signoffs.list_roles(session)
     emit(ctx, [r.model_dump() for r in rows], columns=["name", "required_for", "people", "description"])
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(signoff_app, name="signoff")

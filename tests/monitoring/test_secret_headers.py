@@ -153,3 +153,23 @@ alerting:
     assert second.empty, [c.describe() for c in second.changes]
     stored = session.execute(select(Monitor.spec).where(Monitor.name == "private-api")).scalar_one()
     assert stored["headers"]["Authorization"] == "Bearer from-the-file"
+
+
+def test_a_ping_url_is_shown_only_to_those_who_may_change_the_monitor(session, client, personas):
+    make_service(session, name="checkout", team="payments")
+    session.commit()
+    alice = personas["alice"].headers
+    r = client.post("/api/v1/monitors", headers=alice,
+                    json={"name": "nightly", "service": "checkout", "heartbeat": {"period": "1d", "grace": "1h"}})
+    path = r.json()["ping_path"]
+    assert r.status_code == 201 and path.startswith("/ping/")
+    token = path.rsplit("/", 1)[1]
+    assert client.get("/api/v1/monitors/nightly", headers=alice).json()["ping_path"] == path
+    assert client.get("/api/v1/monitors/nightly", headers=personas["root"].headers).json()["ping_path"] == path
+    for reader in ("bob", "audrey"):  # a responder of the team, an auditor: they read, they may not ping
+        h = personas[reader].headers
+        assert client.get("/api/v1/monitors/nightly", headers=h).json()["ping_path"] is None
+        assert all(m["ping_path"] is None for m in client.get("/api/v1/monitors", headers=h).json())
+    client.post("/login", data={"username": "bob", "password": personas["bob"].password})
+    page = client.get("/monitors/nightly")
+    assert page.status_code == 200 and token not in page.text and "shown to those who may change" in page.text

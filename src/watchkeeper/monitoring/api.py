@@ -33,9 +33,7 @@ router = APIRouter(tags=["monitoring"])
 
 
 def _readable(session, actor, name: str) -> MonitorRead:
-    m = monitors.get_monitor(session, name=name)
-    require_in_scope(session, actor, "monitor.read", m.service)
-    return m
+    return monitors.read_monitor(session, name=name, actor=actor)
 
 
 def _retention(request: Request) -> store.Retention:

@@ -74,9 +74,8 @@ def _chart(series) -> dict:
 
 @router.get("/monitors/{name}", response_class=HTMLResponse)
 def monitor_page(request: Request, name: str, session: SessionDep, actor: PageActor, hours: int = 24, error: FormError = None):
-    m = monitors.get_monitor(session, name=name)
+    m = monitors.read_monitor(session, name=name, actor=actor)
     team, svc = scope_of(session, m.service) if m.service else (None, None)
-    require(actor, "monitor.read", team=team, service=svc)
     hours = max(1, min(hours, 24 * 30))
     chart = _chart(history.latency(session, name=name, span=dt.timedelta(hours=hours), retention=_retention(request)))
     uptime = history.uptime(session, name=name, retention=_retention(request))

@@ -37,7 +37,7 @@ from watchkeeper.monitoring.probes.schemas import (
     KINDS, PROBE_KINDS, MonitorCreate, MonitorFilter, MonitorRead, MonitorUpdate, ProbeOutcome, check_common,
     default_quorum,
 )
-from watchkeeper.monitoring.scope import require_in_scope
+from watchkeeper.monitoring.scope import require_in_scope, scope_of
 
 _STATE_FIELDS = {"status", "status_since", "last_check_at", "last_error", "warning", "last_ping_at", "deadline_at",
                  "location_states", "created_at", "updated_at", "ping_path"}
@@ -50,6 +50,25 @@ def get_monitor(session: Session, *, name: str) -> MonitorRead:
     """Raises MonitorNotFound."""
     m = _rows.get(session, name)
     return _rows.to_read(m, _rows.locations(session, [m.id])[m.id])
+
+
+def read_monitor(session: Session, *, name: str, actor: Actor) -> MonitorRead:
+    """The monitor as `actor` may see it. Needs `monitor.read` in its scope. Raises
+    MonitorNotFound, PermissionDenied."""
+    m = _rows.get(session, name)
+    team, svc = scope_of(session, m.service) if m.service else (None, None)
+    require(actor, "monitor.read", team=team, service=svc)
+    return _for(actor, _rows.to_read(m, _rows.locations(session, [m.id])[m.id]), team)
+
+
+def _for(actor: Actor, read: MonitorRead, team: str | None) -> MonitorRead:
+    """A heartbeat's ping path is its credential (anyone holding it can send /fail): shown only
+    to those who may change the monitor or ping."""
+    if read.ping_path is None or actor.superuser:
+        return read
+    if actor.can("monitor.update", team=team, service=read.service) or actor.can("heartbeat.ping", team=team, service=read.service):
+        return read
+    return read.model_copy(update={"ping_path": None})
 
 
 def find_monitor(session: Session, *, name: str) -> MonitorRead | None:
@@ -81,7 +100,8 @@ def list_monitors(session: Session, *, actor: Actor, filter: MonitorFilter | Non
     teams = _service_teams(session) if not actor.superuser else {}
     rows = [m for m in rows if actor.superuser or _visible(actor, m, teams)]
     locs = _rows.locations(session, [m.id for m in rows])
-    return [_rows.to_read(m, locs[m.id], reveal=reveal and actor.superuser) for m in rows]
+    return [_for(actor, _rows.to_read(m, locs[m.id], reveal=reveal and actor.superuser), teams.get(m.service))
+            for m in rows]
 
 
 def _visible(actor: Actor, m: Monitor, teams: dict[str, str]) -> bool:

@@ -217,3 +217,45 @@ def secrets_changed(before: Mapping[str, str] | None, after: Mapping[str, str] |
     before, after = before or {}, after or {}
     names = sorted(k for k in set(before) | set(after) if credential_header(k) and before.get(k) != after.get(k))
     return [f"{where}.{name}" for name in names]
+
+
+def url_secret_changed(before: str | None, after: str | None, *, where: str) -> list[str]:
+    """[where] when the URL's hidden parts changed (the redacted forms are equal, the URLs not)."""
+    if before and after and before != after and redact_url(before) == redact_url(after) and redact_url(after) != after:
+        return [where]
+    return []
+
+
+URL_MASK = "redacted"
+_CREDENTIAL_PARAM = re.compile(r"token|secret|passw|key|auth|sig|credential", re.I)
+
+
+def redact_url(url: str | None) -> str | None:
+    """The URL as a reader may see it: a password in the user-info part and the values of
+    credential-looking query parameters (token, key, sig, ...) replaced by URL_MASK."""
+    if not url:
+        return url
+    from urllib.parse import parse_qsl, urlencode, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password:
+            netloc = f"{parts.username or ''}:{URL_MASK}@{netloc.rsplit('@', 1)[1]}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if any(_CREDENTIAL_PARAM.search(k) and v for k, v in pairs):
+                query = urlencode([(k, URL_MASK if _CREDENTIAL_PARAM.search(k) and v else v) for k, v in pairs])
+    except ValueError:
+        return url
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def keep_redacted_url(new: str | None, old: str | None) -> str | None:
+    """A URL sent back exactly as it was shown keeps the stored one (read-modify-write)."""
+    if new is not None and old is not None and new != old and new == redact_url(old):
+        return old
+    return new

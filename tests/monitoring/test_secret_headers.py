@@ -21,10 +21,16 @@ from watchkeeper.monitoring.models import Monitor
 SECRET = "Bearer s3cr3t-value-4711"
 
 
+class _Target(tuple):
+    paths: list[str]
+
+
 @pytest.fixture
 def target():
-    """An HTTP server that remembers the Authorization header of every request."""
+    """An HTTP server that remembers the Authorization header (and, in `.paths`, the path) of
+    every request. Unpacks as (url, authorization headers)."""
     seen: list[str | None] = []
+    paths: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -32,6 +38,7 @@ def target():
 
         def do_GET(self):
             seen.append(self.headers.get("Authorization"))
+            paths.append(self.path)
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -39,7 +46,9 @@ def target():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", seen
+    out = _Target((f"http://127.0.0.1:{server.server_address[1]}/", seen))
+    out.paths = paths
+    yield out
     server.shutdown()
     server.server_close()
 
@@ -173,3 +182,52 @@ def test_a_ping_url_is_shown_only_to_those_who_may_change_the_monitor(session, c
     client.post("/login", data={"username": "bob", "password": personas["bob"].password})
     page = client.get("/monitors/nightly")
     assert page.status_code == 200 and token not in page.text and "shown to those who may change" in page.text
+
+
+def test_credentials_in_a_url_are_redacted_for_readers_and_kept_on_write(session, client, personas, target):
+    import base64
+
+    url, seen = target
+    port = url.rsplit(":", 1)[1].strip("/")
+    alice, bob = personas["alice"].headers, personas["bob"].headers
+    secret_url = f"http://probe:pa55word@127.0.0.1:{port}/health?token=t0k3n&x=1"
+    make_service(session, name="checkout", team="payments")
+    session.commit()
+    body = {"name": "u", "service": "checkout", "http": {"url": secret_url}}
+    assert client.post("/api/v1/monitors", headers=alice, json=body).status_code == 201
+    shown = client.get("/api/v1/monitors/u", headers=bob).json()["http"]["url"]
+    assert shown == f"http://probe:redacted@127.0.0.1:{port}/health?token=redacted&x=1"
+    r = client.post("/api/v1/monitors/u/check", headers=alice).json()
+    assert r["status"] == "up" and "t0k3n" not in json.dumps(r) and "pa55word" not in json.dumps(r)
+    assert seen[-1] == "Basic " + base64.b64encode(b"probe:pa55word").decode() and target.paths[-1].endswith("token=t0k3n&x=1")
+    # sent back as read: kept; the audit log holds neither part
+    spec = client.get("/api/v1/monitors/u", headers=alice).json()["http"]
+    assert client.patch("/api/v1/monitors/u", headers=alice, json={"http": {**spec, "method": "GET"}}).status_code == 200
+    client.post("/api/v1/monitors/u/check", headers=alice)
+    assert target.paths[-1].endswith("token=t0k3n&x=1")
+    spec["url"] = f"http://probe:n3w-pass@127.0.0.1:{port}/health?token=t0k3n&x=1"
+    client.patch("/api/v1/monitors/u", headers=alice, json={"http": spec})
+    last = session.execute(select(AuditEvent).where(AuditEvent.action == "monitor.update")
+                           .order_by(AuditEvent.id.desc())).scalars().first()
+    assert last.after["secrets_changed"] == ["http.url"]
+    text = _audit_text(session)
+    assert "pa55word" not in text and "t0k3n" not in text and "n3w-pass" not in text
+
+
+def test_probe_errors_never_quote_a_url_password():
+    import asyncio
+
+    from watchkeeper.monitoring.probes.kinds import HttpClients, ProbeContext, parse_spec
+    from watchkeeper.monitoring.probes.kinds import run as run_probe
+
+    async def go(kind, **spec):
+        clients = HttpClients()
+        try:
+            return await run_probe(parse_spec(kind, spec), ProbeContext("m", "t", 2.0, clients))
+        finally:
+            await clients.aclose()
+
+    for kind in ("scrape", "prometheus"):
+        extra = {"query": "up"} if kind == "prometheus" else {}
+        r = asyncio.run(go(kind, url="http://scraper:hunter22@127.0.0.1:9/metrics?api_key=k1", **extra))
+        assert not r.ok and "hunter22" not in r.error and "k1" not in r.error and "redacted" in r.error, r.error

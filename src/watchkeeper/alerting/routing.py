@@ -19,7 +19,9 @@ from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.errors import InvalidInput, NotFound
 from watchkeeper.notify.schemas import RetryPolicy
-from watchkeeper.validation import keep_redacted, redact_headers, secrets_changed
+from watchkeeper.validation import (
+    keep_redacted, keep_redacted_url, redact_headers, redact_url, secrets_changed, url_secret_changed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,11 @@ def _shown(channels: list[dict] | None) -> list[dict] | None:
     """Channels as readers (and the audit log) see them: credential header values redacted."""
     if channels is None:
         return None
-    return [{**c, "headers": redact_headers(c["headers"])} if c.get("headers") else c for c in channels]
+    shown = []
+    for c in channels:
+        c = {**c, "headers": redact_headers(c["headers"])} if c.get("headers") else c
+        shown.append({**c, "url": redact_url(c["url"])} if c.get("url") else c)
+    return shown
 
 
 def list_receivers(session: Session, *, reveal: bool = False) -> list[ReceiverRead]:
@@ -111,7 +117,10 @@ def put_receiver(session: Session, *, data: ReceiverConfig, actor: Actor, manage
         old = before[i] if before and i < len(before) and before[i].get("type") == channel.get("type") else {}
         if channel.get("headers"):
             channel["headers"] = keep_redacted(channel["headers"], old.get("headers"))
+        if channel.get("url"):
+            channel["url"] = keep_redacted_url(channel["url"], old.get("url"))
         changed += secrets_changed(old.get("headers"), channel.get("headers"), where=f"channels[{i}].headers")
+        changed += url_secret_changed(old.get("url"), channel.get("url"), where=f"channels[{i}].url")
     if row is None:
         row = Receiver(name=data.name, channels=channels, managed_by=managed_by, updated_at=clock.utcnow())
         session.add(row)

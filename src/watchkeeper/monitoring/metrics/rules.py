@@ -28,6 +28,7 @@ from watchkeeper.monitoring.metrics import language, store
 from watchkeeper.monitoring.metrics.schemas import RuleAlertRead, RuleCreate, RuleRead, RuleUpdate, validate_rule
 from watchkeeper.monitoring.models import Rule, RuleAlert
 from watchkeeper.monitoring.scope import require_in_scope
+from watchkeeper.validation import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ def prometheus_query(url: str, query: str, timeout: float, at: float | None = No
             response = client.get(url.rstrip("/") + "/api/v1/query", params=params)
         payload = response.json()
     except (httpx.HTTPError, ValueError) as exc:
-        raise RuntimeError(f"Prometheus at {url} did not answer: {exc}") from None
+        raise RuntimeError(f"Prometheus at {redact_url(url)} did not answer: {exc}") from None
     if payload.get("status") != "success":
         raise RuntimeError(f"Prometheus rejected the query: {payload.get('error', response.status_code)}")
     data = payload["data"]

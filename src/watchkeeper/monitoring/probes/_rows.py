@@ -13,7 +13,7 @@ from watchkeeper.db.engine import is_postgres
 from watchkeeper.monitoring.errors import MonitorNotFound
 from watchkeeper.monitoring.models import Location, Monitor
 from watchkeeper.monitoring.probes.schemas import LocationRead, MonitorRead
-from watchkeeper.validation import redact_headers
+from watchkeeper.validation import redact_headers, redact_url
 
 ANY_LOCATION = "*"  # a location stream any worker may check
 
@@ -63,5 +63,7 @@ def to_read(m: Monitor, locs: list[Location], *, reveal: bool = False) -> Monito
     data[m.kind] = dict(m.spec)
     if not reveal and data[m.kind].get("headers"):
         data[m.kind]["headers"] = redact_headers(data[m.kind]["headers"])
+    if not reveal and data[m.kind].get("url"):
+        data[m.kind]["url"] = redact_url(data[m.kind]["url"])
     return MonitorRead(**data)
 

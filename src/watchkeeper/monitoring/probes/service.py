@@ -23,7 +23,7 @@ from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
 from watchkeeper.clock import to_ms
 from watchkeeper.errors import InvalidInput
-from watchkeeper.validation import keep_redacted, secrets_changed
+from watchkeeper.validation import keep_redacted, keep_redacted_url, secrets_changed, url_secret_changed
 from watchkeeper.monitoring.errors import MonitorExists
 from watchkeeper.monitoring.models import Location, Monitor
 from watchkeeper.monitoring.probes import _rows, _schedule
@@ -202,7 +202,7 @@ def update_monitor(session: Session, *, name: str, data: MonitorUpdate, actor: A
     if "service" in fields and data.service != m.service:
         require_in_scope(session, actor, "monitor.update", data.service)
     before = _snapshot(_rows.to_read(m, _rows.locations(session, [m.id])[m.id]))
-    old_kind, old_headers = m.kind, dict((m.spec or {}).get("headers") or {})
+    old_kind, old_headers, old_url = m.kind, dict((m.spec or {}).get("headers") or {}), (m.spec or {}).get("url")
     interval = data.interval if data.interval is not None else dt.timedelta(seconds=m.interval_seconds)
     timeout = data.timeout if data.timeout is not None else dt.timedelta(seconds=m.timeout_seconds)
     locations = data.locations if data.locations is not None else list(m.locations or [])
@@ -225,6 +225,8 @@ def update_monitor(session: Session, *, name: str, data: MonitorUpdate, actor: A
         spec = getattr(data, new_kinds[0])
         if getattr(spec, "headers", None) and new_kinds[0] == old_kind:
             spec = spec.model_copy(update={"headers": keep_redacted(spec.headers, old_headers)})
+        if getattr(spec, "url", None) and new_kinds[0] == old_kind:
+            spec = spec.model_copy(update={"url": keep_redacted_url(spec.url, old_url)})
         _set_spec(m, spec)
     if data.enabled is not None and data.enabled != m.enabled:
         _set_enabled(session, m, data.enabled)
@@ -234,6 +236,7 @@ def update_monitor(session: Session, *, name: str, data: MonitorUpdate, actor: A
     logged = _snapshot(after)
     # Credential headers are redacted in both snapshots: record that one changed, not its value.
     changed = secrets_changed(old_headers, (m.spec or {}).get("headers"), where=f"{m.kind}.headers")
+    changed += url_secret_changed(old_url, (m.spec or {}).get("url"), where=f"{m.kind}.url")
     if changed:
         logged["secrets_changed"] = changed
     changes.record_update(session, actor=actor, action="monitor.update", target=f"monitor:{name}",

@@ -14,7 +14,7 @@ from watchkeeper import labels as labels_
 from watchkeeper.durations import Duration
 from watchkeeper.monitoring.probes.kinds.base import LOCATION_HEADER, ProbeContext, ProbeResult, describe_exc, fail, short
 from watchkeeper.monitoring.schemas import http_url
-from watchkeeper.validation import Strict
+from watchkeeper.validation import Strict, redact_url
 
 
 class JsonAssertion(Strict):
@@ -176,7 +176,7 @@ async def probe(spec: HttpSpec, ctx: ProbeContext) -> ProbeResult:
         return fail(f"request failed: {type(exc).__name__}: {describe_exc(exc)}", latency_ms=(time.perf_counter() - start) * 1000)
     latency_ms = (time.perf_counter() - start) * 1000
     body = response.content[:MAX_BODY]
-    details = {"status_code": response.status_code, "url": str(response.url)}
+    details = {"status_code": response.status_code, "url": redact_url(str(response.url))}
     if response.history:
         details["redirects"] = len(response.history)
     problem = assertions(spec, response, body, latency_ms)

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 from watchkeeper.monitoring.metrics.language import compare
 from watchkeeper.monitoring.probes.kinds.base import ProbeContext, ProbeResult, describe_exc, fail, short
 from watchkeeper.monitoring.schemas import http_url, label_names
-from watchkeeper.validation import Strict
+from watchkeeper.validation import Strict, redact_url
 
 
 class PrometheusSpec(Strict):
@@ -50,11 +50,11 @@ async def instant_query(client: httpx.AsyncClient, url: str, query: str, timeout
     try:
         response = await client.get(url.rstrip("/") + "/api/v1/query", params={"query": query}, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise PromQLError(f"Prometheus at {url} is unreachable: {describe_exc(exc)}") from None
+        raise PromQLError(f"Prometheus at {redact_url(url)} is unreachable: {describe_exc(exc)}") from None
     try:
         payload = response.json()
     except ValueError:
-        raise PromQLError(f"Prometheus at {url} answered {response.status_code} without JSON") from None
+        raise PromQLError(f"Prometheus at {redact_url(url)} answered {response.status_code} without JSON") from None
     if payload.get("status") != "success":
         raise PromQLError(f"Prometheus rejected the query: {payload.get('error', response.status_code)}")
     data = payload.get("data", {})
@@ -106,14 +106,14 @@ async def scrape(spec: ScrapeSpec, ctx: ProbeContext) -> ProbeResult:
     try:
         response = await ctx.http.get(verify=spec.verify_tls).get(spec.url, timeout=ctx.timeout)
     except httpx.HTTPError as exc:
-        return fail(f"scrape of {spec.url} failed: {describe_exc(exc)}", latency_ms=(time.perf_counter() - start) * 1000)
+        return fail(f"scrape of {redact_url(spec.url)} failed: {describe_exc(exc)}", latency_ms=(time.perf_counter() - start) * 1000)
     latency_ms = (time.perf_counter() - start) * 1000
     if response.status_code != 200:
-        return fail(f"scrape of {spec.url} got status {response.status_code}", latency_ms=latency_ms)
+        return fail(f"scrape of {redact_url(spec.url)} got status {response.status_code}", latency_ms=latency_ms)
     try:
         samples = parse_exposition(response.text)
     except ValueError as exc:
-        return fail(f"{spec.url} is not Prometheus text format: {short(str(exc), 160)}", latency_ms=latency_ms)
-    extra = {"job": ctx.monitor, "instance": urlsplit(spec.url).netloc, **spec.labels}
+        return fail(f"{redact_url(spec.url)} is not Prometheus text format: {short(str(exc), 160)}", latency_ms=latency_ms)
+    extra = {"job": ctx.monitor, "instance": urlsplit(spec.url).netloc.rsplit("@", 1)[-1], **spec.labels}  # never user:password
     samples = [(name, {**extra, **labels}, value) for name, labels, value in samples]
     return ProbeResult(ok=True, latency_ms=latency_ms, samples=samples, details={"samples": len(samples)})

@@ -32,6 +32,7 @@ DESCRIPTORS: tuple[str, ...] = (
     "watchkeeper.maintenance.domain",
     "watchkeeper.alerting.domain",
     "watchkeeper.monitoring.domain",
+    "watchkeeper.oncall.domain",
 )
 
 

@@ -1,0 +1,156 @@
+"""On-call inputs and outputs. Inputs subclass `validation.Strict`; every field is size-limited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from watchkeeper.validation import Strict, TimeZone
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+HANDLE = Field(min_length=1, max_length=100)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+MAX_WINDOW = dt.timedelta(days=92)  # the longest timeline one call computes
+
+
+class Restriction(Strict):
+    """The layer is on only inside these local wall-clock windows: on each of `days`, from
+    `start` to `end` (an `end` at or before `start` runs past midnight into the next day)."""
+
+    days: list[Day] = Field(default_factory=lambda: list(DAYS[:5]), min_length=1, max_length=7)
+    start: dt.time = dt.time(9, 0)
+    end: dt.time = dt.time(17, 0)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _naive(cls, value: dt.time) -> dt.time:
+        if value.tzinfo is not None:
+            raise ValueError("restriction times are wall-clock times in the schedule's time zone; drop the offset")
+        return value
+
+
+class Layer(Strict):
+    """A rotation: `members` in order take shifts of `shift_length` `shift_unit`s; hand-offs
+    happen at `handoff_time` (local wall clock) — weekly rotations on `handoff_weekday` — from
+    `start` on. Before `start` the layer covers nothing."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Unique within the schedule.")
+    members: list[str] = Field(min_length=1, max_length=50)
+    shift_length: int = Field(1, ge=1, le=366)
+    shift_unit: Literal["hours", "days", "weeks"] = "weeks"
+    handoff_time: dt.time = dt.time(9, 0)
+    handoff_weekday: Day | None = Field(None, description="Weekly rotations only: the weekday of the hand-off.")
+    start: dt.date
+    restrictions: list[Restriction] = Field(default_factory=list, max_length=20)
+
+    @field_validator("members")
+    @classmethod
+    def _members(cls, value: list[str]) -> list[str]:
+        for handle in value:
+            if not 1 <= len(handle) <= 100:
+                raise ValueError("a member is a person's handle of 1 to 100 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> "Layer":
+        if self.handoff_time.tzinfo is not None:
+            raise ValueError("handoff_time is a wall-clock time in the schedule's time zone; drop the offset")
+        if self.handoff_weekday is not None and self.shift_unit != "weeks":
+            raise ValueError(f"handoff_weekday applies to weekly rotations only; drop it or use shift_unit: weeks (layer '{self.name}')")
+        if self.shift_unit == "hours" and self.shift_length > 24 * 28:
+            raise ValueError("an hourly shift may last at most 672 hours; use days or weeks")
+        return self
+
+
+class ScheduleCreate(Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    team: str = Field(min_length=1, max_length=100)
+    timezone: TimeZone = "UTC"
+    description: str | None = Field(None, max_length=500)
+    layers: list[Layer] = Field(min_length=1, max_length=10,
+                                description="Lowest first: a later layer wins where it has someone on call.")
+
+    @field_validator("layers")
+    @classmethod
+    def _unique(cls, value: list[Layer]) -> list[Layer]:
+        names = [layer.name for layer in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"layer names must be unique in a schedule; {', '.join(dupes)} repeats")
+        return value
+
+
+class ScheduleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    team: str
+    timezone: str
+    description: str | None
+    layers: list[Layer]
+    managed_by: str
+
+
+class OverrideCreate(Strict):
+    """`person` covers `schedule` from `start` to `end`, above every layer."""
+
+    schedule: str = Field(pattern=NAME_PATTERN)
+    person: str = HANDLE
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str | None = Field(None, max_length=300)
+
+    @model_validator(mode="after")
+    def _order(self) -> "OverrideCreate":
+        if self.end <= self.start:
+            raise ValueError("override end must be after its start")
+        if self.end - self.start > dt.timedelta(days=92):
+            raise ValueError("an override may last at most 92 days; change the rotation instead")
+        return self
+
+
+class OverrideRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    schedule: str
+    person: str
+    start: dt.datetime
+    end: dt.datetime
+    reason: str | None
+    created_by: str
+    created_at: dt.datetime
+
+
+class Segment(BaseModel):
+    """One stretch of the final timeline: `person` is on call from `start` to `end` (UTC),
+    because of `source` ("layer:<name>" or "override:<id>")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: dt.datetime
+    end: dt.datetime
+    person: str
+    source: str
+
+
+class TimelineRead(BaseModel):
+    schedule: str
+    timezone: str
+    start: dt.datetime
+    end: dt.datetime
+    segments: list[Segment]
+
+
+class OnCallRead(BaseModel):
+    """Who is on call at `at` on one schedule (person None: nobody)."""
+
+    schedule: str
+    at: dt.datetime
+    person: str | None
+    source: str | None
+    until: dt.datetime | None
+

@@ -40,3 +40,18 @@ class Override(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
+
+class Policy(TimestampMixin, Base):
+    """An escalation policy: `levels` (a JSON list of `schemas.Level`), repeated `repeat` more
+    times; `services` (JSON list of catalog service names) use it as their policy."""
+
+    __tablename__ = "oncall_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    team: Mapped[str] = mapped_column(String(100), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    services: Mapped[list] = mapped_column(JSONType, default=list)
+    levels: Mapped[list] = mapped_column(JSONType)
+    repeat: Mapped[int] = mapped_column(Integer, default=0)
+    managed_by: Mapped[str] = mapped_column(String(20), default="runtime")

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from watchkeeper.durations import Duration
 from watchkeeper.validation import Strict, TimeZone
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -154,3 +155,84 @@ class OnCallRead(BaseModel):
     source: str | None
     until: dt.datetime | None
 
+
+# ---------------------------------------------------------------------------- escalation policies
+
+
+class Target(Strict):
+    """Whom a level pages: a person (by handle) or a schedule (whoever is on call then)."""
+
+    kind: Literal["person", "schedule"]
+    name: str = Field(min_length=1, max_length=100)
+
+
+class Level(Strict):
+    targets: list[Target] = Field(min_length=1, max_length=10)
+    timeout: Duration = Field(dt.timedelta(minutes=15), description="How long this level has to acknowledge, e.g. 15m.")
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: dt.timedelta) -> dt.timedelta:
+        if not dt.timedelta(minutes=1) <= value <= dt.timedelta(hours=24):
+            raise ValueError("a level's timeout is between 1m and 24h")
+        return value
+
+
+class PolicyCreate(Strict):
+    """An escalation policy: `levels` in order, each paged until its timeout passes unanswered;
+    the whole policy repeats `repeat` more times. `services` use it as their policy (a service
+    has at most one)."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    team: str = Field(min_length=1, max_length=100)
+    description: str | None = Field(None, max_length=500)
+    services: list[str] = Field(default_factory=list, max_length=100)
+    levels: list[Level] = Field(min_length=1, max_length=10)
+    repeat: int = Field(0, ge=0, le=10)
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not 1 <= len(name) <= 100:
+                raise ValueError("a service is named by 1 to 100 characters")
+        if len(set(value)) != len(value):
+            raise ValueError("a service is listed twice; list each once")
+        return value
+
+
+class PolicyRead(BaseModel):
+    name: str
+    team: str
+    description: str | None
+    services: list[str]
+    levels: list[Level]
+    repeat: int
+    managed_by: str
+
+
+# ---------------------------------------------------------------------------- coverage
+
+
+class Gap(BaseModel):
+    """Support hours with nobody reachable at level 1: `kind` "nobody" (no one on call) or
+    "no_contact" (someone is on call but has no contact method)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    kind: Literal["nobody", "no_contact"]
+    people: list[str] = Field(default_factory=list)
+
+
+class CoverageRead(BaseModel):
+    service: str
+    policy: str | None
+    start: dt.datetime
+    end: dt.datetime
+    support_hours: str
+    status: Literal["pass", "warn", "fail"]
+    reason: str
+    gaps: list[Gap]
+    people: list[str]  # distinct people on call at level 1 during support hours
+    bus_factor: int  # how many of them can be reached
+    contactless: list[str]  # on call at level 1 in the window but without a contact method

@@ -170,3 +170,18 @@ def test_user_and_token_creation_show_the_secret_once(cli_db):
     assert token["token"].startswith("wk_")
     listed = _run(["--json", "token", "list", "--user", "dana"], url, cwd).stdout
     assert token["token"] not in listed and token["prefix"] in listed
+
+
+def test_global_flags_work_after_the_verb_too(cli_db):
+    """`watchkeeper service list --json` is what people type; it means `--json service list`,
+    and a command with its own --json (readiness) keeps it."""
+    url, cwd = cli_db
+    _run(["apply", "-f", str(EXAMPLE)], url, cwd)
+    before = json.loads(_run(["--json", "service", "list"], url, cwd).stdout)
+    after = json.loads(_run(["service", "list", "--json"], url, cwd).stdout)
+    assert before == after and before, "the services of the example"
+    assert json.loads(_run(["team", "list", "--json", "--debug"], url, cwd).stdout)
+    table = _run(["service", "list"], url, cwd).stdout
+    assert not table.lstrip().startswith("["), "without --json the output is a table"
+    # An unknown option after the verb is still refused (not hoisted): exit 2, Click's usage error.
+    assert _run(["service", "list", "--jsonx"], url, cwd, check=False).returncode == 2

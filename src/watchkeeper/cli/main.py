@@ -68,6 +68,9 @@ def load(name: str, declared: list[Verb]) -> Any:
     return typer.main.get_group(holder).commands[name]
 
 
+GLOBAL_FLAGS = ("--json", "--debug")
+
+
 class LazyGroup(TyperGroup):
     """The root group: lists every verb from its declaration, imports a verb when it runs."""
 
@@ -86,6 +89,27 @@ class LazyGroup(TyperGroup):
             return typer.main.TyperCommand(cmd_name, help=self._verbs[cmd_name][0].help)
         self.commands[cmd_name] = load(cmd_name, self._verbs[cmd_name])
         return self.commands[cmd_name]
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self._hoist_global_flags(ctx, list(args)))
+
+    def _hoist_global_flags(self, ctx, args: list[str]) -> list[str]:
+        """`watchkeeper service list --json` is what people type: a global flag after the verb
+        moves in front of it, unless the command it lands on has an option of that name."""
+        end = args.index("--") if "--" in args else len(args)
+        verb_at = next((i for i, a in enumerate(args[:end]) if not a.startswith("-")), None)
+        if verb_at is None or not any(f in args[verb_at + 1:end] for f in GLOBAL_FLAGS):
+            return args
+        command = self.get_command(ctx, args[verb_at])
+        for token in args[verb_at + 1:end]:  # follow sub-groups: `monitor rule list`
+            sub = getattr(command, "commands", {}).get(token)
+            if sub is None:
+                break
+            command = sub
+        own = {opt for param in getattr(command, "params", ()) for opt in getattr(param, "opts", ())}
+        moved = [f for f in GLOBAL_FLAGS if f in args[verb_at + 1:end] and f not in own]
+        rest = [a for i, a in enumerate(args) if not (verb_at < i < end and a in moved)]
+        return [*moved, *rest]
 
     def resolve_command(self, ctx, args):
         if args and args[0] in self._verbs:

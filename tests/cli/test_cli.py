@@ -185,3 +185,23 @@ def test_global_flags_work_after_the_verb_too(cli_db):
     assert not table.lstrip().startswith("["), "without --json the output is a table"
     # An unknown option after the verb is still refused (not hoisted): exit 2, Click's usage error.
     assert _run(["service", "list", "--jsonx"], url, cwd, check=False).returncode == 2
+
+
+def test_a_validation_error_that_escapes_a_command_is_one_line_naming_the_field(tmp_path, monkeypatch):
+    """Safety net: a pydantic error no command turned into InvalidInput still prints one line
+    naming the field, exit 2 (bad input) — never "internal error: ValidationError …"."""
+    from pydantic import BaseModel, Field
+
+    from watchkeeper.configfile import schema
+
+    class Window(BaseModel):
+        duration_minutes: int = Field(ge=1)
+
+    def broken():
+        Window(duration_minutes=0)
+
+    monkeypatch.setattr(schema, "json_schema", broken)
+    result = _run(["schema"], f"sqlite:///{tmp_path / 'x.db'}", tmp_path, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "duration_minutes" in lines[0] and "internal error" not in lines[0], result.stderr

@@ -175,6 +175,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - never show a user a bare traceback
+        pydantic = sys.modules.get("pydantic")
+        if pydantic is not None and isinstance(exc, pydantic.ValidationError):
+            # A model built from input without common.validated(): still one line naming the field.
+            from watchkeeper.validation import invalid_input
+
+            _fail(exc, invalid_input(exc.errors()).message, debug, code=2)
         _fail(exc, _database_problem(exc) or f"internal error: {type(exc).__name__}: {exc}; rerun with --debug and report it",
               debug)
 

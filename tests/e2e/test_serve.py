@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from tests.waiting import wait_for
 from tests.web.conftest import free_port
 from watchkeeper.db.engine import make_engine
 from watchkeeper.queue.models import Job
@@ -72,17 +73,27 @@ def test_serve_starts_prints_the_admin_password_once_and_runs_the_worker(fresh_u
     cmd[-1] = str(port2)
     proc2 = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port2}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+        wait_for(lambda: _healthy(port2), timeout=90, what="the second serve to answer /healthz", interval=0.3)
     finally:
         proc2.send_signal(signal.SIGTERM)
         _, stderr2 = proc2.communicate(timeout=30)
     assert "one-time password" not in stderr2
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _ran_a_job(engine, pid: int) -> bool:
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(Job.claimed_by).where(Job.status == "succeeded")).scalars().all()
+    except Exception:  # noqa: BLE001 - tables not created yet
+        return False
+    return any(r and r.rsplit(":", 1)[-1] == str(pid) for r in rows)
 
 
 def _children(pid: int) -> list[int]:
@@ -171,7 +182,13 @@ def test_serve_starts_its_worker_again_when_it_dies(fresh_url, tmp_path):
             first = _worker_children(proc.pid)
             time.sleep(0.2)
         assert len(first) == 1, first
-        time.sleep(3)  # let it start up, then crash it
+        engine = make_engine(fresh_url)
+        try:
+            # crash it once it is up: it has run a job
+            wait_for(lambda: _ran_a_job(engine, first[0]), timeout=90, what="the worker child to run a job",
+                     interval=0.2)
+        finally:
+            engine.dispose()
         os.kill(first[0], signal.SIGKILL)
         deadline = time.monotonic() + 30
         second: list[int] = []

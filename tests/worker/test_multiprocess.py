@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.waiting import wait_for
 from watchkeeper.db import migrate
 from watchkeeper.db.engine import make_engine, make_session_factory
 from watchkeeper.queue import service as queue
@@ -29,16 +30,6 @@ def _spawn(url: str, log: Path, name: str, lease: int = 5) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout.readline().strip() == "ready"
     return proc
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
 def _stop(*procs):
@@ -73,7 +64,7 @@ def test_two_workers_never_run_the_same_job_twice(db, tmp_path):
             with factory() as s:
                 return s.execute(select(Job.status).where(Job.id.in_(ids))).scalars().all().count("succeeded") == len(ids)
 
-        _wait(all_done, 90, "all jobs to succeed")
+        wait_for(all_done, timeout=90, what="all jobs to succeed")
     finally:
         _stop(a, b)
     lines = log.read_text().split()
@@ -97,7 +88,7 @@ def test_a_job_killed_mid_run_is_completed_by_the_other_worker(db, tmp_path):
                 job = s.get(Job, job_id)
                 return job.status == "running" and job.claimed_by == "a"
 
-        _wait(running_on_a, 20, "worker a to claim the job")
+        wait_for(running_on_a, timeout=20, what="worker a to claim the job")
         os.kill(a.pid, signal.SIGKILL)
         a.wait(timeout=10)
         with factory() as s:
@@ -109,7 +100,7 @@ def test_a_job_killed_mid_run_is_completed_by_the_other_worker(db, tmp_path):
             with factory() as s:
                 return s.get(Job, job_id).status == "succeeded"
 
-        _wait(done, 30, "worker b to finish the job after a's lease expired")
+        wait_for(done, timeout=30, what="worker b to finish the job after a's lease expired")
     finally:
         _stop(*(p for p in (a, b) if p))
     with factory() as s:
@@ -133,7 +124,7 @@ def test_a_job_of_a_killed_worker_is_taken_over_in_seconds_not_after_its_lease(d
             with factory() as s:
                 job = s.get(Job, job_id)
                 return job.status == "running" and job.claimed_by
-        holder = _wait(running, 90, "a worker to claim the job")
+        holder = wait_for(running, timeout=90, what="a worker to claim the job")
         with factory() as s:
             s.execute(Job.__table__.update().where(Job.id == job_id).values(payload={"sleep": 0}))
             s.commit()
@@ -146,7 +137,7 @@ def test_a_job_of_a_killed_worker_is_taken_over_in_seconds_not_after_its_lease(d
             with factory() as s:
                 return s.get(Job, job_id).status == "succeeded"
 
-        _wait(done, 30, "the other worker to finish the job")
+        wait_for(done, timeout=30, what="the other worker to finish the job")
         took = time.monotonic() - killed
     finally:
         _stop(a, b)
@@ -173,7 +164,7 @@ def test_leadership_moves_to_a_standby_when_the_leader_dies(db, backend):
             a._conn.invalidate()  # the connection dies with the process: the server drops the lock
             engine_a.dispose()
         # On SQLite the dead leader simply stops renewing; the lease runs out.
-        _wait(b.try_acquire, 30, "the standby to take over")
+        wait_for(b.try_acquire, timeout=30, what="the standby to take over")
         assert time.monotonic() - started < 30
     finally:
         b.release()
@@ -191,20 +182,25 @@ def test_an_idle_worker_wakes_for_a_job_due_before_its_next_poll(db):
     from watchkeeper.worker.runner import Worker
 
     url, factory = db
-    ran_at: list[float] = []
+    ran_at: list[dt.datetime] = []
+    due = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)
     with factory() as s:
-        queue.enqueue(s, kind="t.due", run_after=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2))
+        queue.enqueue(s, kind="t.due", run_after=due)
         s.commit()
-    enqueued = time.monotonic()
-    settings = Settings(database_url=url, worker_poll_seconds=30, secret_key="k" * 32)
+    poll = 30
+    settings = Settings(database_url=url, worker_poll_seconds=poll, secret_key="k" * 32)
     worker = Worker(engine=factory.kw["bind"], session_factory=factory, settings=settings, periodic=[],
-                    jobs={"t.due": JobSpec("t.due", lambda s, p, ctx: ran_at.append(time.monotonic()))})
+                    jobs={"t.due": JobSpec("t.due", lambda s, p, ctx: ran_at.append(dt.datetime.now(dt.timezone.utc)))})
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        _wait(lambda: ran_at, 20, "the job to run")
-        assert 1.9 <= ran_at[0] - enqueued < 6, "ran before it was due, or slept past it"
+        # The worker's first poll finds nothing due; it must wake for the job, not a poll later.
+        # No fixed window (a loaded machine delays any wake-up by seconds): never before its due
+        # time, and well inside the poll interval it would otherwise have slept.
+        wait_for(lambda: ran_at, timeout=2 + poll / 2, what="the job to run before the worker's next poll")
+        assert ran_at[0] >= due, f"ran {(due - ran_at[0]).total_seconds():.3f} s before it was due"
+        assert ran_at[0] - due < dt.timedelta(seconds=poll / 2), f"ran {ran_at[0] - due} after it was due"
     finally:
         stop.set()
         thread.join(10)
@@ -221,7 +217,7 @@ def test_a_burst_of_stop_signals_stops_the_worker(db, tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "watchkeeper", "worker"], cwd=tmp_path, env=env,
                                 stdout=subprocess.DEVNULL, stderr=out)
     try:
-        _wait(lambda: "worker started" in log.read_text(), 60, "the worker to start")
+        wait_for(lambda: "worker started" in log.read_text(), timeout=60, what="the worker to start")
         for i in range(200):
             proc.send_signal(signal.SIGTERM if i % 2 else signal.SIGINT)
         proc.wait(timeout=30)

@@ -66,6 +66,9 @@ class RunnerStats:
     dropped: int = 0  # results that could not be stored on their own (logged); never retried
     gone: int = 0  # results of monitors deleted while their check ran
     max_lateness_ms: float = 0.0
+    # the longest time between two successful claims of this runner: a stream is caught up (its
+    # missed slots skipped, see claim()) only when the runners stalled for more than its interval
+    max_claim_gap_ms: int = 0
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -102,7 +105,12 @@ class ProbeRunner:
     # ------------------------------------------------------------ database side (threads)
 
     def claim(self, *, now_ms: int, limit: int) -> tuple[list[Claimed], dict[int, tuple]]:
-        """Claim up to `limit` slots due by now + lookahead; also returns the monitors' specs."""
+        """Claim up to `limit` slots due by now + lookahead; also returns the monitors' specs.
+
+        Catch-up policy: a stream found more than an interval behind (no runner claimed it in
+        time: a stopped cluster, or runners stalled on a loaded machine) is claimed once, for
+        its latest slot at or before now, and goes on from the slot after; the slots it missed
+        are skipped, not replayed one after the other."""
         if limit <= 0:
             return [], {}
         with self.session_factory() as session:
@@ -252,15 +260,20 @@ class ProbeRunner:
         clients = HttpClients(egress.Egress.from_settings(self.settings))
         tasks: set[asyncio.Task] = set()
         max_pending = self.concurrency * 4
+        last_claim_ms: int | None = None
         log.info("probe runner started", extra={"worker": self.worker_id, "location": self.location,
                                                  "concurrency": self.concurrency})
         try:
             while not stop.is_set():
                 tick_start = time.monotonic()
+                now_ms = to_ms(clock.utcnow())
                 try:
                     claimed, specs = await asyncio.to_thread(
-                        self.claim, now_ms=to_ms(clock.utcnow()), limit=max_pending - len(self._pending)
+                        self.claim, now_ms=now_ms, limit=max_pending - len(self._pending)
                     )
+                    if last_claim_ms is not None:
+                        self.stats.max_claim_gap_ms = max(self.stats.max_claim_gap_ms, now_ms - last_claim_ms)
+                    last_claim_ms = now_ms
                 except Exception:  # noqa: BLE001 - database restarting: try again next tick
                     log.exception("probe claim failed")
                     claimed, specs = [], {}
@@ -277,18 +290,20 @@ class ProbeRunner:
                     task.add_done_callback(lambda t, k=key: (tasks.discard(t), self._tasks.pop(k, None)))
                 await self._flush_now()
                 await asyncio.sleep(max(0.0, self.tick - (time.monotonic() - tick_start)))
-            # Stopping: checks not yet started are cancelled and their slots handed back; running
-            # checks finish (within their timeout) and are flushed. No await between choosing
-            # and cancelling, so no check can start in between.
+            # Stopping: checks not yet started are cancelled and their slots handed back at once,
+            # so that another runner still claims them on time (handed back only after the
+            # running checks' timeouts, they came back more than an interval late and were
+            # skipped by the catch-up policy); running checks finish and are flushed. No await
+            # between choosing and cancelling, so no check can start in between.
             unstarted = list(self._pending.values())
             for c in unstarted:
                 task = self._tasks.get((c.location_id, c.slot_ms))
                 if task is not None:
                     task.cancel()
-            if tasks:
-                await asyncio.gather(*list(tasks), return_exceptions=True)
             if unstarted:
                 self.stats.handed_back += await asyncio.to_thread(self.hand_back, unstarted)
+            if tasks:
+                await asyncio.gather(*list(tasks), return_exceptions=True)
             await self._flush_now()
         finally:
             await clients.aclose()

@@ -244,7 +244,7 @@ with container.session() as session:
     job = session.execute(select(Job).where(Job.kind == "notes.digest")).scalar_one()
     out["job"] = [job.status, job.result]
     from watchkeeper.catalog import service as catalog
-    svc = catalog.get_service(session, name="api")
+    svc = catalog.lookup_service(session, name="api")
     out["evidence"] = registry.provider_for("notes_written")(session, svc).status.value
 print("RESULT " + json.dumps(out))
 """

@@ -9,6 +9,7 @@ import pytest
 from watchkeeper.alerting import service as alerting
 from watchkeeper.auth.service import Actor
 from watchkeeper.configfile import loader, plan
+from tests.factories.auth import SYSTEM
 
 TESTDATA = Path(__file__).parent / "testdata"
 APPLY = Actor.system("apply", "apply")
@@ -43,7 +44,7 @@ def test_apply_creates_receivers_and_routes_and_a_second_apply_changes_nothing(s
     assert kinds == [("create", "alert-routing", "alerting"), ("create", "receiver", "email-ops"), ("create", "receiver", "hooks")]
     second = plan.plan(session, cfg, actor=APPLY)
     assert [c for c in second.changes if c.kind in ("receiver", "alert-routing")] == []
-    explained = alerting.explain_route(session, labels={"alertname": "X", "severity": "critical", "service": "checkout"})
+    explained = alerting.explain_route(session, actor=SYSTEM, labels={"alertname": "X", "severity": "critical", "service": "checkout"})
     assert [r["receiver"] for r in explained.routes] == ["hooks", "email-ops"]
 
 
@@ -55,23 +56,23 @@ def test_removing_the_section_keeps_routing_but_dropping_a_receiver_deletes_it(s
     smaller = smaller[: smaller.index("    - name: hooks")] + smaller[smaller.index("  route:"):]
     kept = plan.apply(session, loader.load_text(smaller, file="x.yaml"), actor=APPLY)
     assert [(c.action, c.name) for c in kept.changes if c.kind == "receiver"] == [("note", "hooks")]
-    assert sorted(r.name for r in alerting.list_receivers(session)) == ["email-ops", "hooks"]
+    assert sorted(r.name for r in alerting.list_receivers(session, actor=SYSTEM)) == ["email-ops", "hooks"]
     result = plan.apply(session, loader.load_text(smaller, file="x.yaml"), actor=APPLY, prune=True)
     assert ("delete", "receiver", "hooks") in [(c.action, c.kind, c.name) for c in result.changes]
-    assert [r.name for r in alerting.list_receivers(session)] == ["email-ops"]
+    assert [r.name for r in alerting.list_receivers(session, actor=SYSTEM)] == ["email-ops"]
 
 
 def test_serving_another_file_never_deletes_the_alerting_config_applied_before(session):
     """Issue 10.16: `apply -f wk.yaml` then `make run` (the example file) deleted every receiver
     and route: the page went nowhere."""
     plan.apply(session, loader.load_file(TESTDATA / "alerting-good.yaml"), actor=APPLY)
-    before = alerting.explain_route(session, labels={"alertname": "X", "severity": "critical", "service": "checkout"})
+    before = alerting.explain_route(session, actor=SYSTEM, labels={"alertname": "X", "severity": "critical", "service": "checkout"})
     example = loader.load_file(Path(__file__).resolve().parents[2] / "examples" / "watchkeeper.yaml")
     result = plan.apply(session, example, actor=APPLY)
     assert result.summary()["delete"] == 0
-    assert {"email-ops", "hooks"} <= {r.name for r in alerting.list_receivers(session)}
+    assert {"email-ops", "hooks"} <= {r.name for r in alerting.list_receivers(session, actor=SYSTEM)}
     if example.alerting is None:
-        after = alerting.explain_route(session, labels={"alertname": "X", "severity": "critical", "service": "checkout"})
+        after = alerting.explain_route(session, actor=SYSTEM, labels={"alertname": "X", "severity": "critical", "service": "checkout"})
         assert [r["receiver"] for r in after.routes] == [r["receiver"] for r in before.routes]
     without_section = "version: 1\n"
     assert plan.apply(session, loader.load_text(without_section), actor=APPLY, prune=True).empty

@@ -17,6 +17,7 @@ from watchkeeper.alerting.schemas import SilenceCreate
 from watchkeeper.errors import InvalidInput, PermissionDenied
 from watchkeeper.maintenance import service as maintenance
 from watchkeeper.maintenance.schemas import WindowCreate
+from tests.factories.auth import SYSTEM
 
 
 def _route(receiver="ops"):
@@ -46,12 +47,12 @@ def test_a_silence_keeps_matching_alerts_quiet_and_expiry_lets_them_through(sess
     assert row.state == "silenced" and f"#{silence.id}" in row.state_reason and "deploying" in row.state_reason
     _flush_all(session, worker)
     assert smtp_server.subjects() == ["[FIRING:1] Other — search"]
-    listed = alerting.list_silences(session)
+    listed = alerting.list_silences(session, actor=SYSTEM)
     assert listed[0].matching_firing == 1 and listed[0].state == "active"
     alerting.expire_silence(session, silence_id=silence.id, actor=personas["bob"].actor)
     _flush_all(session, worker, seconds=61)
     assert "[FIRING:1] HighErrorRate — checkout" in smtp_server.subjects()
-    assert [s.state for s in alerting.list_silences(session, include_expired=True)] == ["expired"]
+    assert [s.state for s in alerting.list_silences(session, actor=SYSTEM, include_expired=True)] == ["expired"]
     kinds = [e.kind for e in session.execute(select(AlertEvent).where(AlertEvent.alert_id == row.id).order_by(AlertEvent.id)).scalars()]
     assert kinds[:3] == ["fired", "silenced", "active"] and "notified" in kinds
 
@@ -192,5 +193,5 @@ def test_a_critical_alert_on_a_dependency_inhibits_its_dependents(session, froze
     assert sorted(smtp_server.subjects()) == ["[FIRING:1] DatabaseDown — db", "[FIRING:1] HighLatency — search"]
     row = _alert(session, "HighErrorRate", service="checkout", severity="critical")
     assert row.state == "inhibited" and row.state_reason == "inhibited by DatabaseDown on db (a dependency of checkout)"
-    explained = alerting.explain_route(session, labels={"alertname": "X", "service": "api"})
+    explained = alerting.explain_route(session, actor=SYSTEM, labels={"alertname": "X", "service": "api"})
     assert explained.suppressed and "DatabaseDown" in explained.suppressed

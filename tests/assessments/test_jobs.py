@@ -8,6 +8,7 @@ from watchkeeper import app as composition
 from watchkeeper.queue.schemas import JobFilter
 from tests.assessments.servers import make_certs, serve
 from tests.factories.catalog import make_service
+from tests.factories.auth import SYSTEM
 
 
 def test_the_daily_schedule_queues_and_runs_each_service_s_built_in_suites(session_factory, container, tmp_path):
@@ -22,16 +23,16 @@ def test_the_daily_schedule_queues_and_runs_each_service_s_built_in_suites(sessi
         worker.run_once()
         worker.run_once()
     with session_factory() as s:
-        runs = {(r.service, r.suite.value) for svc in ("web", "batch") for r in assessments.list_runs(s, service=svc)}
+        runs = {(r.service, r.suite.value) for svc in ("web", "batch") for r in assessments.list_runs(s, actor=SYSTEM, service=svc)}
         assert ("web", "security") in runs and ("batch", "security") not in runs
         assert {("web", "operations"), ("batch", "operations"), ("web", "performance"), ("batch", "performance")} <= runs
-        security = assessments.list_runs(s, service="web", suite="security")[0]
+        security = assessments.list_runs(s, actor=SYSTEM, service="web", suite="security")[0]
         assert {c.id: c.status for c in security.checks}["tls_valid"] == "fail"
-        jobs = queue.list_jobs(s, filter=JobFilter(kind="assessments.run"))
+        jobs = queue.list_jobs(s, actor=SYSTEM, filter=JobFilter(kind="assessments.run"))
         assert len(jobs) == 5 and all(j.status.value == "succeeded" for j in jobs)
         # A second schedule the same day queues nothing new.
         queue.enqueue(s, kind="assessments.schedule")
         s.commit()
     composition.worker(container, session_factory=session_factory).run_once()
     with session_factory() as s:
-        assert len(queue.list_jobs(s, filter=JobFilter(kind="assessments.run"))) == 5
+        assert len(queue.list_jobs(s, actor=SYSTEM, filter=JobFilter(kind="assessments.run"))) == 5

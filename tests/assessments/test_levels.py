@@ -23,6 +23,7 @@ from watchkeeper.readiness import evaluation
 from tests.factories.catalog import make_service
 from tests.factories.readiness import post_result
 from tests.factories.auth import SYSTEM as AUDIT_READER  # the audit log is for admins and auditors
+from tests.factories.auth import SYSTEM
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -115,7 +116,7 @@ def test_unwired_measures_read_unknown_and_fail_the_level(session, system_actor)
     assert {c.id: c.status for c in run.checks} == {"monitors_present": "unknown", "alerting_routed": "unknown",
                                                      "runbooks_lint_clean": "unknown"}
     assert run.findings == []  # unknown is not a finding, but the level does not pass
-    status = next(s for s in assessments.service_audits(session, service="shop").suites if s.suite is Suite.OPERATIONS)
+    status = next(s for s in assessments.service_audits(session, actor=SYSTEM, service="shop").suites if s.suite is Suite.OPERATIONS)
     assert status.passed_level is None and "no monitors are measured yet" in status.levels[0].problems[0]
 
 

@@ -28,35 +28,35 @@ def _write(session, n: int, prefix: str = "thing") -> None:
 
 def test_intact_chain_verifies(session):
     _write(session, 5)
-    report = audit.verify(session)
+    report = audit.verify(session, actor=ACTOR)
     assert report.ok and report.events_checked == 5
 
 
 def test_editing_a_row_names_that_event(session):
     _write(session, 5)
     session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(actor="mallory"))
-    report = audit.verify(session)
+    report = audit.verify(session, actor=ACTOR)
     assert not report.ok and report.first_bad_seq == 3 and "edited" in report.reason
 
 
 def test_editing_json_payload_is_detected(session):
     _write(session, 3)
     session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(after={"n": 999}))
-    report = audit.verify(session)
+    report = audit.verify(session, actor=ACTOR)
     assert not report.ok and report.first_bad_seq == 2
 
 
 def test_deleting_a_middle_row_is_detected(session):
     _write(session, 5)
     session.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
-    report = audit.verify(session)
+    report = audit.verify(session, actor=ACTOR)
     assert not report.ok and report.first_bad_seq == 2 and "missing" in report.reason
 
 
 def test_deleting_the_newest_rows_is_detected(session):
     _write(session, 5)
     session.execute(delete(AuditEvent).where(AuditEvent.seq >= 4))
-    report = audit.verify(session)
+    report = audit.verify(session, actor=ACTOR)
     assert not report.ok and report.first_bad_seq == 4
 
 
@@ -65,14 +65,14 @@ def test_swapping_two_rows_is_detected(session):
     session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(seq=-2))
     session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(seq=2))
     session.execute(update(AuditEvent).where(AuditEvent.seq == -2).values(seq=3))
-    report = audit.verify(session)
+    report = audit.verify(session, actor=ACTOR)
     assert not report.ok and report.first_bad_seq == 2
 
 
 def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(session, tmp_path):
     signer = Signer.load_or_create(tmp_path / "key.pem")
     _write(session, 4)
-    assert audit.checkpoint(session, signer=signer).seq == 4
+    assert audit.checkpoint(session, signer=signer, actor=ACTOR).seq == 4
     # An attacker edits event 2 and recomputes every later hash so the links hold again.
     rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
     rows[1].actor = "mallory"
@@ -84,16 +84,16 @@ def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(session, tmp_path)
         prev = row.hash
     session.execute(text("UPDATE audit_head SET hash = :h"), {"h": prev})
     session.flush()
-    report = audit.verify(session, signer=signer)
+    report = audit.verify(session, actor=ACTOR, signer=signer)
     assert not report.ok and report.first_bad_seq == 4 and "rewritten" in report.reason
 
 
 def test_checkpoint_signature_is_checked_with_the_key(session, tmp_path):
     signer = Signer.load_or_create(tmp_path / "key.pem")
     _write(session, 2)
-    audit.checkpoint(session, signer=signer)
+    audit.checkpoint(session, signer=signer, actor=ACTOR)
     session.execute(text("UPDATE audit_checkpoint SET signature = :s"), {"s": signer.sign(b"something else")})
-    report = audit.verify(session, signer=signer)
+    report = audit.verify(session, actor=ACTOR, signer=signer)
     assert not report.ok and "signature" in report.reason
 
 
@@ -108,7 +108,7 @@ def test_export_is_json_lines_oldest_first_with_hashes(session):
     import json
 
     _write(session, 3)
-    lines = [json.loads(line) for line in audit.export(session)]
+    lines = [json.loads(line) for line in audit.export(session, actor=ACTOR)]
     assert [e["seq"] for e in lines] == [1, 2, 3]
     assert lines[1]["prev_hash"] == lines[0]["hash"]
 
@@ -153,7 +153,7 @@ def test_parallel_writers_keep_the_chain_valid(fresh_url, backend):
     try:
         assert not errors, errors[:1]
         with factory() as s:
-            report = audit.verify(s)
+            report = audit.verify(s, actor=ACTOR)
             assert report.ok, report.reason
             assert report.events_checked == 8 * 15
             assert audit.chain_length(s) == 120
@@ -175,11 +175,11 @@ def test_numbers_that_jsonb_normalises_still_verify(session, backend):
     session.expire_all()  # read every payload back from the store
     stored = session.execute(select(AuditEvent.before).order_by(AuditEvent.seq)).scalars().all()
     assert len(stored) == len(TRICKY_NUMBERS)
-    report = audit.verify(session)
+    report = audit.verify(session, actor=ACTOR)
     assert report.ok, report.reason
     session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(before={"threshold": 1e19}))
     session.expire_all()
-    tampered = audit.verify(session)
+    tampered = audit.verify(session, actor=ACTOR)
     assert not tampered.ok and tampered.first_bad_seq == 3
 
 
@@ -198,7 +198,7 @@ def test_events_hashed_before_numbers_were_normalised_still_verify(session):
 
     session.execute(update(AuditHead).values(hash=legacy))
     session.expire_all()
-    assert audit.verify(session).ok
+    assert audit.verify(session, actor=ACTOR).ok
 
 
 @hsettings(max_examples=200, deadline=None)

@@ -11,6 +11,7 @@ from watchkeeper.catalog import service as catalog
 from watchkeeper.catalog import teams
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.configfile import loader, plan
+from tests.factories.auth import SYSTEM
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "watchkeeper.yaml"
 
@@ -75,7 +76,7 @@ def test_without_prune_an_object_missing_from_the_file_is_kept_and_said_so(sessi
     assert kept == [("note", "service", "db")]
     assert result.summary()["delete"] == 0 and result.summary()["kept"] == 1
     assert {s.name for s in catalog.list_services(session, actor=system_actor)} == {"api", "db"}
-    assert catalog.get_service(session, name="db").managed_by == "config"
+    assert catalog.get_service(session, actor=SYSTEM, name="db").managed_by == "config"
 
 
 def test_a_section_the_file_leaves_out_is_never_touched_even_with_prune(session, system_actor):
@@ -96,14 +97,14 @@ def test_apply_never_changes_stages_and_says_so(no_gates, session, system_actor)
     result = plan.apply(session, _cfg(BASE), actor=system_actor)
     assert result.empty
     assert any(c.action == "note" and "promote" in c.detail for c in result.changes)
-    assert catalog.get_service(session, name="api").stage == Stage.MVP
+    assert catalog.get_service(session, actor=SYSTEM, name="api").stage == Stage.MVP
 
 
 def test_a_runtime_object_with_a_declared_name_is_adopted(session, system_actor):
     make_service(session, name="db", team="core")
     result = plan.apply(session, _cfg(BASE), actor=system_actor)
     assert any(c.name == "db" and c.detail and "adopt" in c.detail for c in result.changes)
-    assert catalog.get_service(session, name="db").managed_by == "config"
+    assert catalog.get_service(session, actor=SYSTEM, name="db").managed_by == "config"
 
 
 def test_a_failing_apply_changes_nothing(session, system_actor):
@@ -140,20 +141,20 @@ def test_maintenance_windows_are_declared_in_the_file(session, system_actor):
 
     first = plan.apply(session, _cfg(WINDOWS), actor=system_actor)
     assert ("create", "maintenance_window", "sunday-patching") in [(c.action, c.kind, c.name) for c in first.changes]
-    w = maintenance.list_windows(session, include_past=True)[0]
+    w = maintenance.list_windows(session, actor=SYSTEM, include_past=True)[0]
     assert (w.name, w.service, w.managed_by, w.duration_seconds, w.timezone) == ("sunday-patching", "api", "config", 7200, "Europe/Berlin")
     assert w.starts_at.isoformat() == "2026-03-01T01:00:00+00:00"
     assert plan.plan(session, _cfg(WINDOWS), actor=system_actor).empty  # +01:00 in the file equals the stored UTC
     longer = plan.apply(session, _cfg(WINDOWS.replace("duration: 2h", "duration: 3h")), actor=system_actor)
     changed = [c for c in longer.changes if c.kind == "maintenance_window"]
     assert [c.action for c in changed] == ["update"] and list(changed[0].after) == ["duration"]
-    assert maintenance.list_windows(session, include_past=True)[0].duration_seconds == 3 * 3600
+    assert maintenance.list_windows(session, actor=SYSTEM, include_past=True)[0].duration_seconds == 3 * 3600
     gone = plan.apply(session, _cfg(BASE + "maintenance_windows: []\n"), actor=system_actor, prune=True)
     assert ("delete", "maintenance_window", "sunday-patching") in [(c.action, c.kind, c.name) for c in gone.changes]
-    assert maintenance.list_windows(session, include_past=True)[0].cancelled_at is not None
+    assert maintenance.list_windows(session, actor=SYSTEM, include_past=True)[0].cancelled_at is not None
     back = plan.apply(session, _cfg(WINDOWS), actor=system_actor)  # declared again: the name is reused
     assert ("create", "maintenance_window", "sunday-patching") in [(c.action, c.kind, c.name) for c in back.changes]
-    again = maintenance.list_windows(session, include_past=True)
+    again = maintenance.list_windows(session, actor=SYSTEM, include_past=True)
     assert len(again) == 1 and again[0].cancelled_at is None and again[0].duration_seconds == 7200
 
 
@@ -176,7 +177,7 @@ def test_a_runtime_window_with_a_declared_name_is_adopted_and_a_cancelled_runtim
                                                          duration="1h"), actor=system_actor)
     result = plan.apply(session, _cfg(WINDOWS), actor=system_actor)
     assert any(c.name == "sunday-patching" and c.detail and "adopt" in c.detail for c in result.changes)
-    w = maintenance.list_windows(session, include_past=True)[0]
+    w = maintenance.list_windows(session, actor=SYSTEM, include_past=True)[0]
     assert w.managed_by == "config" and w.duration_seconds == 7200
     maintenance.create_window(session, data=WindowCreate(name="adhoc", service="api", starts_at=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc),
                                                          duration="1h"), actor=system_actor)

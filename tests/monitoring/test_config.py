@@ -11,6 +11,7 @@ from watchkeeper.configfile import loader, plan
 from watchkeeper.monitoring.metrics import rules
 from watchkeeper.monitoring.probes import service as monitoring
 from watchkeeper.monitoring.slos import service as slos
+from tests.factories.auth import SYSTEM
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = """
@@ -48,7 +49,7 @@ def test_apply_creates_then_changes_nothing_then_updates_and_deletes(session, sy
     created = {(c.kind, c.name) for c in result.changes if c.action == "create"}
     assert {("monitor", "shop-home"), ("monitor", "shop-db"), ("monitor", "nightly"), ("alert_rule", "shop-slow"),
             ("slo", "shop-availability")} <= created
-    m = monitoring.get_monitor(session, name="shop-home")
+    m = monitoring.get_monitor(session, actor=SYSTEM, name="shop-home")
     assert m.managed_by == "config" and m.quorum == 2 and m.http["json"] == [{"path": "$.status", "op": "==", "value": "ok"}]
     assert plan.plan(session, loader.load_text(MONITORS), actor=system_actor).empty
     changed = MONITORS.replace("interval: 30s", "interval: 45s").replace("target: 99.9", "target: 99.5")
@@ -56,8 +57,8 @@ def test_apply_creates_then_changes_nothing_then_updates_and_deletes(session, sy
     result = plan.apply(session, loader.load_text(changed), actor=system_actor, prune=True)
     assert {(c.action, c.kind, c.name) for c in result.changes} == {
         ("update", "monitor", "shop-home"), ("update", "slo", "shop-availability"), ("delete", "monitor", "shop-db")}
-    assert monitoring.get_monitor(session, name="shop-home").interval.total_seconds() == 45
-    assert slos.get_slo(session, name="shop-availability").target == 99.5
+    assert monitoring.get_monitor(session, actor=SYSTEM, name="shop-home").interval.total_seconds() == 45
+    assert slos.get_slo(session, actor=SYSTEM, name="shop-availability").target == 99.5
     assert monitoring.find_monitor(session, name="shop-db") is None
     assert plan.plan(session, loader.load_text(changed), actor=system_actor).empty
 
@@ -67,9 +68,9 @@ def test_a_runtime_monitor_with_a_declared_name_is_adopted(session, system_actor
     result = plan.apply(session, loader.load_text(MONITORS), actor=system_actor)
     change = next(c for c in result.changes if c.name == "nightly")
     assert change.action == "update" and change.detail.startswith("adopt")
-    m = monitoring.get_monitor(session, name="nightly")
+    m = monitoring.get_monitor(session, actor=SYSTEM, name="nightly")
     assert m.managed_by == "config" and m.heartbeat["cron"] == "0 3 * * *"
-    assert rules.get_rule(session, name="shop-slow").managed_by == "config"
+    assert rules.get_rule(session, actor=SYSTEM, name="shop-slow").managed_by == "config"
 
 
 def test_runtime_monitors_are_never_deleted_by_apply(session, system_actor):
@@ -111,8 +112,8 @@ def test_apply_leaves_a_monitor_paused_at_run_time_paused_unless_the_file_says_e
     monitoring.set_enabled(session, name="shop-home", enabled=False, actor=system_actor)
     again = plan.apply(session, loader.load_text(MONITORS), actor=system_actor)
     assert again.empty, [c.describe() for c in again.changes]
-    assert monitoring.get_monitor(session, name="shop-home").enabled is False
+    assert monitoring.get_monitor(session, actor=SYSTEM, name="shop-home").enabled is False
     said = MONITORS.replace("  - name: shop-home\n", "  - name: shop-home\n    enabled: true\n", 1)
     assert said != MONITORS
     plan.apply(session, loader.load_text(said), actor=system_actor)
-    assert monitoring.get_monitor(session, name="shop-home").enabled is True
+    assert monitoring.get_monitor(session, actor=SYSTEM, name="shop-home").enabled is True

@@ -16,6 +16,7 @@ from watchkeeper.monitoring.models import Ping
 from watchkeeper.signals.models import Signal
 from watchkeeper.queue.context import JobContext
 from watchkeeper.monitoring import jobs
+from tests.factories.auth import SYSTEM
 
 
 def _job(session, settings):
@@ -28,13 +29,13 @@ def test_missed_ping_past_grace_raises_an_alert_and_a_late_ping_resolves_it(sess
     session.commit()
     first = client.post(m.ping_path, content=b"backup of 12 GB done")
     assert first.status_code == 200 and first.text == "OK nightly-backup up\n"
-    assert monitoring.get_monitor(session, name="nightly-backup").deadline_at == frozen_clock + dt.timedelta(hours=1, minutes=10)
+    assert monitoring.get_monitor(session, actor=SYSTEM, name="nightly-backup").deadline_at == frozen_clock + dt.timedelta(hours=1, minutes=10)
 
     clock.advance(dt.timedelta(hours=1, minutes=9))
     assert _job(session, settings) == {"down": 0}
     clock.advance(dt.timedelta(minutes=2))
     assert _job(session, settings) == {"down": 1}
-    m = monitoring.get_monitor(session, name="nightly-backup")
+    m = monitoring.get_monitor(session, actor=SYSTEM, name="nightly-backup")
     assert m.status == "down" and m.last_error.startswith("no ping since 2026-03-02 09:00:00 UTC; one was expected by 2026-03-02 10:00:00 UTC")
     assert [(e.source, e.labels["alertname"], e.firing) for e in published] == [("heartbeat", "HeartbeatMissed", True)]
     assert published[0].starts_at == frozen_clock + dt.timedelta(hours=1, minutes=10)
@@ -44,7 +45,7 @@ def test_missed_ping_past_grace_raises_an_alert_and_a_late_ping_resolves_it(sess
     late = client.get(m.ping_path)
     assert late.status_code == 200
     assert [e.firing for e in published] == [True, False]
-    assert monitoring.get_monitor(session, name="nightly-backup").status == "up"
+    assert monitoring.get_monitor(session, actor=SYSTEM, name="nightly-backup").status == "up"
     assert [p.body for p in session.execute(select(Ping).order_by(Ping.id)).scalars()] == ["backup of 12 GB done", None]
 
 
@@ -52,10 +53,10 @@ def test_fail_signal_and_exit_status_take_it_down_at_once(session, client, publi
     m = make_monitor(session, name="cron", heartbeat={"period": "1d"})
     session.commit()
     assert client.post(f"{m.ping_path}/fail", content=b"pg_dump: connection refused").text == "OK cron down\n"
-    assert monitoring.get_monitor(session, name="cron").last_error == "the job reported failure: pg_dump: connection refused"
+    assert monitoring.get_monitor(session, actor=SYSTEM, name="cron").last_error == "the job reported failure: pg_dump: connection refused"
     assert client.get(f"{m.ping_path}/0").text == "OK cron up\n"
     assert client.get(f"{m.ping_path}/2").text == "OK cron down\n"
-    assert monitoring.get_monitor(session, name="cron").last_error == "the job reported failure (exit status 2)"
+    assert monitoring.get_monitor(session, actor=SYSTEM, name="cron").last_error == "the job reported failure (exit status 2)"
     assert [e.firing for e in published] == [True, False, True]
     assert client.head(m.ping_path).status_code == 200
 
@@ -68,7 +69,7 @@ def test_start_signal_requires_success_within_the_grace(session, client, frozen_
     assert client.get(f"{m.ping_path}/start").status_code == 200
     clock.advance(dt.timedelta(minutes=16))
     assert _job(session, settings) == {"down": 1}
-    assert "has not reported success within the grace time" in monitoring.get_monitor(session, name="etl").last_error
+    assert "has not reported success within the grace time" in monitoring.get_monitor(session, actor=SYSTEM, name="etl").last_error
 
 
 def test_unknown_token_and_bad_signal_get_clear_errors(client):
@@ -89,7 +90,7 @@ def test_a_heartbeat_that_never_pinged_does_not_page(session, frozen_clock, sett
     make_monitor(session, name="new", heartbeat={"period": "1m", "grace": "1m"})
     clock.advance(dt.timedelta(days=2))
     assert _job(session, settings) == {"down": 0} and published == []
-    assert monitoring.get_monitor(session, name="new").status == "pending"
+    assert monitoring.get_monitor(session, actor=SYSTEM, name="new").status == "pending"
 
 
 def test_cron_deadlines_follow_the_time_zone():
@@ -109,10 +110,10 @@ def test_a_fixed_time_cron_heartbeat_stays_up_through_the_fall_back_night(sessio
     session.commit()
     clock.set_frozen(dt.datetime(2026, 10, 25, 0, 30, 5, tzinfo=dt.timezone.utc))  # 02:30:05 CEST
     assert client.get(m.ping_path).text == "OK nightly up\n"
-    assert monitoring.get_monitor(session, name="nightly").deadline_at == dt.datetime(2026, 10, 26, 1, 40, tzinfo=dt.timezone.utc)
+    assert monitoring.get_monitor(session, actor=SYSTEM, name="nightly").deadline_at == dt.datetime(2026, 10, 26, 1, 40, tzinfo=dt.timezone.utc)
     clock.set_frozen(dt.datetime(2026, 10, 25, 1, 45, tzinfo=dt.timezone.utc))  # 02:45 CET
     assert _job(session, settings) == {"down": 0} and published == []
-    assert monitoring.get_monitor(session, name="nightly").status == "up"
+    assert monitoring.get_monitor(session, actor=SYSTEM, name="nightly").status == "up"
 
 
 # ---------------------------------------------------------------- the ping endpoint itself
@@ -161,7 +162,7 @@ def test_the_fast_path_answers_exactly_as_the_documented_routes(session, contain
         (404, "application/json", {"code": "heartbeat.not_found", "field": None, "message":
                                    "no heartbeat monitor has this ping URL; copy it from `watchkeeper monitor show NAME`"}),
     ]
-    pings = heartbeats.list_pings(session, name="hb")
+    pings = heartbeats.list_pings(session, actor=SYSTEM, name="hb")
     assert [(p["signal"], p["exit_status"], p["body"]) for p in reversed(pings)] == [
         ("success", None, None), ("fail", None, "disk full"), ("success", None, None), ("start", None, None),
         ("success", 0, None)]
@@ -198,7 +199,7 @@ def test_a_ping_the_database_cannot_store_gets_a_503_and_changes_nothing(session
     assert r.status_code == 503
     assert r.json()["error"]["code"] == "heartbeat.not_recorded" and "retry the ping" in r.json()["error"]["message"]
     session.expire_all()
-    hb = monitoring.get_monitor(session, name="hb")
+    hb = monitoring.get_monitor(session, actor=SYSTEM, name="hb")
     assert hb.status == "pending" and hb.last_ping_at is None
     assert session.execute(select(Ping)).first() is None
     assert session.execute(select(Signal)).first() is None  # its down transition was rolled back with it

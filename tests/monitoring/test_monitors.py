@@ -16,6 +16,7 @@ from watchkeeper.auth.service import Actor
 from watchkeeper.monitoring.models import Location, Monitor
 from watchkeeper.monitoring.probes import service as monitoring
 from watchkeeper.monitoring.probes.schemas import MonitorCreate, MonitorUpdate
+from tests.factories.auth import SYSTEM
 
 
 def _actions(session, target):
@@ -75,7 +76,7 @@ def test_slots_are_phase_jittered_and_pause_parks_them(session, frozen_clock, sy
     assert len(set(d % 60_000 for d in due)) == 20  # spread across the minute, not all at :00
     monitoring.set_enabled(session, name="m0", enabled=False, actor=system_actor)
     loc = session.execute(select(Location).join(Monitor).where(Monitor.name == "m0")).scalar_one()
-    assert loc.due_ms is None and monitoring.get_monitor(session, name="m0").status == "paused"
+    assert loc.due_ms is None and monitoring.get_monitor(session, actor=SYSTEM, name="m0").status == "paused"
     assert _actions(session, "monitor:m0") == ["monitor.create", "monitor.update"]
 
 

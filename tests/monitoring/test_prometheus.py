@@ -13,6 +13,7 @@ from watchkeeper.monitoring.metrics.schemas import RuleCreate
 from watchkeeper.monitoring.models import Rule
 from watchkeeper.signals.schemas import SignalFilter
 from watchkeeper.signals.service import list_signals
+from tests.factories.auth import SYSTEM
 
 pytestmark = pytest.mark.slow
 
@@ -48,9 +49,9 @@ def test_promql_rule_fires_per_series_and_resolves(session, prom, system_actor):
     ), actor=system_actor)
     rule = session.query(Rule).filter_by(name="orders-low").one()
     assert rules.evaluate_rule(session, rule) == 1
-    fired = list_signals(session, filter=SignalFilter(source="rule", name="orders-low"))
+    fired = list_signals(session, actor=SYSTEM, filter=SignalFilter(source="rule", name="orders-low"))
     assert len(fired) == 1 and fired[0].firing
     assert fired[0].labels["region"] == "us" and fired[0].annotations["summary"] == "orders in us at 7"
     rules.update_rule(session, name="orders-low", data=rules.RuleUpdate(expr='orders_total{job="shop"} < 1'), actor=system_actor)
-    resolved = list_signals(session, filter=SignalFilter(source="rule", name="orders-low"))
+    resolved = list_signals(session, actor=SYSTEM, filter=SignalFilter(source="rule", name="orders-low"))
     assert [s.firing for s in resolved] == [False, True]

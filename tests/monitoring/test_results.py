@@ -19,6 +19,7 @@ from watchkeeper.monitoring.probes.kinds import ProbeResult
 from watchkeeper.monitoring.probes.results import ResultIn
 from watchkeeper.signals.service import list_signals
 from watchkeeper.signals.schemas import SignalFilter
+from tests.factories.auth import SYSTEM
 
 
 class Feed:
@@ -42,7 +43,7 @@ class Feed:
 
     @property
     def status(self) -> str:
-        return monitoring.get_monitor(self.session, name=self.name).status
+        return monitoring.get_monitor(self.session, actor=SYSTEM, name=self.name).status
 
 
 def test_down_only_after_n_consecutive_failures_then_up_again(session, published):
@@ -68,7 +69,7 @@ def test_down_only_after_n_consecutive_failures_then_up_again(session, published
     feed(True)
     assert feed.status == "up" and [e.firing for e in published] == [True, False]
     assert published[1].ends_at is not None and published[1].starts_at == down.starts_at
-    rows = list_signals(session, filter=SignalFilter(name="home"))
+    rows = list_signals(session, actor=SYSTEM, filter=SignalFilter(name="home"))
     assert [r.firing for r in rows] == [False, True]  # newest first, kept in our own history
 
 
@@ -77,9 +78,9 @@ def test_results_and_samples_are_stored(session):
     feed = Feed(session, "home")
     feed(True)
     feed(False)
-    checks = history.list_checks(session, name="home")
+    checks = history.list_checks(session, actor=SYSTEM, name="home")
     assert [(c.ok, c.error) for c in checks] == [(False, "connection refused"), (True, None)]
-    assert history.list_checks(session, name="home", failures_only=True)[0].error == "connection refused"
+    assert history.list_checks(session, actor=SYSTEM, name="home", failures_only=True)[0].error == "connection refused"
 
 
 def test_a_slot_is_recorded_once_and_late_results_do_not_flap(session, published):
@@ -99,7 +100,7 @@ def test_two_of_two_quorum_needs_both_locations(session, published):
     feed = Feed(session, "global")
     feed(True, location="a")
     feed(False, location="b")
-    m = monitoring.get_monitor(session, name="global")
+    m = monitoring.get_monitor(session, actor=SYSTEM, name="global")
     assert m.status == "up" and {s.location: s.status for s in m.location_states} == {"a": "up", "b": "down"}
     assert published == []
     feed(False, location="a")
@@ -119,7 +120,7 @@ def test_a_certificate_warning_is_its_own_signal(session, published):
     make_monitor(session, name="cert", tls={"host": "127.0.0.1"})
     feed = Feed(session, "cert")
     feed(True, warning="certificate of x expires in 10.0 days (warn below 21)")
-    assert monitoring.get_monitor(session, name="cert").warning.startswith("certificate of x")
+    assert monitoring.get_monitor(session, actor=SYSTEM, name="cert").warning.startswith("certificate of x")
     assert [(e.labels["alertname"], e.firing, e.severity) for e in published] == [("MonitorWarning", True, "warning")]
     feed(True, warning="certificate of x expires in 10.0 days (warn below 21)")
     assert len(published) == 1

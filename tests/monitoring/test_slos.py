@@ -20,6 +20,7 @@ from watchkeeper.monitoring.models import Slo
 from watchkeeper.monitoring.slos import _burn, evaluation, sla
 from watchkeeper.monitoring.slos import service as slos
 from watchkeeper.monitoring.slos.schemas import SloCreate
+from tests.factories.auth import SYSTEM
 
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)
@@ -103,7 +104,7 @@ def _evaluate(session, slo) -> None:
 
 
 def _firing(session) -> set[str]:
-    return {b.alert for b in slos.status(session, name="pay-availability").burn if b.firing}
+    return {b.alert for b in slos.status(session, actor=SYSTEM, name="pay-availability").burn if b.firing}
 
 
 def test_a_fast_burn_pages_and_resolves_soon_after_it_stops(session, system_actor, frozen_clock, published):
@@ -112,7 +113,7 @@ def test_a_fast_burn_pages_and_resolves_soon_after_it_stops(session, system_acto
     _traffic(session, until=now, minutes=60, per_minute=1000, bad=20)  # … then an hour at 2 % errors
     slo = _slo(session, system_actor)
     _evaluate(session, slo)
-    st_ = slos.status(session, name="pay-availability")
+    st_ = slos.status(session, actor=SYSTEM, name="pay-availability")
     burn = {b.alert: (round(b.burn_long, 3), round(b.burn_short, 3)) for b in st_.burn}
     # by hand: 1 h and 5 m at 2 %/0.1 % = 20; 6 h: 1,200 bad of 360,000 = 3.333; 3 d: 1,200 of 4,320,000 = 0.278
     assert burn == {"page-1h": (20.0, 20.0), "page-6h": (3.333, 20.0), "ticket-3d": (0.278, 3.333)}
@@ -131,7 +132,7 @@ def test_a_fast_burn_pages_and_resolves_soon_after_it_stops(session, system_acto
         actor=system_actor)
     from watchkeeper.alerting import service as alerting
 
-    routed = alerting.explain_route(session, labels={"alertname": "SLOErrorBudgetBurn", **page[0].labels})
+    routed = alerting.explain_route(session, actor=SYSTEM, labels={"alertname": "SLOErrorBudgetBurn", **page[0].labels})
     assert [r["receiver"] for r in routed.routes] == ["pager"]
     # the burn stops: ten clean minutes clear the 5-minute window while the hour still looks bad
     clock.advance(10 * M)
@@ -139,7 +140,7 @@ def test_a_fast_burn_pages_and_resolves_soon_after_it_stops(session, system_acto
     _evaluate(session, slo)
     assert _firing(session) == set()
     assert [e.firing for e in published] == [True, False]
-    long_burn = next(b.burn_long for b in slos.status(session, name="pay-availability").burn if b.alert == "page-1h")
+    long_burn = next(b.burn_long for b in slos.status(session, actor=SYSTEM, name="pay-availability").burn if b.alert == "page-1h")
     assert long_burn == pytest.approx(50 * 20 / 60_000 / 0.001)  # 16.7: still above 14.4, yet resolved
 
 
@@ -150,7 +151,7 @@ def test_a_slow_burn_opens_a_ticket_not_a_page(session, system_actor, frozen_clo
     assert _firing(session) == {"ticket-3d"}
     ticket = [e for e in published if e.firing][0]
     assert ticket.labels["severity"] == "warning" and ticket.labels["urgency"] == "ticket" and ticket.severity == "warning"
-    st_ = slos.status(session, name="pay-availability")
+    st_ = slos.status(session, actor=SYSTEM, name="pay-availability")
     # 30-day window, 3 days of data at 0.15 %: attainment 99.85 %, budget 1 - 1.5 = -50 %
     assert st_.attainment_percent == pytest.approx(99.85)
     assert st_.budget_remaining == pytest.approx(-0.5)
@@ -173,7 +174,7 @@ def test_counters_are_counted_by_increase(session, system_actor, frozen_clock):
     store.write(session, samples)
     slo = _slo(session, system_actor, counters=True)
     _evaluate(session, slo)
-    page = next(b for b in slos.status(session, name="pay-availability").burn if b.alert == "page-1h")
+    page = next(b for b in slos.status(session, actor=SYSTEM, name="pay-availability").burn if b.alert == "page-1h")
     assert page.burn_long == pytest.approx(5.0) and not page.firing
 
 
@@ -185,7 +186,7 @@ def test_latency_slo_counts_requests_under_the_threshold(session, system_actor, 
     slos.create_slo(session, data=SloCreate(name="pay-latency", service="pay", kind="latency", target=99.0,
                                             metric='api_latency_seconds{route="/pay"}', threshold="300ms"), actor=system_actor)
     evaluation.evaluate_all(session)
-    st_ = slos.status(session, name="pay-latency")
+    st_ = slos.status(session, actor=SYSTEM, name="pay-latency")
     assert (st_.good, st_.total) == (60.0, 100.0)
 
 
@@ -196,7 +197,7 @@ def test_availability_slo_from_a_monitor(session, system_actor, frozen_clock):
                            to_ms(frozen_clock - 50 * M) + i * 30_000) for i in range(100)])
     slos.create_slo(session, data=SloCreate(name="pay-probe", service="pay", target=95, monitor="pay-home"), actor=system_actor)
     evaluation.evaluate_all(session)
-    st_ = slos.status(session, name="pay-probe")
+    st_ = slos.status(session, actor=SYSTEM, name="pay-probe")
     assert (st_.good, st_.total) == (90.0, 100.0) and st_.attainment_percent == 90.0
 
 
@@ -260,7 +261,7 @@ def test_a_new_slo_counts_its_back_filled_history_once_roll_ups_are_current(sess
     store.rollup(session, max_span=dt.timedelta(days=4))  # the roll-ups are current before the SLO exists
     slo = _slo(session, system_actor)
     _evaluate(session, slo)  # back-fills 3 days of SLO minutes, all behind the roll-up mark
-    st_ = slos.status(session, name="pay-availability")  # the 30-day window reads the roll-ups
+    st_ = slos.status(session, actor=SYSTEM, name="pay-availability")  # the 30-day window reads the roll-ups
     assert (st_.good, st_.total) == (4_260_000.0, 4_320_000.0)
     assert st_.budget_remaining == pytest.approx(OUTAGE_BUDGET_LEFT)
     assert round(st_.budget_remaining, 1) == -12.9
@@ -299,7 +300,7 @@ def test_catch_up_after_worker_downtime_reaches_the_budget(session, system_actor
     _traffic(session, until=clock.utcnow(), minutes=60, per_minute=1000, bad=0)
     store.rollup(session)  # restart: roll-ups first …
     _evaluate(session, slo)  # … then the SLO catches up two hours behind the mark
-    st_ = slos.status(session, name="pay-availability")
+    st_ = slos.status(session, actor=SYSTEM, name="pay-availability")
     assert (st_.good, st_.total) == (120_000.0, 180_000.0)
     assert st_.budget_remaining == pytest.approx(1 - (60_000 / 180_000) / 0.001)
     # and the next roll-up neither loses nor double-counts them
@@ -307,7 +308,7 @@ def test_catch_up_after_worker_downtime_reaches_the_budget(session, system_actor
     _traffic(session, until=clock.utcnow(), minutes=5, per_minute=1000, bad=0)
     store.rollup(session)
     _evaluate(session, slo)
-    assert slos.status(session, name="pay-availability").total == 185_000.0
+    assert slos.status(session, actor=SYSTEM, name="pay-availability").total == 185_000.0
 
 
 # ---------------------------------------------------------------- changing an SLO's source
@@ -324,13 +325,13 @@ def test_a_new_source_replaces_the_old_sources_events(session, system_actor, fro
     _evaluate(session, slo)
     store.rollup(session, max_span=dt.timedelta(days=4))
     assert _firing(session) == {"page-1h", "page-6h", "ticket-3d"}
-    assert {b.alert: round(b.burn_long, 3) for b in slos.status(session, name="pay-availability").burn} == {
+    assert {b.alert: round(b.burn_long, 3) for b in slos.status(session, actor=SYSTEM, name="pay-availability").burn} == {
         "page-1h": 20.0, "page-6h": 20.0, "ticket-3d": 20.0}
     clock.advance(M)
     slos.replace_slo(session, data=SloCreate(name="pay-availability", service="pay", target=99.9, window="30d",
                                              good="clean_good", total="clean_total"), actor=system_actor)
     _evaluate(session, slo)
-    st_ = slos.status(session, name="pay-availability")
+    st_ = slos.status(session, actor=SYSTEM, name="pay-availability")
     assert {b.alert: (b.burn_long, b.burn_short) for b in st_.burn} == {
         "page-1h": (0.0, 0.0), "page-6h": (0.0, 0.0), "ticket-3d": (0.0, 0.0)}
     assert _firing(session) == set()

@@ -20,7 +20,7 @@ def people(session):
     system = Actor.system("factory", "system")
     for handle in ("alice", "pat"):
         try:
-            teams.get_person(session, handle=handle)
+            teams.lookup_person(session, handle=handle)
         except NotFound:
             teams.create_person(session, data=PersonCreate(handle=handle), actor=system)
     return ["alice", "pat"]

@@ -17,6 +17,7 @@ from watchkeeper.queue import service as queue
 from watchkeeper.queue.schemas import JobFilter
 from tests.factories.catalog import make_service
 from tests.factories.readiness import make_role, sign, waive
+from tests.factories.auth import SYSTEM
 
 PROD_ITEMS = ["audits_complete", "monitoring_active", "alerting_active", "backup_restore_tested", "runbook_reviewed",
               "oncall_coverage", "refine_signoff", "rollback_drilled", "slo_achievable", "incident_process", "dr_plan"]
@@ -71,10 +72,10 @@ def test_a_prod_service_falling_out_of_readiness_raises_a_regression_and_recover
     assert fired[0].labels == {"alertname": "ReadinessRegression", "service": "api", "source": "readiness", "severity": "critical"}
     assert fired[0].severity == "critical" and fired[0].service == "api"
     # Recorded in the signal history like every other internal signal.
-    history = list_signals(session, filter=SignalFilter(source="readiness", name="ReadinessRegression"))
+    history = list_signals(session, actor=SYSTEM, filter=SignalFilter(source="readiness", name="ReadinessRegression"))
     assert [(h.firing, h.service) for h in history] == [(True, "api")]
     assert "backup_restore_tested" in fired[0].annotations["description"]
-    assert continuous.regression_state(session, service="api") == clock.utcnow()
+    assert continuous.regression_state(session, actor=SYSTEM, service="api") == clock.utcnow()
     # Still failing: no second page.
     assert continuous.refresh(session, actor=system_actor, services=["api"]).regressions_opened == []
     waive(session, "api", "backup_restore_tested", days=30, reason="restore test scheduled for Friday")
@@ -82,7 +83,7 @@ def test_a_prod_service_falling_out_of_readiness_raises_a_regression_and_recover
     assert summary.regressions_resolved == ["api"]
     resolved = [s for s in signals if s.source == "readiness"][-1]
     assert not resolved.firing and resolved.ends_at == clock.utcnow() and resolved.labels == fired[0].labels
-    assert continuous.regression_state(session, service="api") is None
+    assert continuous.regression_state(session, actor=SYSTEM, service="api") is None
 
 
 def test_the_regression_becomes_an_alert_in_the_pipeline(session, system_actor, frozen_clock, personas):
@@ -122,7 +123,7 @@ def test_evidence_changes_queue_one_coalesced_refresh_per_service(session, syste
     make_role(session)
     sign(session, "svc")
     waive(session, "svc", "dr_plan")
-    jobs = [j for j in queue.list_jobs(session, filter=JobFilter(kind="readiness.refresh")) if j.payload == {"services": ["svc"]}]
+    jobs = [j for j in queue.list_jobs(session, actor=SYSTEM, filter=JobFilter(kind="readiness.refresh")) if j.payload == {"services": ["svc"]}]
     assert len(jobs) == 1
     assert jobs[0].run_after > clock.utcnow()
 
@@ -137,7 +138,7 @@ def test_the_refresh_job_runs_through_the_worker(session_factory, container, sys
     worker = composition.worker(container, session_factory=session_factory)
     assert worker.run_once() >= 1
     with session_factory() as s:
-        jobs = queue.list_jobs(s, filter=JobFilter(kind="readiness.refresh"))
+        jobs = queue.list_jobs(s, actor=SYSTEM, filter=JobFilter(kind="readiness.refresh"))
         assert jobs and all(j.status.value == "succeeded" for j in jobs)
         assert jobs[0].result["evaluated"] == 1
         assert continuous.history(s, service="api", check="backup_restore_tested", actor=system_actor)[0].word == "waived"

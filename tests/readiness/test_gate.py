@@ -24,6 +24,7 @@ from tests.assessments.servers import HARDENED, make_certs, serve
 from tests.factories.catalog import make_service
 from tests.factories.readiness import make_role, post_result, sign, waive
 from tests.factories.auth import SYSTEM as AUDIT_READER  # the audit log is for admins and auditors
+from tests.factories.auth import SYSTEM
 
 PROD_ITEMS = ["audits_complete", "monitoring_active", "alerting_active", "backup_restore_tested", "runbook_reviewed",
               "oncall_coverage", "refine_signoff", "rollback_drilled", "slo_achievable", "incident_process", "dr_plan"]
@@ -37,7 +38,7 @@ def test_promotion_to_prod_is_refused_with_the_failing_items(session, personas):
     assert info.value.code == "service.gate_failed"
     for check in PROD_ITEMS:
         assert f"{check}: " in info.value.message
-    assert catalog.get_service(session, name="checkout").stage is Stage.MMP
+    assert catalog.get_service(session, actor=SYSTEM, name="checkout").stage is Stage.MMP
 
 
 def test_force_is_admin_only_audited_and_marks_the_service_until_the_gate_passes(session, personas, system_actor):
@@ -58,7 +59,7 @@ def test_force_is_admin_only_audited_and_marks_the_service_until_the_gate_passes
         waive(session, "checkout", check, reason="accepted for the forced launch")
     summary = continuous.refresh(session, actor=system_actor, services=["checkout"])
     assert summary.unforced == ["checkout"]
-    assert not catalog.get_service(session, name="checkout").forced
+    assert not catalog.get_service(session, actor=SYSTEM, name="checkout").forced
     assert audit.list_events(session, filter=AuditFilter(action="service.unforce"), actor=AUDIT_READER)[0].target == "service:checkout"
 
 
@@ -165,7 +166,7 @@ def test_readiness_exits_zero_only_when_every_item_passes_and_an_expired_waiver_
                                                                 "slo_achievable"}
         assert {c for c, w in words.items() if w == "waived"} == set(NOT_BUILT)
         with container.session() as s:
-            audits = assessments.service_audits(s, service="shop")
+            audits = assessments.service_audits(s, actor=SYSTEM, service="shop")
             assert next(a for a in audits.suites if a.suite.value == "security").passed_level.value == "complete"
         promoted = runner.invoke(cli_app, ["--database-url", fresh_url, "promote", "shop", "--to", "PROD"])
         assert promoted.exit_code == 0, promoted.output

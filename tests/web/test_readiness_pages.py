@@ -62,7 +62,7 @@ def test_outsiders_get_a_page_not_a_traceback(client, personas, session):
     session.commit()
     _login(client, personas["carol"])
     r = client.get("/services/checkout/readiness")
-    assert r.status_code == 403 and "may not readiness.read" in r.text
+    assert r.status_code == 403 and "may not service.read" in r.text
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ from watchkeeper.domain import JobSpec, Periodic
 from watchkeeper.queue import service as queue
 from watchkeeper.worker.runner import Worker
 from watchkeeper.queue.schemas import JobStatus
+from tests.factories.auth import SYSTEM
 
 LEASE = dt.timedelta(seconds=30)
 
@@ -26,7 +27,7 @@ def test_a_job_is_claimed_once_and_completed(frozen_clock, session, container):
     w = _worker(container, **{"t.ok": lambda s, p, ctx: ran.append(p["x"]) or {"done": True}})
     assert w.run_once() == 1
     assert w.run_once() == 0
-    job = queue.get_job(session, job_id=job_id)
+    job = queue.get_job(session, actor=SYSTEM, job_id=job_id)
     assert ran == [1] and job.status == JobStatus.SUCCEEDED and job.result == {"done": True} and job.attempts == 1
 
 
@@ -43,7 +44,7 @@ def test_failures_back_off_then_go_dead_with_the_reason(frozen_clock, session, c
     session.commit()
     w = _worker(container, **{"t.boom": boom})
     w.run_once()
-    job = queue.get_job(session, job_id=job_id)
+    job = queue.get_job(session, actor=SYSTEM, job_id=job_id)
     assert job.status == JobStatus.QUEUED and "smtp said no" in job.last_error
     assert job.run_after == frozen_clock + queue.backoff(1)
     assert w.run_once() == 0  # not due yet
@@ -51,7 +52,7 @@ def test_failures_back_off_then_go_dead_with_the_reason(frozen_clock, session, c
     w.run_once()
     clock.advance(queue.backoff(2))
     w.run_once()
-    job = queue.get_job(session, job_id=job_id)
+    job = queue.get_job(session, actor=SYSTEM, job_id=job_id)
     assert job.status == JobStatus.DEAD and job.attempts == 3
 
 
@@ -78,7 +79,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_cannot_complete(froze
     [(_, token_b)] = queue.claim(session, worker_id="b", lease=LEASE)
     assert not queue.complete(session, job_id=job_id, token=token_a)
     assert queue.complete(session, job_id=job_id, token=token_b)
-    job = queue.get_job(session, job_id=job_id)
+    job = queue.get_job(session, actor=SYSTEM, job_id=job_id)
     assert job.claimed_by == "b" and job.attempts == 2
 
 
@@ -91,7 +92,7 @@ def test_unknown_job_kind_goes_dead_without_crashing(frozen_clock, session, cont
     taken = queue.claim(session, worker_id="x", lease=LEASE)
     session.commit()
     w.execute(*taken[0])
-    job = queue.get_job(session, job_id=job_id)
+    job = queue.get_job(session, actor=SYSTEM, job_id=job_id)
     assert job.status == JobStatus.DEAD and "no handler" in job.last_error
 
 
@@ -108,7 +109,7 @@ def test_queue_stats_show_depth_and_lag(frozen_clock, session):
     queue.enqueue(session, kind="t")
     clock.advance(dt.timedelta(seconds=42))
     queue.enqueue(session, kind="t")
-    stats = queue.stats(session)
+    stats = queue.stats(session, actor=SYSTEM)
     assert stats.depth == 2 and stats.lag_seconds == 42
 
 
@@ -120,6 +121,6 @@ def test_dead_jobs_can_be_retried_and_that_is_audited(frozen_clock, session, sys
     job_id = queue.enqueue(session, kind="t", max_attempts=1)
     [(jid, tok)] = queue.claim(session, worker_id="a", lease=LEASE)
     queue.fail(session, job_id=jid, token=tok, error="x")
-    assert queue.get_job(session, job_id=job_id).status == JobStatus.DEAD
+    assert queue.get_job(session, actor=SYSTEM, job_id=job_id).status == JobStatus.DEAD
     assert queue.retry_job(session, job_id=job_id, actor=system_actor).status == JobStatus.QUEUED
     assert session.execute(select(AuditEvent).where(AuditEvent.action == "job.retry")).scalar_one().target == f"job:{job_id}"

@@ -19,7 +19,6 @@ from watchkeeper.alerting.sources.alertmanager.parser import AmWebhook
 from watchkeeper.alerting.sources.grafana.parser import GrafanaWebhook
 from watchkeeper.alerting.sources import SOURCES
 from watchkeeper.api.deps import CurrentActor, SessionDep, hot_path_actor, raw_body_openapi
-from watchkeeper.auth.service import require
 from watchkeeper.errors import InvalidInput, WatchkeeperError
 from watchkeeper.labels import parse_label_list
 from watchkeeper.notify import service as notify
@@ -117,15 +116,13 @@ def get_alert(alert_id: int, session: SessionDep, actor: CurrentActor):
 
 @router.get("/alerts/{alert_id}/history", response_model=list[AlertEventRead], summary="An alert's history of state changes")
 def alert_history(alert_id: int, session: SessionDep, actor: CurrentActor):
-    alerting.get_alert(session, alert_id=alert_id, actor=actor)
-    return alerting.history(session, alert_id=alert_id)
+    return alerting.history(session, alert_id=alert_id, actor=actor)
 
 
 @router.get("/alerts/{alert_id}/notifications", response_model=list[OutboxRead],
             summary="Every notification about an alert, with each delivery attempt")
 def alert_notifications(alert_id: int, session: SessionDep, actor: CurrentActor):
-    alerting.get_alert(session, alert_id=alert_id, actor=actor)
-    return alerting.notifications_for_alert(session, alert_id=alert_id)
+    return alerting.notifications_for_alert(session, alert_id=alert_id, actor=actor)
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=list[AlertRead], summary="Acknowledge an alert")
@@ -150,31 +147,27 @@ def list_groups(session: SessionDep, actor: CurrentActor, all: bool = False):
 
 @router.get("/alert-routing", summary="The route tree, inhibit rules and delivery policy in force")
 def get_routing(session: SessionDep, actor: CurrentActor):
-    require(actor, "routing.read")
-    return alerting.current_routing(session) or {"route": {}, "inhibit_rules": [], "dependency_inhibition": True}
+    return alerting.current_routing(session, actor=actor) or {"route": {}, "inhibit_rules": [], "dependency_inhibition": True}
 
 
 @router.get("/alert-routing/explain", response_model=RouteExplain, summary="Where an alert with these labels would go, and why")
 def explain_route(session: SessionDep, actor: CurrentActor,
                   labels: Annotated[str, Query(description="k=v pairs separated by commas, e.g. service=checkout,severity=critical")]):
-    require(actor, "routing.read")
     try:
         parsed = parse_label_list(labels)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="labels") from None
-    return alerting.explain_route(session, labels=parsed)
+    return alerting.explain_route(session, labels=parsed, actor=actor)
 
 
 @router.get("/receivers", response_model=list[ReceiverRead], summary="Receivers and their channels (secrets by variable name only)")
 def list_receivers(session: SessionDep, actor: CurrentActor):
-    require(actor, "routing.read")
-    return alerting.list_receivers(session)
+    return alerting.list_receivers(session, actor=actor)
 
 
 @router.get("/silences", response_model=list[SilenceRead], summary="List silences (active and pending; expired with all=true)")
 def list_silences(session: SessionDep, actor: CurrentActor, all: bool = False):
-    require(actor, "silence.read")
-    return alerting.list_silences(session, include_expired=all)
+    return alerting.list_silences(session, actor=actor, include_expired=all)
 
 
 @router.post("/silences", response_model=SilenceRead, status_code=status.HTTP_201_CREATED, summary="Create a silence")
@@ -184,8 +177,7 @@ def create_silence(body: SilenceCreate, session: SessionDep, actor: CurrentActor
 
 @router.get("/silences/{silence_id}", response_model=SilenceRead, summary="Get a silence")
 def get_silence(silence_id: int, session: SessionDep, actor: CurrentActor):
-    require(actor, "silence.read")
-    return alerting.get_silence(session, silence_id=silence_id)
+    return alerting.get_silence(session, silence_id=silence_id, actor=actor)
 
 
 @router.post("/silences/{silence_id}/expire", response_model=SilenceRead, summary="End a silence now")
@@ -201,8 +193,7 @@ def start_drill(body: DrillCreate, session: SessionDep, actor: CurrentActor):
 
 @router.get("/drills", response_model=list[DrillRead], summary="Fire drills, newest first")
 def list_drills(session: SessionDep, actor: CurrentActor, service: str | None = None):
-    require(actor, "alert.read")
-    return alerting.list_drills(session, service=service)
+    return alerting.list_drills(session, actor=actor, service=service)
 
 
 @router.get("/alert-quality", response_model=list[QualityRow], summary="Per alert name: fired, acted on, noise (noisiest first)")
@@ -216,14 +207,12 @@ def alert_quality(session: SessionDep, actor: CurrentActor, service: str | None 
 
 @router.get("/notifications", response_model=list[OutboxRead], summary="The notification outbox, newest first")
 def list_notifications(session: SessionDep, actor: CurrentActor, filter: Annotated[OutboxFilter, Depends()]):
-    require(actor, "alert.read")
-    return notify.list_outbox(session, filter=filter)
+    return notify.list_outbox(session, filter=filter, actor=actor)
 
 
 @router.get("/notifications/{outbox_id}", response_model=OutboxRead, summary="One notification with every delivery attempt")
 def get_notification(outbox_id: int, session: SessionDep, actor: CurrentActor):
-    require(actor, "alert.read")
-    return notify.get_outbox(session, outbox_id=outbox_id)
+    return notify.get_outbox(session, outbox_id=outbox_id, actor=actor)
 
 
 @router.post("/notifications/{outbox_id}/retry", response_model=OutboxRead, summary="Retry a dead or unconfirmed notification")

@@ -52,8 +52,8 @@ def show(ctx: typer.Context, alert_id: Annotated[int, typer.Argument(help="Alert
     """Show one alert with its history and every notification attempt."""
     with session_scope(ctx) as session:
         alert = alerting.get_alert(session, alert_id=alert_id, actor=local_actor())
-        history = alerting.history(session, alert_id=alert_id)
-        sent = alerting.notifications_for_alert(session, alert_id=alert_id)
+        history = alerting.history(session, alert_id=alert_id, actor=local_actor())
+        sent = alerting.notifications_for_alert(session, alert_id=alert_id, actor=local_actor())
     data = alert.model_dump()
     data["history"] = [f"{e.at:%Y-%m-%d %H:%M:%S} {e.kind}" + (f" by {e.actor}" if e.actor else "") for e in history]
     data["notifications"] = [f"#{n.id} {n.channel_kind}→{n.receiver} {n.status.value} after {n.attempts} attempt(s)" for n in sent]
@@ -102,7 +102,7 @@ def route(ctx: typer.Context, labels: Annotated[str, typer.Option("--labels", he
     except ValueError as exc:
         raise InvalidInput(f"--labels: {exc}", field="labels") from None
     with session_scope(ctx) as session:
-        result = alerting.explain_route(session, labels=parsed)
+        result = alerting.explain_route(session, labels=parsed, actor=local_actor())
     from watchkeeper.cli.common import state
 
     if state(ctx).json:
@@ -131,7 +131,7 @@ def drill(ctx: typer.Context, service: Annotated[str, typer.Argument(help="Servi
 def drills(ctx: typer.Context, service: Annotated[Optional[str], typer.Option(help="Only this service.")] = None) -> None:
     """List fire drills and their outcome."""
     with session_scope(ctx) as session:
-        rows = alerting.list_drills(session, service=service)
+        rows = alerting.list_drills(session, actor=local_actor(), service=service)
     emit(ctx, [r.model_dump() for r in rows], columns=["id", "service", "status", "started_at", "deadline_at", "acked_by", "receivers"])
 
 
@@ -149,7 +149,7 @@ def notifications(ctx: typer.Context, status: Annotated[Optional[OutboxStatus], 
                   limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50) -> None:
     """List the notification outbox."""
     with session_scope(ctx) as session:
-        rows = notify.list_outbox(session, filter=OutboxFilter(status=status, limit=limit))
+        rows = notify.list_outbox(session, filter=OutboxFilter(status=status, limit=limit), actor=local_actor())
     emit(ctx, [r.model_dump() for r in rows], columns=["id", "receiver", "channel_kind", "status", "possible_duplicate", "attempts", "subject", "last_error"])
 
 
@@ -180,7 +180,7 @@ def simulate(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="A JS
             result = alerting.ingest(session, alerts=alerts, source=source, actor=local_actor())
             emit(ctx, result.model_dump())
             return
-        dry = alerting.simulate(session, alerts=alerts)
+        dry = alerting.simulate(session, alerts=alerts, actor=local_actor())
         session.rollback()
     emit(ctx, [{"alertname": r.labels.get("alertname"), "service": r.service, "fingerprint": r.fingerprint,
                 "receivers": ", ".join(dict.fromkeys(x["receiver"] for x in r.routes if x["receiver"])) or "(none)",
@@ -209,7 +209,7 @@ def silence_add(
 def silence_list(ctx: typer.Context, all: Annotated[bool, typer.Option("--all", help="Include expired silences.")] = False) -> None:
     """List active and pending silences (expired ones with --all)."""
     with session_scope(ctx) as session:
-        rows = alerting.list_silences(session, include_expired=all)
+        rows = alerting.list_silences(session, actor=local_actor(), include_expired=all)
     emit(ctx, [r.model_dump() for r in rows], columns=["id", "matchers", "state", "starts_at", "ends_at", "created_by", "comment", "matching_firing"])
 
 

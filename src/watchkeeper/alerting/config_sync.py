@@ -22,7 +22,8 @@ def receivers_desired(cfg: AlertingConfig | None) -> dict[str, dict]:
 
 
 def receivers_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
-    return {r.name: (r.managed_by, {"name": r.name, "channels": r.channels}) for r in routing.list_receivers(session, reveal=True)}
+    return {r.name: (r.managed_by, {"name": r.name, "channels": r.channels})
+            for r in routing.list_receivers(session, actor=actor, reveal=True)}
 
 
 def receiver_put(session: Session, fields: dict, actor: Actor, name: str | None = None) -> None:
@@ -40,7 +41,7 @@ def routing_desired(cfg: AlertingConfig | None) -> dict[str, dict]:
 
 
 def routing_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
-    current = routing.current_routing(session)
+    current = routing.current_routing(session, actor=actor)
     if current is None:
         return {}
     managed_by = current.pop("managed_by")
@@ -48,7 +49,7 @@ def routing_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict
 
 
 def routing_put(session: Session, fields: dict, actor: Actor) -> None:
-    merged = {**(routing.current_routing(session) or {}), **fields}
+    merged = {**(routing.current_routing(session, actor=actor) or {}), **fields}
     routing.put_routing(
         session, route=RouteConfig.model_validate(merged.get("route") or {}),
         inhibit_rules=[InhibitRuleConfig.model_validate(r) for r in merged.get("inhibit_rules") or []],

@@ -99,9 +99,14 @@ def _shown(channels: list[dict] | None) -> list[dict] | None:
     return shown
 
 
-def list_receivers(session: Session, *, reveal: bool = False) -> list[ReceiverRead]:
+def list_receivers(session: Session, *, actor: Actor, reveal: bool = False) -> list[ReceiverRead]:
     """Receivers by name. Credential header values are redacted unless `reveal` (for
-    config-as-code's own comparison, which runs as the system)."""
+    config-as-code's own comparison, which runs as the system). Raises PermissionDenied."""
+    require(actor, "routing.read")
+    return _receivers(session, reveal=reveal)
+
+
+def _receivers(session: Session, *, reveal: bool = False) -> list[ReceiverRead]:
     return [ReceiverRead(name=r.name, channels=r.channels if reveal else _shown(r.channels), managed_by=r.managed_by)
             for r in session.execute(select(Receiver).order_by(Receiver.name)).scalars()]
 
@@ -150,7 +155,14 @@ def delete_receiver(session: Session, *, name: str, actor: Actor) -> None:
     audit.record(session, actor=actor, action="receiver.delete", target=f"receiver:{name}", before=before)
 
 
-def current_routing(session: Session) -> dict[str, Any] | None:
+def current_routing(session: Session, *, actor: Actor) -> dict[str, Any] | None:
+    """The route tree, inhibit rules and delivery policy in force, or None when never set.
+    Raises PermissionDenied."""
+    require(actor, "routing.read")
+    return _current(session)
+
+
+def _current(session: Session) -> dict[str, Any] | None:
     row = session.get(RoutingConfig, 1)
     if row is None:
         return None
@@ -164,7 +176,7 @@ def put_routing(
 ) -> None:
     """Replace the route tree and inhibit rules. Every receiver named must exist. Audited."""
     require(actor, "routing.update")
-    known = {r.name for r in list_receivers(session)}
+    known = {r.name for r in _receivers(session)}
     for where, name in route.receivers_by_path():
         if name not in known:
             raise InvalidInput(f"{where}: unknown receiver '{name}'; defined receivers are: {', '.join(sorted(known)) or 'none'}",
@@ -173,7 +185,7 @@ def put_routing(
     policy = (delivery or RetryPolicy()).model_dump(mode="json")
     rules = [r.model_dump(mode="json") for r in inhibit_rules]
     row = session.get(RoutingConfig, 1)
-    before = current_routing(session)
+    before = _current(session)
     if row is None:
         row = RoutingConfig(id=1, route=stored, inhibit_rules=rules, dependency_inhibition=dependency_inhibition,
                             delivery=policy, managed_by=managed_by, version=1, updated_at=clock.utcnow())
@@ -182,7 +194,7 @@ def put_routing(
         row.route, row.inhibit_rules, row.dependency_inhibition, row.delivery = stored, rules, dependency_inhibition, policy
         row.version, row.updated_at, row.managed_by = row.version + 1, clock.utcnow(), managed_by
     session.flush()
-    after = current_routing(session)
+    after = _current(session)
     b, a = audit.diff(before, after)
     audit.record(session, actor=actor, action="routing.update", target="routing:alerting", before=b, after=a)
 
@@ -191,7 +203,7 @@ def reset_routing(session: Session, *, actor: Actor) -> None:
     require(actor, "routing.update")
     row = session.get(RoutingConfig, 1)
     if row is not None:
-        before = current_routing(session)
+        before = _current(session)
         session.delete(row)
         session.flush()
         audit.record(session, actor=actor, action="routing.reset", target="routing:alerting", before=before)

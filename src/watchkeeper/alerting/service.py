@@ -190,12 +190,16 @@ def find_alert(session: Session, *, fingerprint: str) -> AlertRead | None:
     return AlertRead.model_validate(alert) if alert else None
 
 
-def history(session: Session, *, alert_id: int) -> list[AlertEventRead]:
+def history(session: Session, *, alert_id: int, actor: Actor) -> list[AlertEventRead]:
+    """An alert's state changes, oldest first. Raises NotFound, PermissionDenied."""
+    get_alert(session, alert_id=alert_id, actor=actor)
     rows = session.execute(select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.at, AlertEvent.id)).scalars()
     return [AlertEventRead.model_validate(r) for r in rows]
 
 
-def notifications_for_alert(session: Session, *, alert_id: int):
+def notifications_for_alert(session: Session, *, alert_id: int, actor: Actor):
+    """Every notification about an alert, with its attempts. Raises NotFound, PermissionDenied."""
+    get_alert(session, alert_id=alert_id, actor=actor)
     return notify.for_refs(session, refs=[f"group:{g}" for g in groups_of_alert(session, alert_id=alert_id)])
 
 
@@ -214,7 +218,7 @@ def list_groups(session: Session, *, actor: Actor, active_only: bool = True) -> 
 
 def retry_notification(session: Session, *, outbox_id: int, actor: Actor):
     """Retry a dead or unconfirmed notification; permission is checked on the group's service."""
-    row = notify.get_outbox(session, outbox_id=outbox_id)
+    row = notify.lookup_outbox(session, outbox_id=outbox_id)
     service = team = None
     if row.ref and row.ref.startswith("group:"):
         group = session.get(AlertGroup, int(row.ref.split(":", 1)[1]))
@@ -309,9 +313,15 @@ def mark(session: Session, *, alert_ids: list[int] | None = None, group_id: int 
 # ---------------------------------------------------------------- routing explained
 
 
-def explain_route(session: Session, *, labels: dict[str, str]) -> RouteExplain:
+def explain_route(session: Session, *, labels: dict[str, str], actor: Actor) -> RouteExplain:
     """Where an alert with these labels would go and why: every route it reaches (with the
-    trail of matching routes), its group, and whether something would suppress it now."""
+    trail of matching routes), its group, and whether something would suppress it now.
+    Raises PermissionDenied."""
+    require(actor, "routing.read")
+    return _explain(session, labels)
+
+
+def _explain(session: Session, labels: dict[str, str]) -> RouteExplain:
     if not labels.get("alertname"):
         labels = {"alertname": "Example", **labels}
     loaded = routing.load(session)
@@ -369,11 +379,13 @@ def on_window_changed(session: Session, event) -> None:
     reapply_suppression(session, service=event.service)
 
 
-def simulate(session: Session, *, alerts: list[AlertIn]) -> list[RouteExplain]:
+def simulate(session: Session, *, alerts: list[AlertIn], actor: Actor) -> list[RouteExplain]:
     """What ingesting `alerts` would do, without storing anything: for each distinct alert, the
-    routes and receivers it would reach and whether something would suppress it now."""
+    routes and receivers it would reach and whether something would suppress it now. Raises
+    PermissionDenied."""
+    require(actor, "routing.read")
     items = _ingest.normalise(alerts, now=clock.utcnow())
-    return [explain_route(session, labels=item.labels) for item in items.values()]
+    return [_explain(session, item.labels) for item in items.values()]
 
 
 # ---------------------------------------------------------------- fire drills
@@ -383,7 +395,7 @@ def start_drill(session: Session, *, service: str, actor: Actor, deadline: dt.ti
     """Send a test alert for `service` through its real route. The drill passes when a person
     acknowledges the alert before `deadline`; it fails otherwise. Raises ServiceNotFound, and
     Conflict when the service's alerts reach no receiver. Audited. Does not commit."""
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     require(actor, "alert.drill", team=svc.team, service=service)
     if deadline < dt.timedelta(minutes=1) or deadline > dt.timedelta(days=1):
         raise InvalidInput("a drill deadline must be between 1m and 1d", field="deadline")
@@ -472,11 +484,15 @@ def expire_drills(session: Session) -> int:
     return count
 
 
-def list_drills(session: Session, *, service: str | None = None, limit: int = 100) -> list[DrillRead]:
+def list_drills(session: Session, *, actor: Actor, service: str | None = None, limit: int = 100) -> list[DrillRead]:
+    """Fire drills of the services the actor may see, newest first. Raises PermissionDenied."""
+    require(actor, "alert.read")
     query = select(Drill).order_by(Drill.started_at.desc(), Drill.id.desc()).limit(limit)
     if service:
         query = query.where(Drill.service == service)
-    return [DrillRead.model_validate(d) for d in session.execute(query).scalars()]
+    teams = _teams(session) if not actor.superuser else {}
+    return [DrillRead.model_validate(d) for d in session.execute(query).scalars()
+            if actor.superuser or _sees_service(actor, teams, d.service)]
 
 
 def last_passed_drill(session: Session, *, service: str) -> DrillRead | None:

@@ -121,14 +121,18 @@ def expire_silence(session: Session, *, silence_id: int, actor: Actor) -> Silenc
     return _read(row, now)
 
 
-def get_silence(session: Session, *, silence_id: int) -> SilenceRead:
+def get_silence(session: Session, *, silence_id: int, actor: Actor) -> SilenceRead:
+    """Raises NotFound, PermissionDenied."""
+    require(actor, "silence.read")
     row = session.get(Silence, silence_id)
     if row is None:
         raise NotFound(f"no silence with id {silence_id}", code="silence.not_found")
     return _read(row, clock.utcnow())
 
 
-def list_silences(session: Session, *, include_expired: bool = False, limit: int = 500) -> list[SilenceRead]:
+def list_silences(session: Session, *, actor: Actor, include_expired: bool = False, limit: int = 500) -> list[SilenceRead]:
+    """Active and pending silences (expired too with `include_expired`). Raises PermissionDenied."""
+    require(actor, "silence.read")
     now = clock.utcnow()
     query = select(Silence).order_by(Silence.ends_at.desc()).limit(limit)
     if not include_expired:

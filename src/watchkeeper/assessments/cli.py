@@ -50,7 +50,7 @@ def run(
 def status(ctx: typer.Context, service: Annotated[str, typer.Argument(help="Service name.")]) -> None:
     """Each suite's highest level passed, what blocks the next level, and open findings."""
     with session_scope(ctx) as session:
-        result = assessments.service_audits(session, service=service)
+        result = assessments.service_audits(session, service=service, actor=local_actor())
     if state(ctx).json:
         emit(ctx, result.model_dump(mode="json"))
         return
@@ -75,7 +75,7 @@ def results(
 ) -> None:
     """Audit runs of SERVICE (built-in and posted by tools), newest first."""
     with session_scope(ctx) as session:
-        rows = assessments.list_runs(session, service=service, suite=suite.value if suite else None, limit=limit)
+        rows = assessments.list_runs(session, service=service, actor=local_actor(), suite=suite.value if suite else None, limit=limit)
     emit(ctx, [r.model_dump() | {"findings": len(r.findings)} for r in rows],
          columns=["id", "ran_at", "suite", "tool", "level", "findings", "link"])
 

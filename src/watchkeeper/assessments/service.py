@@ -77,7 +77,7 @@ def record_result(session: Session, *, service: str, suite: str, data: ResultCre
     Raises ServiceNotFound; InvalidInput for an unknown suite, the reserved tool name or a
     future `ran_at`. Audited; publishes AuditResultRecorded. Does not commit.
     """
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     require(actor, "assessment.post", team=svc.team, service=service)
     kind = _suite(suite)
     if data.tool.lower() == BUILTIN_TOOL:
@@ -102,7 +102,7 @@ def record_result(session: Session, *, service: str, suite: str, data: ResultCre
 def target_url(session: Session, *, service: str, suite: str, actor: Actor) -> str | None:
     """Check that the built-in checks of `suite` can run for `service`; returns the URL the
     security suite will visit (None for other suites). Raises InvalidInput naming the fix."""
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     require(actor, "assessment.run", team=svc.team, service=service)
     kind = _suite(suite)
     if not _suites.builtin_checks(kind):
@@ -127,7 +127,7 @@ def run_builtin(session: Session, *, service: str, suite: str, actor: Actor, web
     ask the measures wired in app.wire(). Audited; publishes AuditResultRecorded. Does not commit.
     """
     url = target_url(session, service=service, suite=suite, actor=actor)
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     kind = Suite(suite)
     now = clock.utcnow()
     if kind is Suite.SECURITY:
@@ -159,7 +159,7 @@ def run_builtin(session: Session, *, service: str, suite: str, actor: Actor, web
 def resolve_finding(session: Session, *, service: str, finding_id: int, reason: str, actor: Actor) -> FindingRead:
     """Close an open finding (fixed, false positive or accepted risk) with a reason. Audited;
     publishes AuditResultRecorded. Does not commit."""
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     row = session.get(Finding, finding_id)
     if row is None or row.service_id != svc.id:
         raise FindingNotFound(f"service '{service}' has no audit finding {finding_id}; `watchkeeper audit status {service}` lists them")
@@ -177,8 +177,10 @@ def resolve_finding(session: Session, *, service: str, finding_id: int, reason: 
     return FindingRead.model_validate(row)
 
 
-def list_runs(session: Session, *, service: str, suite: str | None = None, limit: int = 50) -> list[RunRead]:
-    svc = catalog.get_service(session, name=service)
+def list_runs(session: Session, *, service: str, actor: Actor, suite: str | None = None, limit: int = 50) -> list[RunRead]:
+    """A service's audit runs, newest first. Raises ServiceNotFound, PermissionDenied."""
+    svc = catalog.lookup_service(session, name=service)
+    require(actor, "assessment.read", team=svc.team, service=service)
     query = select(Run).where(Run.service_id == svc.id).order_by(Run.ran_at.desc(), Run.id.desc()).limit(limit)
     if suite:
         query = query.where(Run.suite == _suite(suite).value)
@@ -268,9 +270,11 @@ def suite_levels(session: Session, services: Sequence[ServiceRead], suites: Sequ
     return out
 
 
-def service_audits(session: Session, *, service: str) -> ServiceAudits:
-    """Every suite of one service: highest level passed, each level's problems, open findings."""
-    svc = catalog.get_service(session, name=service)
+def service_audits(session: Session, *, service: str, actor: Actor) -> ServiceAudits:
+    """Every suite of one service: highest level passed, each level's problems, open findings.
+    Raises ServiceNotFound, PermissionDenied."""
+    svc = catalog.lookup_service(session, name=service)
+    require(actor, "assessment.read", team=svc.team, service=service)
     by_service, findings = _latest(session, [svc.id])
     levels = suite_levels(session, [svc], list(Suite))[svc.name]
     suites = []

@@ -35,7 +35,7 @@ def verify(ctx: typer.Context) -> None:
     key = settings.audit_key_path()
     signer = Signer.load_or_create(key) if key.exists() else None
     with session_scope(ctx) as session:
-        report = audit.verify(session, signer=signer)
+        report = audit.verify(session, actor=local_actor(), signer=signer)
     if state(ctx).json:
         emit(ctx, report.model_dump())
     elif report.ok:
@@ -57,7 +57,7 @@ def export(
         out = output.open("w", encoding="utf-8") if output else sys.stdout
         count = 0
         try:
-            for line in audit.export(session, since=start):
+            for line in audit.export(session, actor=local_actor(), since=start):
                 out.write(line + "\n")
                 count += 1
         finally:
@@ -72,7 +72,7 @@ def checkpoint(ctx: typer.Context) -> None:
     """Sign the current chain head now with the Ed25519 key (created on first use)."""
     settings = state(ctx).settings()
     with session_scope(ctx) as session:
-        cp = audit.checkpoint(session, signer=Signer.load_or_create(settings.audit_key_path()))
+        cp = audit.checkpoint(session, signer=Signer.load_or_create(settings.audit_key_path()), actor=local_actor())
         if cp is not None:
             audit.record(session, actor=local_actor(), action="audit.checkpoint", target=f"audit:{cp.seq}")
     emit(ctx, {"checkpoint_seq": cp.seq if cp else None, "key": str(settings.audit_key_path())})

@@ -30,5 +30,5 @@ def checkpoint(session: Session, payload: dict[str, Any], ctx: _Context) -> dict
     stale = last_at is None or clock.utcnow() - clock.ensure_aware(last_at) >= MAX_CHECKPOINT_AGE
     if pending == 0 or (pending < ctx.settings.audit_checkpoint_every and not stale and not payload.get("force")):
         return {"signed": False, "pending": pending}
-    cp = audit.checkpoint(session, signer=Signer.load_or_create(ctx.settings.audit_key_path()))
+    cp = audit.checkpoint(session, signer=Signer.load_or_create(ctx.settings.audit_key_path()), actor=ctx.actor)
     return {"signed": cp is not None, "seq": cp.seq if cp else None}

@@ -126,13 +126,15 @@ def _fields_of(row: AuditEvent) -> dict:
     )
 
 
-def verify(session: Session, *, signer: Signer | None = None, batch: int = 5000) -> VerifyReport:
+def verify(session: Session, *, actor: Reader, signer: Signer | None = None, batch: int = 5000) -> VerifyReport:
     """Walk the whole chain and the checkpoints; report the first event that does not hold.
+    Only those who may read the whole log may verify it (raises PermissionDenied).
 
     Detects an edited row (its hash no longer matches), a deleted or reordered row (gap in
     sequence or a broken prev_hash link), a truncated tail (the head points past the last row)
     and, with the signing key, a rewritten chain (a checkpoint's signed hash disagrees).
     """
+    require_reader(actor)
     checkpoints = {
         cp.seq: cp for cp in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).scalars()
     }
@@ -171,8 +173,11 @@ def verify(session: Session, *, signer: Signer | None = None, batch: int = 5000)
     return VerifyReport(ok=True, events_checked=checked, checkpoints_checked=checked_cps)
 
 
-def checkpoint(session: Session, *, signer: Signer) -> AuditCheckpoint | None:
-    """Sign the current head. Returns None when nothing was added since the last checkpoint."""
+def checkpoint(session: Session, *, signer: Signer, actor: Reader) -> AuditCheckpoint | None:
+    """Sign the current head. Returns None when nothing was added since the last checkpoint.
+    Needs `audit.checkpoint` (admins, auditors, the worker); raises PermissionDenied."""
+    if not actor.can("audit.checkpoint"):
+        raise PermissionDenied(f"{actor.name} may not sign audit checkpoints; ask an admin", code="auth.forbidden")
     head = session.get(AuditHead, 1)
     if head is None or head.seq == 0:
         return None
@@ -193,8 +198,14 @@ def events_since_checkpoint(session: Session) -> int:
     return chain_length(session) - last
 
 
-def export(session: Session, *, since: dt.datetime | None = None, batch: int = 2000) -> Iterator[str]:
-    """JSON lines, oldest first, each with its hash so a reader can re-verify the chain."""
+def export(session: Session, *, actor: Reader, since: dt.datetime | None = None, batch: int = 2000) -> Iterator[str]:
+    """JSON lines, oldest first, each with its hash so a reader can re-verify the chain. Only
+    those who may read the whole log may export it (raises PermissionDenied before any line)."""
+    require_reader(actor)
+    return _export_lines(session, since=since, batch=batch)
+
+
+def _export_lines(session: Session, *, since: dt.datetime | None, batch: int) -> Iterator[str]:
     seq = 0
     while True:
         query = select(AuditEvent).where(AuditEvent.seq > seq).order_by(AuditEvent.seq).limit(batch)

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from watchkeeper.api.deps import CurrentActor, SessionDep
-from watchkeeper.auth.service import require
 from watchkeeper.catalog import service as catalog
 from watchkeeper.catalog import teams
 from watchkeeper.catalog.schemas import (
@@ -28,9 +27,7 @@ def create_service(body: ServiceCreate, session: SessionDep, actor: CurrentActor
 
 @router.get("/services/{name}", response_model=ServiceRead, summary="Get a service")
 def get_service(name: str, session: SessionDep, actor: CurrentActor):
-    svc = catalog.get_service(session, name=name)
-    require(actor, "service.read", team=svc.team, service=name)
-    return svc
+    return catalog.get_service(session, name=name, actor=actor)
 
 
 @router.patch("/services/{name}", response_model=ServiceRead, summary="Update a service")
@@ -55,9 +52,7 @@ def demote(name: str, body: DemoteRequest, session: SessionDep, actor: CurrentAc
 
 @router.get("/services/{name}/stages", response_model=list[StageChangeRead], summary="Stage history")
 def stage_history(name: str, session: SessionDep, actor: CurrentActor):
-    svc = catalog.get_service(session, name=name)
-    require(actor, "service.read", team=svc.team, service=name)
-    return catalog.stage_history(session, name=name)
+    return catalog.stage_history(session, name=name, actor=actor)
 
 
 @router.get("/teams", response_model=list[TeamRead], summary="List teams")
@@ -72,9 +67,7 @@ def create_team(body: TeamCreate, session: SessionDep, actor: CurrentActor):
 
 @router.get("/teams/{name}", response_model=TeamRead, summary="Get a team")
 def get_team(name: str, session: SessionDep, actor: CurrentActor):
-    team = teams.get_team(session, name=name)
-    require(actor, "team.read", team=name)
-    return team
+    return teams.get_team(session, name=name, actor=actor)
 
 
 @router.patch("/teams/{name}", response_model=TeamRead, summary="Update a team")
@@ -99,8 +92,7 @@ def create_person(body: PersonCreate, session: SessionDep, actor: CurrentActor):
 
 @router.get("/people/{handle}", response_model=PersonRead, summary="Get a person")
 def get_person(handle: str, session: SessionDep, actor: CurrentActor):
-    require(actor, "person.read")
-    return teams.get_person(session, handle=handle)
+    return teams.get_person(session, handle=handle, actor=actor)
 
 
 @router.patch("/people/{handle}", response_model=PersonRead, summary="Update a person")

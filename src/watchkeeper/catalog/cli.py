@@ -35,8 +35,8 @@ def list_services(
 def show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Service name.")]) -> None:
     """Show one service: targets, links, dependencies and stage history."""
     with session_scope(ctx) as session:
-        svc = catalog.get_service(session, name=name)
-        history = catalog.stage_history(session, name=name)
+        svc = catalog.get_service(session, name=name, actor=local_actor())
+        history = catalog.stage_history(session, name=name, actor=local_actor())
     data = svc.model_dump()
     data["stage_history"] = [f"{h.at:%Y-%m-%d %H:%M} {h.from_stage}→{h.to_stage} by {h.actor}" for h in history]
     emit(ctx, data)

@@ -198,8 +198,16 @@ def delete_service(session: Session, *, name: str, actor: Actor) -> None:
                  before=read.model_dump(mode="json", exclude=_SNAPSHOT_EXCLUDE))
 
 
-def get_service(session: Session, *, name: str) -> ServiceRead:
-    """Raises ServiceNotFound."""
+def get_service(session: Session, *, name: str, actor: Actor) -> ServiceRead:
+    """Raises ServiceNotFound; PermissionDenied unless the actor may read the service."""
+    svc = _service(session, name)
+    require(actor, "service.read", team=svc.team.name, service=name)
+    return _service_read(session, svc)
+
+
+def lookup_service(session: Session, *, name: str) -> ServiceRead:
+    """The service, for another domain's service function that checks its own permission on
+    the service's team (no check here). Raises ServiceNotFound."""
     return _service_read(session, _service(session, name))
 
 
@@ -231,8 +239,9 @@ def list_services(session: Session, *, actor: Actor, filter: ServiceFilter | Non
     ]
 
 
-def stage_history(session: Session, *, name: str) -> list[StageChangeRead]:
+def stage_history(session: Session, *, name: str, actor: Actor) -> list[StageChangeRead]:
     svc = _service(session, name)
+    require(actor, "service.read", team=svc.team.name, service=name)
     rows = session.execute(
         select(StageChange).where(StageChange.service_id == svc.id).order_by(StageChange.at.desc(), StageChange.id.desc())
     ).scalars()
@@ -301,8 +310,10 @@ def demote(session: Session, *, name: str, to: Stage, reason: str, actor: Actor)
 
 
 def clear_forced(session: Session, *, name: str, actor: Actor) -> None:
-    """The gate passes again: drop the forced mark. Audited."""
+    """The gate passes again: drop the forced mark (readiness refresh does this, with the
+    permission it needs for the service). Audited."""
     svc = _service(session, name)
+    require(actor, "readiness.refresh", team=svc.team.name, service=name)
     if svc.forced:
         svc.forced, svc.forced_reason = False, None
         audit.record(session, actor=actor, action="service.unforce", target=f"service:{name}")
@@ -317,6 +328,7 @@ def _record_move(session: Session, svc: Service, move: Move, *, actor: Actor, re
 
 def adopt(session: Session, *, kind: str, name: str, actor: Actor) -> None:
     """Hand an object made at run time over to the config file (apply calls this). Audited."""
+    require(actor, "config.apply")
     model = {"service": Service, "team": Team, "person": Person}[kind]
     column = Person.handle if kind == "person" else model.name
     row = session.execute(select(model).where(column == name)).scalar_one()

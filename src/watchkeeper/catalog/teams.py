@@ -100,8 +100,11 @@ def list_teams(session: Session, *, actor: Actor) -> list[TeamRead]:
     return [_team_read(t) for t in teams if actor.sees(team=t.name, service=None)]
 
 
-def get_team(session: Session, *, name: str) -> TeamRead:
-    return _team_read(team_row(session, name))
+def get_team(session: Session, *, name: str, actor: Actor) -> TeamRead:
+    """Raises TeamNotFound; PermissionDenied unless the actor may read the team."""
+    team = team_row(session, name)
+    require(actor, "team.read", team=name)
+    return _team_read(team)
 
 
 # ---------------------------------------------------------------- people
@@ -169,6 +172,14 @@ def list_people(session: Session, *, actor: Actor) -> list[PersonRead]:
     return [_person_read(session, p) for p in session.execute(select(Person).order_by(Person.handle)).scalars()]
 
 
-def get_person(session: Session, *, handle: str) -> PersonRead:
+def get_person(session: Session, *, handle: str, actor: Actor) -> PersonRead:
+    """Raises PersonNotFound; PermissionDenied unless the actor may read people."""
+    require(actor, "person.read")
+    return _person_read(session, _person(session, handle))
+
+
+def lookup_person(session: Session, *, handle: str) -> PersonRead:
+    """The person, for another domain's service function that checks its own permission (no
+    check here). Raises PersonNotFound."""
     return _person_read(session, _person(session, handle))
 

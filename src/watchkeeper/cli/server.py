@@ -321,7 +321,7 @@ def jobs_list(
     from watchkeeper.queue.schemas import JobFilter
 
     with session_scope(ctx) as session:
-        rows = queue.list_jobs(session, filter=JobFilter(status=status, kind=kind, limit=limit))
+        rows = queue.list_jobs(session, filter=JobFilter(status=status, kind=kind, limit=limit), actor=local_actor())
     emit(ctx, [r.model_dump() for r in rows], columns=["id", "kind", "status", "attempts", "run_after", "claimed_by", "last_error"])
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from watchkeeper.api.deps import CurrentActor, SessionDep
-from watchkeeper.auth.service import require
 from watchkeeper.maintenance import service as maintenance
 from watchkeeper.maintenance.schemas import WindowCreate, WindowRead
 
@@ -12,8 +11,7 @@ router = APIRouter(tags=["maintenance"])
 
 @router.get("/maintenance-windows", response_model=list[WindowRead], summary="Maintenance windows (current and upcoming; all with past=true)")
 def list_windows(session: SessionDep, actor: CurrentActor, service: str | None = None, past: bool = False):
-    require(actor, "maintenance.read")
-    return maintenance.list_windows(session, service=service, include_past=past)
+    return maintenance.list_windows(session, actor=actor, service=service, include_past=past)
 
 
 @router.post("/maintenance-windows", response_model=WindowRead, status_code=status.HTTP_201_CREATED,

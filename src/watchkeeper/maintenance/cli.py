@@ -48,7 +48,7 @@ def list_windows(ctx: typer.Context, service: Annotated[Optional[str], typer.Opt
                  past: Annotated[bool, typer.Option("--past", help="Include past and cancelled windows.")] = False) -> None:
     """List current and upcoming windows with their next occurrence."""
     with session_scope(ctx) as session:
-        rows = maintenance.list_windows(session, service=service, include_past=past)
+        rows = maintenance.list_windows(session, actor=local_actor(), service=service, include_past=past)
     emit(ctx, [r.model_dump() for r in rows], columns=["name", "service", "active_now", "next_start", "next_end", "rrule", "cron", "comment"])
 
 

@@ -24,7 +24,7 @@ def _window_fields(w: WindowCreate) -> dict:
 
 def _windows_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
     return {w.name: (w.managed_by, _window_fields(maintenance.as_create(w)))
-            for w in maintenance.list_windows(session, include_past=True) if w.cancelled_at is None}
+            for w in maintenance.list_windows(session, actor=actor, include_past=True) if w.cancelled_at is None}
 
 
 # After the services they cover (the catalog's reconcilers come first in the composition root).

@@ -45,7 +45,7 @@ def create_window(session: Session, *, data: WindowCreate, actor: Actor, managed
     unknown service. Permission `maintenance.create` on the service. Audited. Does not commit."""
     team = None
     if data.service:
-        team = catalog.get_service(session, name=data.service).team
+        team = catalog.lookup_service(session, name=data.service).team
     require(actor, "maintenance.create", team=team, service=data.service)
     old = session.execute(select(Window).where(Window.name == data.name)).scalar_one_or_none()
     if old is not None and not (managed_by == "config" and old.cancelled_at is not None):
@@ -134,7 +134,11 @@ def cancel_window(session: Session, *, name: str, actor: Actor) -> WindowRead:
     return _read(w, clock.utcnow())
 
 
-def list_windows(session: Session, *, service: str | None = None, include_past: bool = False) -> list[WindowRead]:
+def list_windows(session: Session, *, actor: Actor, service: str | None = None,
+                 include_past: bool = False) -> list[WindowRead]:
+    """Current and upcoming maintenance windows (past ones too with `include_past`). Raises
+    PermissionDenied."""
+    require(actor, "maintenance.read")
     now = clock.utcnow()
     query = select(Window).order_by(Window.starts_at)
     if service:

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 
 from watchkeeper import clock, durations, egress
 from watchkeeper.api.deps import CurrentActor, SessionDep
-from watchkeeper.auth.service import require
 from watchkeeper.errors import InvalidInput
 from watchkeeper.signals import service as signals
 from watchkeeper.monitoring.metrics import language, rules, store
@@ -23,17 +22,12 @@ from watchkeeper.monitoring.probes.schemas import (
     CheckRead, MonitorCreate, MonitorFilter, MonitorRead, MonitorUpdate, ProbeOutcome, UptimeRead,
 )
 from watchkeeper.signals.schemas import SignalFilter, SignalRead
-from watchkeeper.monitoring.scope import require_in_scope
 from watchkeeper.monitoring.slos import service as slos
 from watchkeeper.monitoring.slos import sla
 from watchkeeper.monitoring.slos.schemas import SlaReport, SloCreate, SloRead, SloStatus, SloUpdate
 from watchkeeper.validation import invalid_input
 
 router = APIRouter(tags=["monitoring"])
-
-
-def _readable(session, actor, name: str) -> MonitorRead:
-    return monitors.read_monitor(session, name=name, actor=actor)
 
 
 def _retention(request: Request) -> store.Retention:
@@ -55,7 +49,7 @@ def create_monitor(body: MonitorCreate, session: SessionDep, actor: CurrentActor
 
 @router.get("/monitors/{name}", response_model=MonitorRead, summary="Get a monitor with per-location state")
 def get_monitor(name: str, session: SessionDep, actor: CurrentActor):
-    return _readable(session, actor, name)
+    return monitors.get_monitor(session, name=name, actor=actor)
 
 
 @router.patch("/monitors/{name}", response_model=MonitorRead, summary="Update a monitor")
@@ -93,35 +87,30 @@ def check_monitor(name: str, session: SessionDep, actor: CurrentActor, request: 
 @router.get("/monitors/{name}/checks", response_model=list[CheckRead], summary="Recent check results, newest first")
 def monitor_checks(name: str, session: SessionDep, actor: CurrentActor,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100, failures: bool = False):
-    _readable(session, actor, name)
-    return history.list_checks(session, name=name, limit=limit, failures_only=failures)
+    return history.list_checks(session, name=name, actor=actor, limit=limit, failures_only=failures)
 
 
 @router.get("/monitors/{name}/uptime", response_model=list[UptimeRead], summary="Uptime over 24 h, 7 d and 30 d")
 def monitor_uptime(name: str, session: SessionDep, actor: CurrentActor, request: Request):
-    _readable(session, actor, name)
-    return history.uptime(session, name=name, retention=_retention(request))
+    return history.uptime(session, name=name, actor=actor, retention=_retention(request))
 
 
 @router.get("/monitors/{name}/pings", summary="Recent heartbeat pings, newest first")
 def monitor_pings(name: str, session: SessionDep, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le=500)] = 50):
-    _readable(session, actor, name)
-    return heartbeats.list_pings(session, name=name, limit=limit)
+    return heartbeats.list_pings(session, name=name, actor=actor, limit=limit)
 
 
 @router.get("/monitors/{name}/latency", response_model=list[SeriesRead],
             summary="Latency per location (seconds) for charts; range like 24h or 7d")
 def monitor_latency(name: str, session: SessionDep, actor: CurrentActor, request: Request, range: str = "24h"):
-    _readable(session, actor, name)
     span = _duration(range, "range")
-    return history.latency(session, name=name, span=span, retention=_retention(request))
+    return history.latency(session, name=name, actor=actor, span=span, retention=_retention(request))
 
 
 @router.get("/signals", response_model=list[SignalRead],
             summary="Firing/resolved transitions of monitors, heartbeats, rules and SLOs, newest first")
 def list_signals(session: SessionDep, actor: CurrentActor, filter: Annotated[SignalFilter, Depends()]):
-    require(actor, "monitor.read")
-    return signals.list_signals(session, filter=filter)
+    return signals.list_signals(session, filter=filter, actor=actor)
 
 
 # ---------------------------------------------------------------- metrics
@@ -178,12 +167,11 @@ def push_metrics(request: Request, raw: Annotated[bytes, Depends(_raw_body)], se
             summary="Evaluate a rule-language expression over the metrics store")
 def query_metrics(session: SessionDep, actor: CurrentActor, request: Request,
                   expr: Annotated[str, Query(description='e.g. avg(probe_duration_seconds[5m]) by (monitor)')]):
-    require(actor, "metric.read")
     try:
         parsed = language.parse(expr)
     except language.RuleSyntaxError as exc:
         raise InvalidInput(f"expr: {exc}", field="expr") from None
-    values = store.evaluate(session, parsed.query, retention=_retention(request))
+    values = store.query(session, parsed, actor=actor, retention=_retention(request))
     groups = [{"labels": dict(k), "value": v, **({"holds": parsed.holds(v)} if parsed.op else {})}
               for k, v in sorted(values.items())]
     return QueryResult(expr=parsed.format(), groups=groups)
@@ -192,14 +180,13 @@ def query_metrics(session: SessionDep, actor: CurrentActor, request: Request,
 @router.get("/metrics/series", response_model=list[SeriesRead], summary="Points of the series a selector matches")
 def series(session: SessionDep, actor: CurrentActor, request: Request,
            selector: Annotated[str, Query(description='e.g. orders_total{region="eu"}')], range: str = "1h"):
-    require(actor, "metric.read")
     try:
         sel = language.parse_selector(selector)
     except language.RuleSyntaxError as exc:
         raise InvalidInput(f"selector: {exc}", field="selector") from None
     end = clock.utcnow()
-    return store.read_series(session, sel, start=end - _duration(range, "range"), end=end,
-                             retention=_retention(request))
+    return store.series(session, sel, actor=actor, start=end - _duration(range, "range"), end=end,
+                        retention=_retention(request))
 
 
 # ---------------------------------------------------------------- alert rules
@@ -217,9 +204,7 @@ def create_rule(body: RuleCreate, session: SessionDep, actor: CurrentActor):
 
 @router.get("/alert-rules/{name}", response_model=RuleRead, summary="Get an alert rule with its pending and firing alerts")
 def get_rule(name: str, session: SessionDep, actor: CurrentActor):
-    rule = rules.get_rule(session, name=name)
-    require_in_scope(session, actor, "rule.read", rule.service)
-    return rule
+    return rules.get_rule(session, name=name, actor=actor)
 
 
 @router.patch("/alert-rules/{name}", response_model=RuleRead, summary="Update an alert rule")
@@ -247,9 +232,7 @@ def create_slo(body: SloCreate, session: SessionDep, actor: CurrentActor):
 
 @router.get("/slos/{name}", response_model=SloStatus, summary="An SLO with attainment, error budget and burn rates")
 def get_slo(name: str, session: SessionDep, actor: CurrentActor, request: Request):
-    slo = slos.get_slo(session, name=name)
-    require_in_scope(session, actor, "slo.read", slo.service)
-    return slos.status(session, name=name, retention=_retention(request))
+    return slos.status(session, name=name, actor=actor, retention=_retention(request))
 
 
 @router.patch("/slos/{name}", response_model=SloRead, summary="Update an SLO")

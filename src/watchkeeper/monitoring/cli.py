@@ -34,10 +34,11 @@ def list_monitors(
 ) -> None:
     """List monitors with state, last check and 24-hour uptime."""
     with session_scope(ctx) as session:
-        rows = monitors.list_monitors(session, actor=local_actor(), filter=MonitorFilter(service=service, status=status))
+        actor = local_actor()
+        rows = monitors.list_monitors(session, actor=actor, filter=MonitorFilter(service=service, status=status))
         out = []
         for m in rows:
-            up = history.uptime(session, name=m.name)[0]
+            up = history.uptime(session, name=m.name, actor=actor)[0]
             out.append({
                 "name": m.name, "kind": m.kind, "status": m.status, "service": m.service,
                 "last_check": m.last_check_at.strftime("%Y-%m-%d %H:%M:%S") if m.last_check_at else None,
@@ -51,9 +52,10 @@ def list_monitors(
 def show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Monitor name.")]) -> None:
     """Show one monitor: its spec, state per location, uptime and recent failures."""
     with session_scope(ctx) as session:
-        m = monitors.get_monitor(session, name=name)
-        uptime = history.uptime(session, name=name)
-        failures = history.list_checks(session, name=name, limit=5, failures_only=True)
+        actor = local_actor()
+        m = monitors.get_monitor(session, name=name, actor=actor)
+        uptime = history.uptime(session, name=name, actor=actor)
+        failures = history.list_checks(session, name=name, actor=actor, limit=5, failures_only=True)
     data = m.model_dump(exclude_none=True)
     data["location_states"] = [f"{loc.location}: {loc.status}" + (f" ({loc.last_error})" if loc.last_error else "")
                                for loc in m.location_states]
@@ -149,7 +151,7 @@ def list_signals(
 ) -> None:
     """Firing and resolved transitions, newest first."""
     with session_scope(ctx) as session:
-        rows = signals.list_signals(session, filter=SignalFilter(source=source, limit=limit))
+        rows = signals.list_signals(session, filter=SignalFilter(source=source, limit=limit), actor=local_actor())
     emit(ctx, [{"at": r.at.strftime("%Y-%m-%d %H:%M:%S"), "source": r.source, "name": r.name,
                 "state": "firing" if r.firing else "resolved", "alertname": r.labels.get("alertname"),
                 "summary": r.annotations.get("summary")} for r in rows],
@@ -172,8 +174,9 @@ def list_slos(ctx: typer.Context) -> None:
     """SLOs with attainment, error budget left and burn-rate alerts."""
     with session_scope(ctx) as session:
         out = []
-        for s in slos.list_slos(session, actor=local_actor()):
-            st = slos.status(session, name=s.name)
+        actor = local_actor()
+        for s in slos.list_slos(session, actor=actor):
+            st = slos.status(session, name=s.name, actor=actor)
             out.append({
                 "name": s.name, "service": s.service, "target": f"{s.target:g}%", "window": s.window,
                 "attained": f"{st.attainment_percent:.3f}%" if st.attainment_percent is not None else None,

@@ -121,7 +121,7 @@ def slo_create(session: Session, fields: dict, actor: Actor) -> None:
 
 
 def slo_update(session: Session, name: str, fields: dict, actor: Actor) -> None:
-    current = slos.get_slo(session, name=name).model_dump(mode="json")
+    current = slos.get_slo(session, name=name, actor=actor).model_dump(mode="json")
     merged = {k: current.get(k) for k in _SLO_FIELDS} | fields | {"name": name}
     slos.replace_slo(session, data=SloCreate.model_validate({k: v for k, v in merged.items() if v is not None}), actor=actor)
 

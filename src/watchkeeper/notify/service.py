@@ -58,7 +58,9 @@ def _read(row: Outbox, attempts: list[Attempt] | None = None) -> OutboxRead:
     return read
 
 
-def list_outbox(session: Session, *, filter: OutboxFilter, with_attempts: bool = False) -> list[OutboxRead]:
+def list_outbox(session: Session, *, filter: OutboxFilter, actor: Actor, with_attempts: bool = False) -> list[OutboxRead]:
+    """The outbox, newest first, for an actor who may read alerts. Raises PermissionDenied."""
+    require(actor, "alert.read")
     query = select(Outbox).order_by(Outbox.id.desc()).limit(filter.limit)
     if filter.status:
         query = query.where(Outbox.status == filter.status.value)
@@ -85,7 +87,15 @@ def for_refs(session: Session, *, refs: list[str]) -> list[OutboxRead]:
     return [_read(r, by_row[r.id]) for r in rows]
 
 
-def get_outbox(session: Session, *, outbox_id: int) -> OutboxRead:
+def get_outbox(session: Session, *, outbox_id: int, actor: Actor) -> OutboxRead:
+    """One notification with every delivery attempt. Raises NotFound, PermissionDenied."""
+    require(actor, "alert.read")
+    return lookup_outbox(session, outbox_id=outbox_id)
+
+
+def lookup_outbox(session: Session, *, outbox_id: int) -> OutboxRead:
+    """One notification, for a service function that checks its own permission on what the
+    notification is about (no check here). Raises NotFound."""
     row = session.get(Outbox, outbox_id)
     if row is None:
         raise NotFound(f"no notification with id {outbox_id}; `watchkeeper alert notifications` lists them", code="notification.not_found")

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from watchkeeper.api.deps import CurrentActor, SessionDep
-from watchkeeper.auth.service import require
 from watchkeeper.queue import service as queue
 from watchkeeper.queue.schemas import JobFilter, JobRead, QueueStats
 
@@ -14,20 +13,17 @@ router = APIRouter(tags=["worker"])
 
 @router.get("/jobs", response_model=list[JobRead], summary="List jobs, newest first")
 def list_jobs(session: SessionDep, actor: CurrentActor, filter: Annotated[JobFilter, Depends()]):
-    require(actor, "job.read")
-    return queue.list_jobs(session, filter=filter)
+    return queue.list_jobs(session, filter=filter, actor=actor)
 
 
 @router.get("/jobs/stats", response_model=QueueStats, summary="Queue depth and lag")
 def job_stats(session: SessionDep, actor: CurrentActor):
-    require(actor, "job.read")
-    return queue.stats(session)
+    return queue.stats(session, actor=actor)
 
 
 @router.get("/jobs/{job_id}", response_model=JobRead, summary="Get one job")
 def get_job(job_id: int, session: SessionDep, actor: CurrentActor):
-    require(actor, "job.read")
-    return queue.get_job(session, job_id=job_id)
+    return queue.get_job(session, job_id=job_id, actor=actor)
 
 
 @router.post("/jobs/{job_id}/retry", response_model=JobRead, summary="Retry a dead job once more")

@@ -185,7 +185,9 @@ def dead_expired_leases(session: Session) -> int:
     return res.rowcount
 
 
-def list_jobs(session: Session, *, filter: JobFilter) -> list[JobRead]:
+def list_jobs(session: Session, *, filter: JobFilter, actor) -> list[JobRead]:
+    """Jobs, newest first, for an actor who may read jobs. Raises PermissionDenied."""
+    require(actor, "job.read")
     query = select(Job).order_by(Job.id.desc()).limit(filter.limit)
     if filter.kind:
         query = query.where(Job.kind == filter.kind)
@@ -194,8 +196,10 @@ def list_jobs(session: Session, *, filter: JobFilter) -> list[JobRead]:
     return [JobRead.model_validate(j) for j in session.execute(query).scalars()]
 
 
-def get_job(session: Session, *, job_id: int) -> JobRead:
-    """The job as stored now (re-read even if this session saw it before)."""
+def get_job(session: Session, *, job_id: int, actor) -> JobRead:
+    """The job as stored now (re-read even if this session saw it before). Raises NotFound,
+    PermissionDenied."""
+    require(actor, "job.read")
     job = session.get(Job, job_id, populate_existing=True)
     if job is None:
         raise NotFound(f"no job with id {job_id}", code="job.not_found")
@@ -215,7 +219,9 @@ def retry_job(session: Session, *, job_id: int, actor) -> JobRead:
     return JobRead.model_validate(job)
 
 
-def stats(session: Session) -> QueueStats:
+def stats(session: Session, *, actor) -> QueueStats:
+    """Queue depth and lag. Raises PermissionDenied (the public /metrics reads it as the system)."""
+    require(actor, "job.read")
     now = clock.utcnow()
     ready = session.execute(
         select(func.count(), func.min(Job.run_after)).where(Job.status == JobStatus.QUEUED.value, Job.run_after <= now)

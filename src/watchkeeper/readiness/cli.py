@@ -230,5 +230,5 @@ def policy(
 ) -> None:
     """Show what a stage asks of a service of a tier, after config tuning."""
     with session_scope(ctx) as session:
-        result = policies.policy(session, stage=stage, tier=tier)
+        result = policies.policy(session, stage=stage, actor=local_actor(), tier=tier)
     emit(ctx, [i.model_dump() for i in result.items], columns=["check", "level", "kind", "title", "asks"])

@@ -141,7 +141,7 @@ def _signal(session: Session, svc: ServiceRead, report: ReadinessReport, *, firi
 
 def history(session: Session, *, service: str, actor: Actor, check: str | None = None, limit: int = 200) -> list[HistoryEntry]:
     """Recorded changes of a service's items, newest first."""
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     require(actor, "readiness.read", team=svc.team, service=service)
     query = select(ItemHistory).where(ItemHistory.service_id == svc.id).order_by(ItemHistory.at.desc(), ItemHistory.id.desc())
     if check:
@@ -149,8 +149,10 @@ def history(session: Session, *, service: str, actor: Actor, check: str | None =
     return [HistoryEntry(check=h.check_id, word=h.word, reason=h.reason, at=h.at) for h in session.execute(query.limit(limit)).scalars()]
 
 
-def regression_state(session: Session, *, service: str) -> dt.datetime | None:
-    """Since when a PROD regression of `service` is open, or None."""
-    svc = catalog.get_service(session, name=service)
+def regression_state(session: Session, *, service: str, actor: Actor) -> dt.datetime | None:
+    """Since when a PROD regression of `service` is open, or None. Raises ServiceNotFound,
+    PermissionDenied."""
+    svc = catalog.lookup_service(session, name=service)
+    require(actor, "readiness.read", team=svc.team, service=service)
     row = session.execute(select(ServiceState).where(ServiceState.service_id == svc.id)).scalar_one_or_none()
     return row.regression_since if row else None

@@ -204,7 +204,7 @@ def evaluate_services(session: Session, services: Sequence[ServiceRead], *, stag
 
 def get_report(session: Session, *, service: str, actor: Actor, stage: Stage | None = None) -> ReadinessReport:
     """One service's checklist for `stage` (default: its current stage), live. Raises ServiceNotFound."""
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     require(actor, "readiness.read", team=svc.team, service=service)
     return evaluate_services(session, [svc], stage=stage)[0]
 

@@ -43,8 +43,10 @@ def check_def(session: Session, check: str, *, field: str = "check") -> _checkli
     return checks[check]
 
 
-def policy(session: Session, *, stage: Stage, tier: int = 3) -> PolicyRead:
-    """The checklist `stage` asks of a service of `tier`, after config tuning."""
+def policy(session: Session, *, stage: Stage, actor: Actor, tier: int = 3) -> PolicyRead:
+    """The checklist `stage` asks of a service of `tier`, after config tuning. Raises
+    PermissionDenied."""
+    require(actor, "readiness.read")
     row = session.execute(select(Policy).where(Policy.stage == stage.value)).scalar_one_or_none()
     items = _checklist.resolve_policy(stage, tier, row.items if row else None)
     return PolicyRead(stage=stage, tier=tier, tuning=row.items if row else {}, managed_by=row.managed_by if row else None,

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.auth.service import Actor
+from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.domain import Reconciler
 from watchkeeper.readiness import policies, waivers
@@ -34,7 +34,7 @@ def roles_desired(section: ReadinessConfig) -> dict[str, dict]:
 
 
 def roles_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
-    return {r.name: (r.managed_by, r.model_dump(mode="json", exclude={"managed_by"})) for r in signoffs.list_roles(session)}
+    return {r.name: (r.managed_by, r.model_dump(mode="json", exclude={"managed_by"})) for r in signoffs.list_roles(session, actor=actor)}
 
 
 def role_create(session: Session, fields: dict, actor: Actor) -> None:
@@ -58,6 +58,7 @@ def policies_desired(section: ReadinessConfig) -> dict[str, dict]:
 
 
 def policies_current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
+    require(actor, "readiness.read")
     return {stage: ("config", {"stage": stage, "items": items}) for stage, items in policies.policy_tuning(session).items()}
 
 

@@ -47,7 +47,7 @@ def _horizon(expires_at: dt.datetime, now: dt.datetime, *, what: str, allow_past
 def _visible(session: Session, actor: Actor, service: str | None) -> dict[int, str]:
     """id → name of one service (permission-checked) or of all services the actor sees."""
     if service is not None:
-        svc = catalog.get_service(session, name=service)
+        svc = catalog.lookup_service(session, name=service)
         require(actor, "readiness.read", team=svc.team, service=service)
         return {svc.id: svc.name}
     require(actor, "readiness.read")
@@ -59,7 +59,7 @@ def _revoke(session: Session, model: type[Waiver] | type[Attestation], *, servic
     """End a waiver or an attestation now, after the checks both share. Returns the row, the
     time and whether it was still active. The caller audits and publishes."""
     noun = model.__name__.lower()
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     row = session.get(model, row_id)
     if row is None or row.service_id != svc.id:
         raise not_found
@@ -109,7 +109,7 @@ def grant_waiver(session: Session, *, service: str, data: WaiverCreate, actor: A
     config-owned waiver supersedes a runtime one instead). Audited; publishes
     ReadinessInputChanged. Does not commit.
     """
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     require(actor, "readiness.waive", team=svc.team, service=service)
     check_def(session, data.check)
     now = clock.utcnow()
@@ -174,7 +174,7 @@ def attest(session: Session, *, service: str, data: AttestationCreate, actor: Ac
     Raises ServiceNotFound; InvalidInput for an unknown or measured check, an unknown person,
     or a bad expiry. Audited; publishes ReadinessInputChanged. Does not commit.
     """
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     require(actor, "readiness.attest", team=svc.team, service=service)
     cdef = check_def(session, data.check)
     if cdef.kind is not Kind.ATTESTATION:
@@ -184,7 +184,7 @@ def attest(session: Session, *, service: str, data: AttestationCreate, actor: Ac
     if not person:
         raise InvalidInput("say who attests: pass --by HANDLE (a person from the catalog)", field="by")
     try:
-        teams.get_person(session, handle=person)
+        teams.lookup_person(session, handle=person)
     except NotFound:
         raise InvalidInput(f"unknown person '{person}'; attestations name a person from the catalog "
                            "(declare them under `people:` in watchkeeper.yaml)", field="by") from None

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock, events
+from watchkeeper.auth.service import Actor, require
 from watchkeeper.signals.events import SignalChanged
 from watchkeeper.signals.models import Signal
 from watchkeeper.signals.schemas import SignalFilter, SignalRead
@@ -58,7 +59,10 @@ def emit(
     return event
 
 
-def list_signals(session: Session, *, filter: SignalFilter) -> list[SignalRead]:
+def list_signals(session: Session, *, filter: SignalFilter, actor: Actor) -> list[SignalRead]:
+    """Firing/resolved transitions, newest first, for an actor who may read signals. Raises
+    PermissionDenied."""
+    require(actor, "signal.read")
     query = select(Signal).order_by(Signal.at.desc(), Signal.id.desc()).limit(filter.limit)
     if filter.source:
         query = query.where(Signal.source == filter.source)

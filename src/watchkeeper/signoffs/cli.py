@@ -37,7 +37,7 @@ def create(
 def list_signoffs(ctx: typer.Context, service: Annotated[str, typer.Argument(help="Service name.")]) -> None:
     """Sign-offs of SERVICE with who, when, and whether revoked."""
     with session_scope(ctx) as session:
-        rows = signoffs.list_signoffs(session, service=service)
+        rows = signoffs.list_signoffs(session, service=service, actor=local_actor())
     emit(ctx, [r.model_dump() | {"active": r.active} for r in rows],
          columns=["id", "checkpoint", "role", "signer", "signed_at", "active", "note", "revoked_by"])
 
@@ -59,5 +59,5 @@ def revoke(
 def roles(ctx: typer.Context) -> None:
     """Stakeholder roles, the checkpoints each must sign and who may sign for it."""
     with session_scope(ctx) as session:
-        rows = signoffs.list_roles(session)
+        rows = signoffs.list_roles(session, actor=local_actor())
     emit(ctx, [r.model_dump() for r in rows], columns=["name", "required_for", "people", "description"])

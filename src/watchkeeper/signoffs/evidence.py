@@ -15,7 +15,7 @@ from watchkeeper.signoffs import service as signoffs
 
 
 def _checkpoint(session: Session, services: Sequence, checkpoint: str) -> dict[str, Evidence]:
-    roles = {r.name: r for r in signoffs.list_roles(session)}
+    roles = {r.name: r for r in signoffs.roles(session)}
     required = sorted(n for n, r in roles.items() if checkpoint in r.required_for)
     by_service = signoffs.active_signoffs(session, service_ids=[s.id for s in services], checkpoint=checkpoint)
     out: dict[str, Evidence] = {}

@@ -30,14 +30,26 @@ def _role_read(row: StakeholderRole) -> StakeholderRoleRead:
                                people=sorted(row.people or []), managed_by=row.managed_by)
 
 
-def list_roles(session: Session) -> list[StakeholderRoleRead]:
+def list_roles(session: Session, *, actor: Actor) -> list[StakeholderRoleRead]:
+    """Stakeholder roles, for an actor who may read sign-offs."""
+    require(actor, "signoff.read")
+    return roles(session)
+
+
+def roles(session: Session) -> list[StakeholderRoleRead]:
+    """Stakeholder roles, for readiness evidence and config reconciliation (no check here)."""
     return [_role_read(r) for r in session.execute(select(StakeholderRole).order_by(StakeholderRole.name)).scalars()]
 
 
-def checkpoints(session: Session) -> list[str]:
+def checkpoints(session: Session, *, actor: Actor) -> list[str]:
     """Known checkpoints: refine, launch, and any a role is required for."""
+    require(actor, "signoff.read")
+    return _checkpoints(session)
+
+
+def _checkpoints(session: Session) -> list[str]:
     names = set(CHECKPOINTS)
-    for role in list_roles(session):
+    for role in roles(session):
         names.update(role.required_for)
     return sorted(names)
 
@@ -45,7 +57,7 @@ def checkpoints(session: Session) -> list[str]:
 def _role(session: Session, name: str) -> StakeholderRole:
     row = session.execute(select(StakeholderRole).where(StakeholderRole.name == name)).scalar_one_or_none()
     if row is None:
-        known = ", ".join(r.name for r in list_roles(session))
+        known = ", ".join(r.name for r in roles(session))
         hint = f"roles from watchkeeper.yaml: {known}" if known else \
             "no stakeholder roles are defined yet; declare readiness.stakeholder_roles in watchkeeper.yaml and apply"
         raise InvalidInput(f"unknown stakeholder role '{name}'; {hint}", field="role", code="signoff.unknown_role")
@@ -110,9 +122,9 @@ def sign_off(session: Session, *, service: str, data: SignoffCreate, actor: Acto
     signoff.delegate; Conflict when the same person already signed this checkpoint in this
     role. Audited; publishes SignoffChanged. Does not commit.
     """
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     require(actor, "signoff.create", team=svc.team, service=service)
-    known = checkpoints(session)
+    known = _checkpoints(session)
     if data.checkpoint not in known:
         raise InvalidInput(f"unknown checkpoint '{data.checkpoint}'; checkpoints are: {', '.join(known)}",
                            field="checkpoint", code="signoff.unknown_checkpoint")
@@ -153,7 +165,7 @@ def revoke(session: Session, *, service: str, signoff_id: int, reason: str, acto
     The signer may revoke their own; anyone else needs signoff.revoke. Audited; publishes
     SignoffChanged. Does not commit.
     """
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     row = session.get(Signoff, signoff_id)
     if row is None or row.service_id != svc.id:
         raise SignoffNotFound(f"service '{service}' has no sign-off {signoff_id}; `watchkeeper signoff list {service}` shows them")
@@ -171,8 +183,10 @@ def revoke(session: Session, *, service: str, signoff_id: int, reason: str, acto
     return _read(row, service)
 
 
-def list_signoffs(session: Session, *, service: str, include_revoked: bool = True) -> list[SignoffRead]:
-    svc = catalog.get_service(session, name=service)
+def list_signoffs(session: Session, *, service: str, actor: Actor, include_revoked: bool = True) -> list[SignoffRead]:
+    """A service's sign-offs, newest first. Raises ServiceNotFound, PermissionDenied."""
+    svc = catalog.lookup_service(session, name=service)
+    require(actor, "signoff.read", team=svc.team, service=service)
     query = select(Signoff).where(Signoff.service_id == svc.id).order_by(Signoff.signed_at.desc(), Signoff.id.desc())
     if not include_revoked:
         query = query.where(Signoff.revoked_at.is_(None))

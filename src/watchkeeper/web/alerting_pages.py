@@ -15,7 +15,7 @@ from watchkeeper.alerting import links
 from watchkeeper.alerting import service as alerting
 from watchkeeper.alerting.schemas import AlertFilter, AlertState, AlertStatus, Quality, SilenceCreate
 from watchkeeper.api.deps import SessionDep
-from watchkeeper.auth.service import Actor, require
+from watchkeeper.auth.service import Actor
 from watchkeeper.labels import split_matchers
 from watchkeeper.maintenance import service as maintenance
 from watchkeeper.maintenance.schemas import WindowCreate
@@ -37,8 +37,7 @@ def alerts_page(request: Request, session: SessionDep, actor: PageActor, status:
 
 @router.get("/alerts/drills", response_class=HTMLResponse)
 def drills_page(request: Request, session: SessionDep, actor: PageActor, service: str | None = None, error: FormError = None):
-    require(actor, "alert.read")
-    return render(request, "alerting/drills.html", drills=alerting.list_drills(session, service=service or None),
+    return render(request, "alerting/drills.html", drills=alerting.list_drills(session, actor=actor, service=service or None),
                   service=service or "", error=error)
 
 
@@ -63,8 +62,8 @@ def quality_page(request: Request, session: SessionDep, actor: PageActor, days: 
 @router.get("/alerts/{alert_id:int}", response_class=HTMLResponse)
 def alert_page(request: Request, alert_id: int, session: SessionDep, actor: PageActor, error: FormError = None):
     alert = alerting.get_alert(session, alert_id=alert_id, actor=actor)
-    return render(request, "alerting/alert.html", alert=alert, history=alerting.history(session, alert_id=alert_id),
-                  notifications=alerting.notifications_for_alert(session, alert_id=alert_id), error=error)
+    return render(request, "alerting/alert.html", alert=alert, history=alerting.history(session, alert_id=alert_id, actor=actor),
+                  notifications=alerting.notifications_for_alert(session, alert_id=alert_id, actor=actor), error=error)
 
 
 def _act(request: Request, session, actor: Actor, alert_id: int, fn):
@@ -93,8 +92,8 @@ def mark(request: Request, alert_id: int, session: SessionDep, actor: FormActor,
 @router.get("/silences", response_class=HTMLResponse)
 def silences_page(request: Request, session: SessionDep, actor: PageActor, all: bool = False, error: FormError = None,
                   matchers: str = "", comment: str = "", duration: str = "2h"):
-    require(actor, "silence.read")
-    return render(request, "alerting/silences.html", silences=alerting.list_silences(session, include_expired=all), show_all=all,
+    return render(request, "alerting/silences.html", silences=alerting.list_silences(session, actor=actor, include_expired=all),
+                  show_all=all,
                   error=error, form={"matchers": matchers, "comment": comment, "duration": duration})
 
 
@@ -117,8 +116,8 @@ def expire_silence(request: Request, silence_id: int, session: SessionDep, actor
 
 @router.get("/maintenance", response_class=HTMLResponse)
 def maintenance_page(request: Request, session: SessionDep, actor: PageActor, past: bool = False, error: FormError = None):
-    require(actor, "maintenance.read")
-    return render(request, "alerting/maintenance.html", windows=maintenance.list_windows(session, include_past=past), past=past,
+    return render(request, "alerting/maintenance.html", windows=maintenance.list_windows(session, actor=actor, include_past=past),
+                  past=past,
                   error=error, now=clock.utcnow())
 
 

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from watchkeeper.api.deps import SessionDep
-from watchkeeper.auth.service import require
 from watchkeeper.catalog import service as catalog
 from watchkeeper.catalog import teams
 from watchkeeper.catalog.stages import ORDER, Stage
@@ -32,9 +31,8 @@ def services(request: Request, session: SessionDep, actor: PageActor,
 
 @router.get("/services/{name}", response_class=HTMLResponse)
 def service_detail(request: Request, name: str, session: SessionDep, actor: PageActor, error: FormError = None):
-    svc = catalog.get_service(session, name=name)
-    require(actor, "service.read", team=svc.team, service=name)
-    history = catalog.stage_history(session, name=name)
+    svc = catalog.get_service(session, name=name, actor=actor)
+    history = catalog.stage_history(session, name=name, actor=actor)
     nxt = ORDER[svc.stage.rank + 1] if svc.stage.rank + 1 < len(ORDER) else None
     lower = ORDER[: svc.stage.rank]
     return render(request, "catalog/service.html", svc=svc, history=history, next_stage=nxt, lower=lower, error=error)

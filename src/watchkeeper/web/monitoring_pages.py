@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse
 
 from watchkeeper import clock, egress
 from watchkeeper.api.deps import SessionDep
-from watchkeeper.auth.service import require
 from watchkeeper.signals import service as signals
 from watchkeeper.monitoring.metrics import store
 from watchkeeper.monitoring.probes import heartbeats, history
@@ -51,8 +50,8 @@ def monitors_page(request: Request, session: SessionDep, actor: PageActor,
     flt = MonitorFilter(service=service or None, status=status or None, q=q or None)
     rows = monitors.list_monitors(session, actor=actor, filter=flt)[:500]
     names = [m.name for m in rows]
-    sparks = {n: sparkline(p) for n, p in history.recent_results(session, names=names).items()}
-    uptime = history.uptime_since(session, names=names, since=clock.utcnow() - dt.timedelta(hours=24))
+    sparks = {n: sparkline(p) for n, p in history.recent_results(session, names=names, actor=actor).items()}
+    uptime = history.uptime_since(session, names=names, actor=actor, since=clock.utcnow() - dt.timedelta(hours=24))
     counts = {"up": 0, "down": 0, "pending": 0, "paused": 0}
     for m in rows:
         counts[m.status] = counts.get(m.status, 0) + 1
@@ -74,14 +73,15 @@ def _chart(series) -> dict:
 
 @router.get("/monitors/{name}", response_class=HTMLResponse)
 def monitor_page(request: Request, name: str, session: SessionDep, actor: PageActor, hours: int = 24, error: FormError = None):
-    m = monitors.read_monitor(session, name=name, actor=actor)
+    m = monitors.get_monitor(session, name=name, actor=actor)
     team, svc = scope_of(session, m.service) if m.service else (None, None)
     hours = max(1, min(hours, 24 * 30))
-    chart = _chart(history.latency(session, name=name, span=dt.timedelta(hours=hours), retention=_retention(request)))
-    uptime = history.uptime(session, name=name, retention=_retention(request))
-    failures = history.list_checks(session, name=name, limit=20, failures_only=True)
-    pings = heartbeats.list_pings(session, name=name, limit=20) if m.kind == "heartbeat" else []
-    signal_history = signals.list_signals(session, filter=SignalFilter(name=name, limit=20))
+    chart = _chart(history.latency(session, name=name, actor=actor, span=dt.timedelta(hours=hours),
+                                   retention=_retention(request)))
+    uptime = history.uptime(session, name=name, actor=actor, retention=_retention(request))
+    failures = history.list_checks(session, name=name, actor=actor, limit=20, failures_only=True)
+    pings = heartbeats.list_pings(session, name=name, actor=actor, limit=20) if m.kind == "heartbeat" else []
+    signal_history = signals.list_signals(session, filter=SignalFilter(name=name, limit=20), actor=actor)
     public_url = request.app.state.container.settings.public_url.rstrip("/")
     return render(request, "monitoring/monitor.html", m=m, chart=json.dumps(chart), uptime=uptime, failures=failures,
                   pings=pings, history=signal_history, hours=hours, public_url=public_url, error=error,
@@ -115,22 +115,19 @@ def _set_enabled(request: Request, name: str, session, actor, enabled: bool):
 
 @router.get("/slos", response_class=HTMLResponse)
 def slos_page(request: Request, session: SessionDep, actor: PageActor, service: str | None = None):
-    rows = [slos.status(session, name=s.name, retention=_retention(request))
+    rows = [slos.status(session, name=s.name, actor=actor, retention=_retention(request))
             for s in slos.list_slos(session, actor=actor, service=service or None)]
     return render(request, "monitoring/slos.html", rows=rows, service=service)
 
 
 @router.get("/slos/{name}", response_class=HTMLResponse)
 def slo_page(request: Request, name: str, session: SessionDep, actor: PageActor, hours: int = 24):
-    slo = slos.get_slo(session, name=name)
-    team, svc = scope_of(session, slo.service) if slo.service else (None, None)
-    require(actor, "slo.read", team=team, service=svc)
     hours = max(1, min(hours, 24 * 30))
-    st = slos.status(session, name=name, retention=_retention(request))
-    hist = slos.burn_history(session, name=name, hours=hours, retention=_retention(request))
+    st = slos.status(session, name=name, actor=actor, retention=_retention(request))
+    hist = slos.burn_history(session, name=name, actor=actor, hours=hours, retention=_retention(request))
     chart = {"data": [[round(t) for t, _ in hist["burn"]], [round(v, 3) for _, v in hist["burn"]],
                       [1.0 for _ in hist["burn"]]]}
-    signal_history = signals.list_signals(session, filter=SignalFilter(source="slo", name=name, limit=20))
+    signal_history = signals.list_signals(session, filter=SignalFilter(source="slo", name=name, limit=20), actor=actor)
     return render(request, "monitoring/slo.html", st=st, chart=json.dumps(chart), hours=hours, history=signal_history)
 
 

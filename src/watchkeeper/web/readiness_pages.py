@@ -45,7 +45,7 @@ def _default_stage(current: Stage) -> Stage:
 
 def _page(request: Request, session, actor: Actor, name: str, *, stage: str | None = None, error: str | None = None,
           form: str | None = None, status_code: int = 200):
-    svc = catalog.get_service(session, name=name)
+    svc = catalog.get_service(session, name=name, actor=actor)
     chosen = _stage(stage, _default_stage(svc.stage))
     report = evaluation.get_report(session, service=name, stage=chosen, actor=actor)
     by_check = defaultdict(list)
@@ -53,12 +53,12 @@ def _page(request: Request, session, actor: Actor, name: str, *, stage: str | No
         by_check[entry.check].append(entry)
     return render(
         request, "readiness/service.html", status_code=status_code, svc=svc, report=report, stages=ORDER,
-        history=by_check, audits=assessments.service_audits(session, service=name),
-        signoffs=signoffs.list_signoffs(session, service=name), roles=signoffs.list_roles(session),
-        checkpoints=signoffs.checkpoints(session),
+        history=by_check, audits=assessments.service_audits(session, service=name, actor=actor),
+        signoffs=signoffs.list_signoffs(session, service=name, actor=actor), roles=signoffs.list_roles(session, actor=actor),
+        checkpoints=signoffs.checkpoints(session, actor=actor),
         waivers=waivers.list_waivers(session, service=name, actor=actor),
         attestable=[i for i in report.items if i.kind.value == "attestation"],
-        regression_since=continuous.regression_state(session, service=name),
+        regression_since=continuous.regression_state(session, service=name, actor=actor),
         error=error, form=form,
     )
 

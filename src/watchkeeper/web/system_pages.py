@@ -4,7 +4,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from watchkeeper.api.deps import SessionDep
-from watchkeeper.auth.service import require
 from watchkeeper.web.render import PageActor, render
 from watchkeeper.queue import service as queue
 from watchkeeper.queue.schemas import JobFilter
@@ -14,6 +13,5 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs(request: Request, session: SessionDep, actor: PageActor):
-    require(actor, "job.read")
-    return render(request, "system/jobs.html", jobs=queue.list_jobs(session, filter=JobFilter(limit=100)),
-                  stats=queue.stats(session))
+    return render(request, "system/jobs.html", jobs=queue.list_jobs(session, filter=JobFilter(limit=100), actor=actor),
+                  stats=queue.stats(session, actor=actor))

@@ -58,8 +58,11 @@ def _snapshot(read: RuleRead) -> dict:
     return read.model_dump(mode="json", by_alias=True, exclude={"last_eval_at", "last_error", "alerts"})
 
 
-def get_rule(session: Session, *, name: str) -> RuleRead:
-    return _read(session, _get(session, name))
+def get_rule(session: Session, *, name: str, actor: Actor) -> RuleRead:
+    """Raises RuleNotFound; PermissionDenied unless the actor may read the rule's service."""
+    rule = _get(session, name)
+    require_in_scope(session, actor, "rule.read", rule.service)
+    return _read(session, rule)
 
 
 def list_rules(session: Session, *, actor: Actor, service: str | None = None) -> list[RuleRead]:
@@ -140,6 +143,7 @@ def delete_rule(session: Session, *, name: str, actor: Actor) -> None:
 
 def adopt(session: Session, *, name: str, actor: Actor) -> None:
     """Hand a rule made at run time over to the config file. Audited."""
+    require(actor, "config.apply")
     changes.adopt(session, _get(session, name), kind="rule", name=name, actor=actor)
 
 

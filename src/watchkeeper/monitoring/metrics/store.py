@@ -340,6 +340,21 @@ def read_series(
     return out
 
 
+def query(session: Session, parsed: language.Rule, *, actor: Actor, retention: Retention | None = None) -> dict[language.Labels, float]:
+    """What `GET /metrics/query` answers: the parsed expression evaluated now, for an actor who
+    may read metrics. Raises PermissionDenied."""
+    require(actor, "metric.read")
+    return evaluate(session, parsed.query, retention=retention)
+
+
+def series(session: Session, selector: language.Selector, *, actor: Actor, start: dt.datetime, end: dt.datetime,
+           retention: Retention | None = None) -> list[SeriesRead]:
+    """What `GET /metrics/series` answers: `read_series` for an actor who may read metrics.
+    Raises PermissionDenied."""
+    require(actor, "metric.read")
+    return read_series(session, selector, start=start, end=end, retention=retention)
+
+
 def list_series(session: Session, *, name: str | None = None, limit: int = 200) -> list[dict]:
     query = select(Series.name, Series.labels).order_by(Series.name, Series.key).limit(limit)
     if name:

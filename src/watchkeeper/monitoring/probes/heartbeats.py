@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from watchkeeper import clock
 from watchkeeper import cron as crontab
+from watchkeeper.auth.service import Actor
 from watchkeeper.db.engine import is_postgres
 from watchkeeper.errors import InvalidInput
 from watchkeeper.monitoring.errors import HeartbeatNotFound
@@ -25,6 +26,7 @@ from watchkeeper.monitoring.probes._state import Status
 from watchkeeper.monitoring.probes._transitions import set_status
 from watchkeeper.monitoring.probes.kinds import HeartbeatSpec
 from watchkeeper.monitoring.probes.schemas import PingResult, PingSignal
+from watchkeeper.monitoring.scope import require_in_scope
 
 
 def _hb_spec(m: Monitor) -> HeartbeatSpec:
@@ -232,8 +234,10 @@ def check_heartbeats(session: Session, *, now: dt.datetime | None = None) -> int
     return count
 
 
-def list_pings(session: Session, *, name: str, limit: int = 50) -> list[dict]:
+def list_pings(session: Session, *, name: str, actor: Actor, limit: int = 50) -> list[dict]:
+    """A heartbeat's recent pings, newest first, if the actor may read the monitor."""
     m = _rows.get(session, name)
+    require_in_scope(session, actor, "monitor.read", m.service)
     rows = session.execute(select(Ping).where(Ping.monitor_id == m.id).order_by(Ping.at.desc(), Ping.id.desc()).limit(limit)).scalars()
     return [{"at": p.at, "signal": p.signal, "exit_status": p.exit_status, "client": p.client, "body": p.body} for p in rows]
 

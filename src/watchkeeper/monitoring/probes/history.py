@@ -10,17 +10,44 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
+from watchkeeper.auth.service import Actor, require
 from watchkeeper.monitoring.metrics import language, store
 from watchkeeper.monitoring.metrics.schemas import SeriesRead
 from watchkeeper.monitoring.models import Check, Monitor
 from watchkeeper.signals.models import Signal
 from watchkeeper.monitoring.probes import _rows
 from watchkeeper.monitoring.probes.schemas import CheckRead, UptimeRead
+from watchkeeper.monitoring.scope import require_in_scope, scope_of
 
 
-def list_checks(session: Session, *, name: str, limit: int = 100, failures_only: bool = False,
-                since: dt.datetime | None = None) -> list[CheckRead]:
+def readable(session: Session, actor: Actor, name: str) -> Monitor:
+    """The monitor row, if the actor may read it (its service's scope). Raises MonitorNotFound,
+    PermissionDenied."""
     m = _rows.get(session, name)
+    require_in_scope(session, actor, "monitor.read", m.service)
+    return m
+
+
+def _visible_names(session: Session, actor: Actor, names: list[str]) -> list[str]:
+    """The subset of `names` whose monitors the actor may read (lists filter, never refuse)."""
+    require(actor, "monitor.read")
+    if actor.superuser:
+        return names
+    rows = session.execute(select(Monitor.name, Monitor.service).where(Monitor.name.in_(names))).all()
+    scopes: dict[str | None, tuple[str | None, str | None]] = {}
+    out = []
+    for name, service in rows:
+        if service not in scopes:
+            scopes[service] = scope_of(session, service)
+        team, svc = scopes[service]
+        if actor.can("monitor.read", team=team or "", service=svc or ""):
+            out.append(name)
+    return out
+
+
+def list_checks(session: Session, *, name: str, actor: Actor, limit: int = 100, failures_only: bool = False,
+                since: dt.datetime | None = None) -> list[CheckRead]:
+    m = readable(session, actor, name)
     query = select(Check).where(Check.monitor_id == m.id)
     if failures_only:
         query = query.where(Check.ok.is_(False))
@@ -33,11 +60,11 @@ def list_checks(session: Session, *, name: str, limit: int = 100, failures_only:
 UPTIME_WINDOWS = (("24h", dt.timedelta(hours=24)), ("7d", dt.timedelta(days=7)), ("30d", dt.timedelta(days=30)))
 
 
-def uptime(session: Session, *, name: str, retention: store.Retention | None = None,
+def uptime(session: Session, *, name: str, actor: Actor, retention: store.Retention | None = None,
            now: dt.datetime | None = None) -> list[UptimeRead]:
     """Uptime over 24 h, 7 d and 30 d. Probes: share of successful checks (from the metrics
     store, so 30 days reads roll-ups). Heartbeats: share of time not down."""
-    m = _rows.get(session, name)
+    m = readable(session, actor, name)
     now = now or clock.utcnow()
     out = []
     for label, window in UPTIME_WINDOWS:
@@ -62,8 +89,10 @@ def uptime(session: Session, *, name: str, retention: store.Retention | None = N
     return out
 
 
-def latency(session: Session, *, name: str, span: dt.timedelta, retention: store.Retention | None = None) -> list[SeriesRead]:
+def latency(session: Session, *, name: str, actor: Actor, span: dt.timedelta,
+            retention: store.Retention | None = None) -> list[SeriesRead]:
     """A monitor's latency per location (seconds) over the last `span`, for charts."""
+    readable(session, actor, name)
     end = clock.utcnow()
     selector = language.Selector("probe_duration_seconds", (language.Matcher("monitor", "=", name),))
     return store.read_series(session, selector, start=end - span, end=end, retention=retention)
@@ -95,8 +124,11 @@ def counts_by_status(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Monitor.status, func.count()).group_by(Monitor.status)).all())
 
 
-def recent_results(session: Session, *, names: list[str], points: int = 30) -> dict[str, list[tuple[bool, float | None]]]:
-    """The last `points` results of each monitor, oldest first (for sparklines). One query."""
+def recent_results(session: Session, *, names: list[str], actor: Actor,
+                   points: int = 30) -> dict[str, list[tuple[bool, float | None]]]:
+    """The last `points` results of each monitor the actor may read, oldest first (for
+    sparklines). One query."""
+    names = _visible_names(session, actor, names)
     if not names:
         return {}
     ids = dict(session.execute(select(Monitor.id, Monitor.name).where(Monitor.name.in_(names))).all())
@@ -114,8 +146,10 @@ def recent_results(session: Session, *, names: list[str], points: int = 30) -> d
     return dict(out)
 
 
-def uptime_since(session: Session, *, names: list[str], since: dt.datetime) -> dict[str, float | None]:
-    """Share of successful checks per monitor since `since` (percent), from stored results. One query."""
+def uptime_since(session: Session, *, names: list[str], actor: Actor, since: dt.datetime) -> dict[str, float | None]:
+    """Share of successful checks per monitor the actor may read since `since` (percent), from
+    stored results. One query."""
+    names = _visible_names(session, actor, names)
     if not names:
         return {}
     rows = session.execute(

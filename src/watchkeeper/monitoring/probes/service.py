@@ -46,19 +46,18 @@ _STATE_FIELDS = {"status", "status_since", "last_check_at", "last_error", "warni
 # ---------------------------------------------------------------- reading
 
 
-def get_monitor(session: Session, *, name: str) -> MonitorRead:
-    """Raises MonitorNotFound."""
-    m = _rows.get(session, name)
-    return _rows.to_read(m, _rows.locations(session, [m.id])[m.id])
-
-
-def read_monitor(session: Session, *, name: str, actor: Actor) -> MonitorRead:
-    """The monitor as `actor` may see it. Needs `monitor.read` in its scope. Raises
-    MonitorNotFound, PermissionDenied."""
+def get_monitor(session: Session, *, name: str, actor: Actor) -> MonitorRead:
+    """The monitor as `actor` may see it (a heartbeat's ping path only for those who may change
+    the monitor or ping). Needs `monitor.read` in its scope. Raises MonitorNotFound,
+    PermissionDenied."""
     m = _rows.get(session, name)
     team, svc = scope_of(session, m.service) if m.service else (None, None)
     require(actor, "monitor.read", team=team, service=svc)
-    return _for(actor, _rows.to_read(m, _rows.locations(session, [m.id])[m.id]), team)
+    return _for(actor, _read_of(session, m), team)
+
+
+def _read_of(session: Session, m: Monitor) -> MonitorRead:
+    return _rows.to_read(m, _rows.locations(session, [m.id])[m.id])
 
 
 def _for(actor: Actor, read: MonitorRead, team: str | None) -> MonitorRead:
@@ -183,7 +182,7 @@ def create_monitor(session: Session, *, data: MonitorCreate, actor: Actor, manag
     session.add(m)
     session.flush()
     sync_locations(session, m)
-    read = get_monitor(session, name=m.name)
+    read = _read_of(session, m)
     audit.record(session, actor=actor, action="monitor.create", target=f"monitor:{m.name}", after=_snapshot(read))
     return read
 
@@ -232,7 +231,7 @@ def update_monitor(session: Session, *, name: str, data: MonitorUpdate, actor: A
         _set_enabled(session, m, data.enabled)
     session.flush()
     sync_locations(session, m)
-    after = get_monitor(session, name=name)
+    after = _read_of(session, m)
     logged = _snapshot(after)
     # Credential headers are redacted in both snapshots: record that one changed, not its value.
     changed = secrets_changed(old_headers, (m.spec or {}).get("headers"), where=f"{m.kind}.headers")
@@ -281,7 +280,8 @@ def delete_monitor(session: Session, *, name: str, actor: Actor) -> None:
 
 
 def adopt(session: Session, *, name: str, actor: Actor) -> None:
-    """Hand a monitor made at run time over to the config file. Audited."""
+    """Hand a monitor made at run time over to the config file (apply calls this). Audited."""
+    require(actor, "config.apply")
     changes.adopt(session, _rows.get(session, name), kind="monitor", name=name, actor=actor)
 
 

@@ -43,8 +43,15 @@ def _snapshot(read: SloRead) -> dict:
     return read.model_dump(mode="json", exclude={"last_error"}, exclude_none=True)
 
 
-def get_slo(session: Session, *, name: str) -> SloRead:
-    return _read(_get(session, name))
+def _readable(session: Session, actor: Actor, name: str) -> Slo:
+    slo = _get(session, name)
+    require_in_scope(session, actor, "slo.read", slo.service)
+    return slo
+
+
+def get_slo(session: Session, *, name: str, actor: Actor) -> SloRead:
+    """Raises SloNotFound; PermissionDenied unless the actor may read the SLO's service."""
+    return _read(_readable(session, actor, name))
 
 
 def list_slos(session: Session, *, actor: Actor, service: str | None = None) -> list[SloRead]:
@@ -140,12 +147,14 @@ def delete_slo(session: Session, *, name: str, actor: Actor) -> None:
 
 def adopt(session: Session, *, name: str, actor: Actor) -> None:
     """Hand an SLO made at run time over to the config file. Audited."""
+    require(actor, "config.apply")
     changes.adopt(session, _get(session, name), kind="slo", name=name, actor=actor)
 
 
-def status(session: Session, *, name: str, now: dt.datetime | None = None, retention: store.Retention | None = None) -> SloStatus:
+def status(session: Session, *, name: str, actor: Actor, now: dt.datetime | None = None,
+           retention: store.Retention | None = None) -> SloStatus:
     """Attainment, budget left and burn rates of one SLO (as of the last counted minute)."""
-    slo = _get(session, name)
+    slo = _readable(session, actor, name)
     retention = retention or store.Retention()
     at = from_ms(slo.evaluated_until_ms) if slo.evaluated_until_ms else (now or clock.utcnow())
     window = dt.timedelta(seconds=slo.window_seconds)
@@ -164,9 +173,10 @@ def status(session: Session, *, name: str, now: dt.datetime | None = None, reten
     )
 
 
-def burn_history(session: Session, *, name: str, hours: int = 24, retention: store.Retention | None = None) -> dict:
+def burn_history(session: Session, *, name: str, actor: Actor, hours: int = 24,
+                 retention: store.Retention | None = None) -> dict:
     """Per-minute error ratio and the remaining budget over the last `hours` (for the SLO chart)."""
-    slo = _get(session, name)
+    slo = _readable(session, actor, name)
     end = from_ms(slo.evaluated_until_ms) if slo.evaluated_until_ms else clock.utcnow()
     start = end - dt.timedelta(hours=hours)
     g = store.read_series(session, events_selector(GOOD, name), start=start, end=end, retention=retention)

@@ -1,0 +1,97 @@
+"""One of everything, made through the service layers by the system actor: a team `t` with a
+service `s`, a second team `o`, a person `p`, monitor `m`, rule `r`, SLO `o`, receiver `rcv`,
+maintenance window `w`, stakeholder role `role`, an alert, a silence, an outbox row, a waiver,
+an attestation, a sign-off, an audit finding, a job, and a user `u` (viewer) with a token and a
+UI session. The permission tests (tests/auth/test_service_permissions.py and
+tests/api/test_permission_matrix.py) act on these."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import select
+
+from watchkeeper.alerting.schemas import AlertFilter, ReceiverConfig
+from watchkeeper.auth.schemas import TokenCreate
+
+from tests.factories.auth import SYSTEM
+
+
+@dataclasses.dataclass
+class World:
+    """One of everything, made by the system actor, so each function has something to act on."""
+
+    alert_id: int
+    group_id: int
+    silence_id: int
+    outbox_id: int
+    waiver_id: int
+    attestation_id: int
+    signoff_id: int
+    finding_id: int
+    job_id: int
+    token_prefix: str
+    cookie: str
+
+
+def seed_world(session) -> World:
+    from watchkeeper.alerting import routing
+    from watchkeeper.alerting import service as alerting
+    from watchkeeper.alerting.models import AlertGroup
+    from watchkeeper.alerting.schemas import AlertIn, SilenceCreate
+    from watchkeeper.auth import service as auth
+    from watchkeeper.auth.schemas import Grant, UserCreate
+    from watchkeeper.catalog import teams
+    from watchkeeper.catalog.schemas import PersonCreate
+    from watchkeeper.maintenance import service as maintenance
+    from watchkeeper.maintenance.schemas import WindowCreate
+    from watchkeeper.monitoring.metrics import rules
+    from watchkeeper.monitoring.metrics.schemas import RuleCreate
+    from watchkeeper.monitoring.slos import service as slos
+    from watchkeeper.monitoring.slos.schemas import SloCreate
+    from watchkeeper.notify import service as notify
+    from watchkeeper.notify.schemas import Message
+    from watchkeeper.queue import service as queue
+
+    from tests.factories.catalog import make_service, make_team
+    from tests.factories.monitoring import make_monitor
+    from tests.factories.readiness import attest, make_role, post_result, sign, waive
+
+    make_service(session, name="s", team="t")
+    make_team(session, name="o")
+    teams.create_person(session, data=PersonCreate(handle="p"), actor=SYSTEM)
+    make_monitor(session, name="m", service="s")
+    rules.create_rule(session, data=RuleCreate(name="r", expr="last(kpi[5m]) < 1", service="s"), actor=SYSTEM)
+    slos.create_slo(session, data=SloCreate(name="o", service="s", target=99.0, monitor="m"), actor=SYSTEM)
+    routing.put_receiver(session, data=receiver_config("rcv"), actor=SYSTEM)
+    maintenance.create_window(session, data=WindowCreate(name="w", service="s", starts_at=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc),
+                                                         duration="1h"), actor=SYSTEM)
+    make_role(session, "role", people=("p",))
+    alerting.ingest(session, alerts=[AlertIn(labels={"alertname": "X", "service": "s"})], source="api", actor=SYSTEM)
+    alert = alerting.list_alerts(session, filter=AlertFilter(), actor=SYSTEM)[0]
+    silence = alerting.create_silence(session, data=SilenceCreate(matchers=["alertname=Y"], duration="1h", comment="maintenance test"), actor=SYSTEM)
+    outbox_id = notify.enqueue(session, key="k", receiver="rcv", channel={"type": "webhook", "url": "http://127.0.0.1:9/"},
+                               message=Message(subject="s", text="t"), ref="group:0")
+    waiver = waive(session, "s", "runbook_reviewed")
+    attestation = attest(session, "s", "authentication", by="p")
+    signoff = sign(session, "s", role="role", signer="p")
+    run = post_result(session, "s", "security", findings=[("high", "a finding")])
+    job_id = queue.enqueue(session, kind="echo", payload={})
+    auth.create_user(session, data=UserCreate(username="u", password="u-password-1234", grants=[Grant.parse("viewer")]), actor=SYSTEM)
+    token = auth.create_token(session, username="u", data=token_create(), actor=SYSTEM)
+    cookie, _web, _actor = auth.login(session, username="u", password="u-password-1234", client="127.0.0.1", hours=1,
+                                      max_failures=5, window_seconds=60)
+    session.flush()
+    group_id = session.execute(select(AlertGroup.id)).scalars().first() or 0
+    return World(alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
+                 waiver_id=waiver.id, attestation_id=attestation.id, signoff_id=signoff.id,
+                 finding_id=run.findings[0].id, job_id=job_id, token_prefix=token.prefix, cookie=cookie)
+
+
+def receiver_config(name: str) -> ReceiverConfig:
+    return ReceiverConfig.model_validate({"name": name, "channels": [{"type": "webhook", "url": "http://127.0.0.1:9/"}]})
+
+
+def token_create() -> TokenCreate:
+    return TokenCreate(name="t", scopes=["read"])

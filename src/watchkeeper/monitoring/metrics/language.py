@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 
 from watchkeeper import durations
 from watchkeeper import labels as labels_
+from watchkeeper.labels import Matcher  # the product's one label matcher (silences, routes, inhibition, rules)
 
 AGGREGATIONS = ("avg", "min", "max", "sum", "count", "last", "rate", "increase", "quantile")
 ROLLUP_SAFE = ("avg", "min", "max", "sum", "count")
@@ -46,22 +47,6 @@ class RuleSyntaxError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class Matcher:
-    label: str
-    op: str
-    value: str
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        have = labels.get(self.label, "")
-        if self.op == "=":
-            return have == self.value
-        if self.op == "!=":
-            return have != self.value
-        hit = labels_.regex_fullmatch(self.value, have)
-        return hit if self.op == "=~" else not hit
-
-
-@dataclasses.dataclass(frozen=True)
 class Selector:
     name: str
     matchers: tuple[Matcher, ...] = ()
@@ -72,7 +57,7 @@ class Selector:
     def format(self) -> str:
         if not self.matchers:
             return self.name
-        inner = ", ".join(f'{m.label}{m.op}"{_escape(m.value)}"' for m in self.matchers)
+        inner = ", ".join(f'{m.name}{m.op}"{_escape(m.value)}"' for m in self.matchers)
         return f"{self.name}{{{inner}}}"
 
 
@@ -197,7 +182,10 @@ class _Parser:
                         labels_.compile_regex(value)
                     except ValueError as exc:
                         raise RuleSyntaxError(f"regular expression {value!r} for {label} is invalid: {exc}") from None
-                matchers.append(Matcher(label, op, value))
+                try:
+                    matchers.append(Matcher(label, op, value))
+                except ValueError as exc:  # a label name Prometheus would refuse (e.g. with a ':')
+                    raise RuleSyntaxError(str(exc)) from None
                 if not self.at("punct", "}"):
                     self.take("punct", ",", what="',' or '}'")
             self.take("punct", "}")

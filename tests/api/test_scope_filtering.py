@@ -75,3 +75,29 @@ def test_alert_quality_counts_only_visible_services(client, two_teams):
     assert names("bob") == ["CheckoutDown"]
     assert names("sam", service="checkout") == []
     assert client.get("/api/v1/alert-quality", headers=two_teams["carol"].headers).status_code == 403
+
+
+def test_alert_rules_and_slos_are_listed_by_scope(client, session, two_teams):
+    from watchkeeper.monitoring.metrics import rules
+    from watchkeeper.monitoring.metrics.schemas import RuleCreate
+    from watchkeeper.monitoring.slos import service as slos
+    from watchkeeper.monitoring.slos.schemas import SloCreate
+
+    from tests.factories.auth import SYSTEM
+
+    for svc in ("checkout", "finder"):
+        rules.create_rule(session, data=RuleCreate(name=f"{svc}-slow", expr="last(kpi[5m]) > 1", service=svc), actor=SYSTEM)
+        slos.create_slo(session, data=SloCreate(name=f"{svc}-ok", service=svc, target=99.0, good="g", total="t"), actor=SYSTEM)
+    rules.create_rule(session, data=RuleCreate(name="global", expr="last(kpi[5m]) > 1"), actor=SYSTEM)
+    session.commit()
+
+    def names(who, path):
+        r = client.get(path, headers=two_teams[who].headers)
+        assert r.status_code == 200, r.text
+        return sorted(x["name"] for x in r.json())
+
+    assert names("root", "/api/v1/alert-rules") == ["checkout-slow", "finder-slow", "global"]
+    assert names("sam", "/api/v1/alert-rules") == ["finder-slow", "global"]
+    assert names("bob", "/api/v1/alert-rules") == ["checkout-slow", "global"]
+    assert names("vic", "/api/v1/slos") == ["checkout-ok", "finder-ok"]
+    assert names("sam", "/api/v1/slos") == ["finder-ok"]

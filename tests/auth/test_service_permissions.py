@@ -166,6 +166,7 @@ ACTOR_IS_NOT_A_CHECK: dict[str, str] = {
     "watchkeeper.audit.changes.adopt": "writes the audit event of an adoption; the caller has checked",
     "watchkeeper.auth.service.logout": "ends the caller's own session",
     "watchkeeper.monitoring.scope.require_in_scope": "is the check",
+    "watchkeeper.monitoring.scope.visible": "builds a list's filter; the list function requires the permission first",
 }
 
 # Unchecked functions an adapter may call: they establish the actor, or another credential

@@ -3,6 +3,8 @@ the (team, service) a permission is checked against; an object with no service i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth.service import Actor, require
@@ -24,3 +26,18 @@ def require_in_scope(session: Session, actor: Actor, permission: str, service: s
     """`require` the permission for the object's service (raises PermissionDenied)."""
     team, svc = scope_of(session, service)
     require(actor, permission, team=team, service=svc)
+
+
+def visible(session: Session, actor: Actor, permission: str) -> Callable[[str | None], bool]:
+    """For lists: whether the actor may `permission` an object watching `service` (an object
+    with no service is visible to whoever holds the permission at all)."""
+    if actor.superuser:
+        return lambda service: True
+    teams = {s.name: s.team for s in catalog.list_services(session, actor=Actor.system("monitoring", "system"))}
+
+    def check(service: str | None) -> bool:
+        if service is None:
+            return actor.can(permission)
+        return actor.can(permission, team=teams.get(service), service=service)
+
+    return check

@@ -27,7 +27,7 @@ from watchkeeper.monitoring.errors import RuleExists, RuleNotFound
 from watchkeeper.monitoring.metrics import language, store
 from watchkeeper.monitoring.metrics.schemas import RuleAlertRead, RuleCreate, RuleRead, RuleUpdate, validate_rule
 from watchkeeper.monitoring.models import Rule, RuleAlert
-from watchkeeper.monitoring.scope import require_in_scope
+from watchkeeper.monitoring.scope import require_in_scope, visible
 from watchkeeper.validation import redact_url
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,13 @@ def get_rule(session: Session, *, name: str, actor: Actor) -> RuleRead:
 
 
 def list_rules(session: Session, *, actor: Actor, service: str | None = None) -> list[RuleRead]:
+    """Alert rules of the services the actor may see, by name."""
     require(actor, "rule.read")
     query = select(Rule).order_by(Rule.name)
     if service:
         query = query.where(Rule.service == service)
-    return [_read(session, r) for r in session.execute(query).scalars()]
+    sees = visible(session, actor, "rule.read")
+    return [_read(session, r) for r in session.execute(query).scalars() if sees(r.service)]
 
 
 def create_rule(session: Session, *, data: RuleCreate, actor: Actor, managed_by: str = "runtime") -> RuleRead:

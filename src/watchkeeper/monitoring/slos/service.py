@@ -17,7 +17,7 @@ from watchkeeper.errors import InvalidInput
 from watchkeeper.monitoring.errors import SloExists, SloNotFound
 from watchkeeper.monitoring.metrics import store
 from watchkeeper.monitoring.models import Monitor, Slo, SloAlert
-from watchkeeper.monitoring.scope import require_in_scope
+from watchkeeper.monitoring.scope import require_in_scope, visible
 from watchkeeper.monitoring.slos import _burn
 from watchkeeper.monitoring.slos.evaluation import GOOD, TOTAL, drop_events, events_selector, resolve_all, window_sums
 from watchkeeper.monitoring.slos.schemas import BurnRead, SloCreate, SloRead, SloStatus, SloUpdate
@@ -55,11 +55,13 @@ def get_slo(session: Session, *, name: str, actor: Actor) -> SloRead:
 
 
 def list_slos(session: Session, *, actor: Actor, service: str | None = None) -> list[SloRead]:
+    """SLOs of the services the actor may see, by name."""
     require(actor, "slo.read")
     query = select(Slo).order_by(Slo.name)
     if service:
         query = query.where(Slo.service == service)
-    return [_read(s) for s in session.execute(query).scalars()]
+    sees = visible(session, actor, "slo.read")
+    return [_read(s) for s in session.execute(query).scalars() if sees(s.service)]
 
 
 def _check_monitor(session: Session, data: SloCreate) -> None:

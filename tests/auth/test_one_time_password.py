@@ -147,7 +147,7 @@ def test_failing_on_someones_behalf_does_not_lock_them_out(session, personas, fr
     assert _try(session, "bob", personas["bob"].password, owner) == "ok"
 
 
-def test_password_spraying_from_one_address_is_throttled(session, personas):
+def test_password_spraying_from_one_address_is_throttled(session, personas, frozen_clock):
     sprayer = "203.0.113.50"
     names = [f"user{i}" for i in range(20)]
     assert {_try(session, name, "Winter2026!!", sprayer) for name in names} == {"wrong"}

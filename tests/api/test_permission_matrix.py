@@ -72,6 +72,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ('DELETE', '/api/v1/people/{handle}'): Row("U DDDD DD A", status=204,
         why='people belong to no team: a team-scoped operator cannot change them'),
     ('GET', '/api/v1/me'): Row("U AAAA AA A"),
+    ('POST', '/api/v1/me/password'): Row("U AAAA AA A", status=422,
+        body={"current_password": "not-the-password-1", "new_password": "another-password-12345"},
+        why='anyone signed in may change their own password; with a wrong current password it is a 422 '
+            '(the whole flow: tests/auth/test_one_time_password.py)'),
     ('GET', '/api/v1/users'): Row("U ADDA DA A",
         why='user.* is global-only: a global viewer reads the list, a team-scoped operator does not'),
     ('POST', '/api/v1/users'): Row("U DDDD DD A", status=201, body={"username": "u2", "password": "u2-password-1234", "grants": [{"role": "viewer"}]}),

@@ -16,7 +16,7 @@ from watchkeeper.errors import Conflict, InvalidInput, PermissionDenied
 from watchkeeper.evidence import Status
 from watchkeeper.oncall import coverage, evidence, policies
 from watchkeeper.oncall import service as oncall
-from watchkeeper.oncall.schemas import Layer, Level, OverrideCreate, PolicyCreate, Restriction, ScheduleCreate, Target
+from watchkeeper.oncall.schemas import Layer, EscalationLevel, OverrideCreate, PolicyCreate, Restriction, ScheduleCreate, EscalationTarget
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # a Monday
@@ -42,8 +42,8 @@ def _schedule(members=("ann", "ben"), restrictions=()):
 
 def _policy(services=("checkout",), targets=(("schedule", "pay"),), name="pay-policy", team="payments"):
     return PolicyCreate(name=name, team=team, services=list(services), repeat=1, levels=[
-        Level(targets=[Target(kind=k, name=n) for k, n in targets], timeout="10m"),
-        Level(targets=[Target(kind="person", name="cat")], timeout="30m")])
+        EscalationLevel(targets=[EscalationTarget(kind=k, name=n) for k, n in targets], timeout="10m"),
+        EscalationLevel(targets=[EscalationTarget(kind="person", name="cat")], timeout="30m")])
 
 
 def test_policy_crud_is_audited_and_permission_checked(session, world):
@@ -69,7 +69,7 @@ def test_policy_crud_is_audited_and_permission_checked(session, world):
     actions = [e.action for e in session.query(AuditEvent).order_by(AuditEvent.id) if e.action.startswith("oncall.policy")]
     assert actions == ["oncall.policy.create", "oncall.policy.update", "oncall.policy.delete"]
     with pytest.raises(ValidationError, match="between 1m and 24h"):
-        Level(targets=[Target(kind="person", name="ann")], timeout="2d")
+        EscalationLevel(targets=[EscalationTarget(kind="person", name="ann")], timeout="2d")
     with pytest.raises(ValidationError, match="listed twice"):
         _policy(services=("a", "a"))
 

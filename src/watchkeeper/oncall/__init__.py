@@ -8,5 +8,6 @@ the level-1 coverage of its policy — the evidence of the readiness item `oncal
 
 Modules: `timeline.py` (the one function that computes the final timeline, pure), `schemas.py`,
 `models.py` (tables oncall_*), `service.py` (schedules, overrides, "who is on call"),
-`domain.py` (the descriptor).
+`policies.py` (escalation policies), `coverage.py` (gaps, bus factor, contactless people),
+`evidence.py` (the readiness provider), `api.py`, `cli.py`, `config_sync.py`, `domain.py`.
 """

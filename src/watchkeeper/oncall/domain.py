@@ -1,11 +1,19 @@
 """On-call: schedules, overrides, escalation policies, coverage (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import Domain, Provider
+from watchkeeper.domain import ConfigSection, Domain, Provider, Verb
 
 DOMAIN = Domain(
     name="oncall",
     package="watchkeeper.oncall",
     models=("watchkeeper.oncall.models",),
+    api=("watchkeeper.oncall.api:router",),
+    cli=(Verb("oncall", "On-call: who, schedules, overrides, policies, coverage.", "watchkeeper.oncall.cli:oncall_app"),),
+    config=(ConfigSection(
+        "oncall", "watchkeeper.oncall.schemas:OncallConfig", "optional",
+        "On-call schedules (layers of rotations, restrictions) and escalation policies (levels, timeouts, repeat, "
+        "the services they cover); see docs/oncall.md. Omitted: on-call objects in the database are left as they are.",
+    ),),
+    reconcilers="watchkeeper.oncall.config_sync:RECONCILERS",
     providers=(Provider("oncall_coverage", "watchkeeper.oncall.evidence:oncall_coverage",
                         "watchkeeper.oncall.evidence:oncall_coverage_batch"),),
 )

@@ -42,7 +42,7 @@ class Override(Base):
 
 
 class Policy(TimestampMixin, Base):
-    """An escalation policy: `levels` (a JSON list of `schemas.Level`), repeated `repeat` more
+    """An escalation policy: `levels` (a JSON list of `schemas.EscalationLevel`), repeated `repeat` more
     times; `services` (JSON list of catalog service names) use it as their policy."""
 
     __tablename__ = "oncall_policy"

@@ -4,9 +4,12 @@ team to change one, `oncall.read` to read; every mutation is audited."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from watchkeeper import clock
 from watchkeeper.audit import changes
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
@@ -15,7 +18,7 @@ from watchkeeper.catalog import teams
 from watchkeeper.errors import Conflict, InvalidInput, NotFound
 from watchkeeper.oncall import service as schedules
 from watchkeeper.oncall.models import Policy, Schedule
-from watchkeeper.oncall.schemas import Level, PolicyCreate, PolicyRead
+from watchkeeper.oncall.schemas import EscalationLevel, OnCallRead, PolicyCreate, PolicyRead
 
 
 class PolicyNotFound(NotFound):
@@ -31,7 +34,7 @@ def _row(session: Session, name: str) -> Policy:
 
 def _read(row: Policy) -> PolicyRead:
     return PolicyRead(name=row.name, team=row.team, description=row.description, services=list(row.services or []),
-                      levels=[Level.model_validate(x) for x in row.levels], repeat=row.repeat, managed_by=row.managed_by)
+                      levels=[EscalationLevel.model_validate(x) for x in row.levels], repeat=row.repeat, managed_by=row.managed_by)
 
 
 def as_create(read: PolicyRead) -> PolicyCreate:
@@ -140,3 +143,24 @@ def policy_of(session: Session, *, service: str) -> PolicyRead | None:
 
 def any_policy(session: Session) -> bool:
     return session.execute(select(Policy.id).limit(1)).first() is not None
+
+
+def on_call_for_service(session: Session, *, service: str, actor: Actor, at: dt.datetime | None = None) -> list[OnCallRead]:
+    """Who level 1 of the service's policy pages at `at` (default now): each schedule target's
+    person on call then, and each person target. `oncall.read` on the service."""
+    svc = catalog.get_service(session, name=service)
+    require(actor, "oncall.read", team=svc.team, service=svc.name)
+    at = at or clock.utcnow()
+    if at.tzinfo is None:
+        raise InvalidInput("give --at with a zone offset or Z, e.g. 2026-12-07T09:00Z", field="at")
+    policy = policy_of(session, service=service)
+    if policy is None:
+        raise NotFound(f"service '{service}' has no escalation policy; add one under oncall.policies",
+                       code="oncall.no_policy")
+    out = []
+    for target in policy.levels[0].targets:
+        if target.kind == "schedule":
+            out.append(schedules.who_at(session, name=target.name, at=at))
+        else:
+            out.append(OnCallRead(schedule="-", at=at, person=target.name, source=f"policy:{policy.name}", until=None))
+    return out

@@ -159,15 +159,15 @@ class OnCallRead(BaseModel):
 # ---------------------------------------------------------------------------- escalation policies
 
 
-class Target(Strict):
+class EscalationTarget(Strict):
     """Whom a level pages: a person (by handle) or a schedule (whoever is on call then)."""
 
     kind: Literal["person", "schedule"]
     name: str = Field(min_length=1, max_length=100)
 
 
-class Level(Strict):
-    targets: list[Target] = Field(min_length=1, max_length=10)
+class EscalationLevel(Strict):
+    targets: list[EscalationTarget] = Field(min_length=1, max_length=10)
     timeout: Duration = Field(dt.timedelta(minutes=15), description="How long this level has to acknowledge, e.g. 15m.")
 
     @field_validator("timeout")
@@ -187,7 +187,7 @@ class PolicyCreate(Strict):
     team: str = Field(min_length=1, max_length=100)
     description: str | None = Field(None, max_length=500)
     services: list[str] = Field(default_factory=list, max_length=100)
-    levels: list[Level] = Field(min_length=1, max_length=10)
+    levels: list[EscalationLevel] = Field(min_length=1, max_length=10)
     repeat: int = Field(0, ge=0, le=10)
 
     @field_validator("services")
@@ -206,7 +206,7 @@ class PolicyRead(BaseModel):
     team: str
     description: str | None
     services: list[str]
-    levels: list[Level]
+    levels: list[EscalationLevel]
     repeat: int
     managed_by: str
 
@@ -236,3 +236,22 @@ class CoverageRead(BaseModel):
     people: list[str]  # distinct people on call at level 1 during support hours
     bus_factor: int  # how many of them can be reached
     contactless: list[str]  # on call at level 1 in the window but without a contact method
+
+
+# ---------------------------------------------------------------------------- watchkeeper.yaml
+
+
+class OncallConfig(Strict):
+    """The `oncall:` section of watchkeeper.yaml. Omitted: on-call objects are left alone."""
+
+    schedules: list[ScheduleCreate] = Field(default_factory=list, max_length=500)
+    policies: list[PolicyCreate] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "OncallConfig":
+        for what, items in (("schedules", self.schedules), ("policies", self.policies)):
+            names = [i.name for i in items]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"oncall.{what}: {', '.join(dupes)} declared twice; rename or remove one")
+        return self

@@ -223,11 +223,15 @@ def on_call(session: Session, *, actor: Actor, at: dt.datetime | None = None, sc
     names = [schedule] if schedule else [s.name for s in list_schedules(session, actor=actor)]
     out = []
     for name in names:
-        row = _row(session, name)
-        require(actor, "oncall.read", team=row.team)
-        # the segment holding `at`, and how long it lasts (looking a week ahead at most)
-        segs = segments(session, name=name, start=at, end=at + dt.timedelta(days=7))
-        first = segs[0] if segs and segs[0].start == at.astimezone(dt.timezone.utc) else None
-        out.append(OnCallRead(schedule=name, at=at, person=first.person if first else None,
-                              source=first.source if first else None, until=first.end if first else None))
+        require(actor, "oncall.read", team=_row(session, name).team)
+        out.append(who_at(session, name=name, at=at))
     return out
+
+
+def who_at(session: Session, *, name: str, at: dt.datetime) -> OnCallRead:
+    """Who is on call on schedule `name` at `at`, and until when (looking a week ahead at most).
+    No permission check: for this domain's own analyses and for callers that checked."""
+    segs = segments(session, name=name, start=at, end=at + dt.timedelta(days=7))
+    first = segs[0] if segs and segs[0].start == at.astimezone(dt.timezone.utc) else None
+    return OnCallRead(schedule=name, at=at, person=first.person if first else None,
+                      source=first.source if first else None, until=first.end if first else None)

@@ -228,3 +228,21 @@ def test_wiring_twice_is_wiring_once():
     app.wire(None)
     assert (len(events.subscribers(SignalChanged)), suppress.registered(), registry.registered()) == before
     assert suppress.registered() == ["maintenance", "silences", "inhibition"]
+
+
+def test_every_domain_is_held_to_the_import_contracts():
+    """import-linter's contracts name the domains: a new domain left out of them would not be
+    checked for web-framework or adapter imports. Each descriptor's package (the worker, an
+    adapter, has its own contract) must be in the layers and in every domain-logic contract."""
+    import tomllib
+
+    config = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layered = " ".join(c for contract in config if contract["type"] == "layers" for c in contract["layers"])
+    domain_logic = [c for c in config if c["type"] == "forbidden" and c["name"].startswith("Domain logic")]
+    assert len(domain_logic) == 2
+    for d in domains.all():
+        if d.package == "watchkeeper.worker":
+            continue
+        assert re.search(rf"\b{re.escape(d.package)}\b", layered), f"{d.package} has no tier in the layers contract"
+        for contract in domain_logic:
+            assert d.package in contract["source_modules"], f"add {d.package} to the contract {contract['name']!r}"

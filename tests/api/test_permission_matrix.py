@@ -178,6 +178,26 @@ MATRIX: dict[tuple[str, str], Row] = {
     ('PATCH', '/api/v1/slos/{name}'): Row("U DADD DD A", body={"target": 99.5}),
     ('DELETE', '/api/v1/slos/{name}'): Row("U DADD DD A", status=204),
     ('GET', '/api/v1/sla'): Row("U AAAA DA A"),
+    ('GET', '/api/v1/oncall/schedules'): Row("U AAAA DA A"),
+    ('POST', '/api/v1/oncall/schedules'): Row("U DADD DD A", status=201, body={**{'name': 'sch', 'team': 't', 'layers': [{'name': 'l1', 'members': ['p'], 'start': '2026-01-01'}]}, "name": "sch2"}),
+    ('GET', '/api/v1/oncall/schedules/{name}'): Row("U AADA DA A"),
+    ('PUT', '/api/v1/oncall/schedules/{name}'): Row("U DADD DD A", body={'name': 'sch', 'team': 't', 'layers': [{'name': 'l1', 'members': ['p'], 'start': '2026-01-01'}]}),
+    ('DELETE', '/api/v1/oncall/schedules/{name}'): Row("U DADD DD A", status=409,
+        why='the seeded policy pages this schedule: deleting it is refused while a policy names it'),
+    ('GET', '/api/v1/oncall/schedules/{name}/timeline'): Row("U AADA DA A",
+        query={"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}),
+    ('GET', '/api/v1/oncall/schedules/{name}/overrides'): Row("U AADA DA A"),
+    ('POST', '/api/v1/oncall/overrides'): Row("U DADD DD A", status=201,
+        body={"schedule": "sch", "person": "p", "start": "2030-03-01T00:00:00Z", "end": "2030-03-02T00:00:00Z"}),
+    ('DELETE', '/api/v1/oncall/schedules/{name}/overrides/{override_id}'): Row("U DADD DD A", status=204),
+    ('GET', '/api/v1/oncall/who'): Row("U AAAA DA A"),
+    ('GET', '/api/v1/oncall/policies'): Row("U AAAA DA A"),
+    ('POST', '/api/v1/oncall/policies'): Row("U DADD DD A", status=201, body={**{'name': 'pol', 'team': 't', 'services': ['s'], 'levels': [{'targets': [{'kind': 'schedule', 'name': 'sch'}]}]}, "name": "pol2", "services": []}),
+    ('GET', '/api/v1/oncall/policies/{name}'): Row("U AADA DA A"),
+    ('PUT', '/api/v1/oncall/policies/{name}'): Row("U DADD DD A", body={'name': 'pol', 'team': 't', 'services': ['s'], 'levels': [{'targets': [{'kind': 'schedule', 'name': 'sch'}]}]}),
+    ('DELETE', '/api/v1/oncall/policies/{name}'): Row("U DADD DD A", status=204),
+    ('GET', '/api/v1/oncall/coverage'): Row("U AAAA DA A"),
+    ('GET', '/api/v1/oncall/coverage/{service}'): Row("U AADA DA A"),
 }
 # fmt: on
 
@@ -185,12 +205,13 @@ MATRIX: dict[tuple[str, str], Row] = {
 def _path(path: str, w: World) -> str:
     """The route's path with its parameters naming the seeded objects."""
     by_prefix = {"/api/v1/services/": "s", "/api/v1/teams/": "t", "/api/v1/monitors/": "m", "/api/v1/alert-rules/": "r",
-                 "/api/v1/slos/": "o", "/api/v1/maintenance-windows/": "w"}
+                 "/api/v1/slos/": "o", "/api/v1/maintenance-windows/": "w",
+                 "/api/v1/oncall/schedules/": "sch", "/api/v1/oncall/policies/": "pol"}
     values = {
         "handle": "p", "username": "u", "grant": "viewer", "prefix": w.token_prefix, "job_id": w.job_id,
         "alert_id": w.alert_id, "silence_id": w.silence_id, "outbox_id": w.outbox_id, "waiver_id": w.waiver_id,
         "attestation_id": w.attestation_id, "signoff_id": w.signoff_id, "finding_id": w.finding_id,
-        "suite": "security", "stage": "PROD",
+        "suite": "security", "stage": "PROD", "service": "s", "override_id": w.override_id,
     }
 
     def value(match: re.Match) -> str:

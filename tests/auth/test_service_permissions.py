@@ -74,6 +74,13 @@ INTERNAL_MODULES: dict[str, str] = {
 
 # Single functions that take a session and need no actor, each with its reason.
 INTERNAL: dict[str, str] = {
+    # oncall
+    "watchkeeper.oncall.coverage.analyse": "coverage of one service, called by the readiness provider and by coverage(), which checks",
+    "watchkeeper.oncall.coverage.level_one_of": "level 1 of a policy the caller already read",
+    "watchkeeper.oncall.policies.policy_of": "which policy a service uses, for this domain's analyses (callers check)",
+    "watchkeeper.oncall.policies.any_policy": "whether any policy exists (the readiness provider's UNKNOWN), no data returned",
+    "watchkeeper.oncall.service.segments": "a schedule's final timeline for this domain's analyses, which check their own",
+    "watchkeeper.oncall.service.who_at": "who is on call at a time, for analyses and callers that checked",
     # alerting
     "watchkeeper.alerting.routing.load": "the routing tree for ingest and flushes",
     "watchkeeper.alerting.routing.receiver_channels": "a receiver's channels, for flushes and drills",
@@ -165,6 +172,7 @@ ACTOR_IS_NOT_A_CHECK: dict[str, str] = {
     "watchkeeper.audit.changes.record_update": "writes the audit event; the caller has checked",
     "watchkeeper.audit.changes.adopt": "writes the audit event of an adoption; the caller has checked",
     "watchkeeper.auth.service.logout": "ends the caller's own session",
+    "watchkeeper.auth.service.change_own_password": "changes the caller's own password, the current one asked again: anyone signed in may",
     "watchkeeper.monitoring.scope.require_in_scope": "is the check",
     "watchkeeper.monitoring.scope.visible": "builds a list's filter; the list function requires the permission first",
 }
@@ -349,6 +357,9 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
     from watchkeeper.signals.schemas import SignalFilter
     from watchkeeper.readiness.schemas import AttestationCreate, WaiverCreate
     from watchkeeper.signoffs.schemas import SignoffCreate, StakeholderRoleCreate
+    from watchkeeper.oncall.schemas import OverrideCreate
+
+    from tests.factories.world import policy_create, schedule_create
 
     module, name = qualified.rsplit(".", 1)
     names = {  # which seeded object a `name` parameter means, by module (or function)
@@ -357,6 +368,8 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "watchkeeper.maintenance": "w", "watchkeeper.signoffs": "role", "watchkeeper.readiness.reconcile.role": "role",
         "watchkeeper.monitoring.config_sync.monitor": "m", "watchkeeper.monitoring.config_sync.rule": "r",
         "watchkeeper.monitoring.config_sync.slo": "o",
+        "watchkeeper.oncall.service": "sch", "watchkeeper.oncall.policies": "pol",
+        "watchkeeper.oncall.config_sync.schedule": "sch", "watchkeeper.oncall.config_sync.policy": "pol",
     }
     data = {
         "ServiceCreate": ServiceCreate(name="s2", team="t"), "ServiceUpdate": ServiceUpdate(description="d"),
@@ -379,6 +392,9 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "AlertFilter": AlertFilter(), "AuditFilter": AuditFilter(), "OutboxFilter": OutboxFilter(), "JobFilter": JobFilter(),
         "SignalFilter": SignalFilter(),
         "WatchkeeperConfig": WatchkeeperConfig(),
+        "ScheduleCreate": schedule_create("sch"), "PolicyCreate": policy_create("pol"),
+        "OverrideCreate": OverrideCreate(schedule="sch", person="p", start=dt.datetime(2030, 2, 1, tzinfo=dt.timezone.utc),
+                                         end=dt.datetime(2030, 2, 2, tzinfo=dt.timezone.utc)),
     }
     by_param: dict[str, Any] = {
         "service": "s", "suite": "security", "alert_id": w.alert_id, "silence_id": w.silence_id, "outbox_id": w.outbox_id,
@@ -394,6 +410,8 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "selector": language.parse_selector("kpi"), "signer": Signer(Ed25519PrivateKey.generate()),
         "permission": "monitor.read", "items": {}, "kind": "service",
         "key": None, "changes": {}, "fields": {},
+        "schedule": "sch", "override_id": w.override_id,
+        "current": "not-the-password-1", "new": "another-password-12345",
     }
     special: dict[str, dict[str, Any]] = {
         "watchkeeper.alerting.config_sync.receiver_put": {"fields": {"name": "rcv", "channels": receiver_config("rcv").model_dump(mode="json")["channels"]}},

@@ -33,6 +33,7 @@ class World:
     job_id: int
     token_prefix: str
     cookie: str
+    override_id: int = 0
 
 
 def seed_world(session) -> World:
@@ -68,6 +69,14 @@ def seed_world(session) -> World:
     maintenance.create_window(session, data=WindowCreate(name="w", service="s", starts_at=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc),
                                                          duration="1h"), actor=SYSTEM)
     make_role(session, "role", people=("p",))
+    from watchkeeper.oncall import policies as oncall_policies
+    from watchkeeper.oncall import service as oncall
+    from watchkeeper.oncall.schemas import OverrideCreate, PolicyCreate, ScheduleCreate
+
+    oncall.create_schedule(session, data=schedule_create("sch"), actor=SYSTEM)
+    override = oncall.add_override(session, data=OverrideCreate(schedule="sch", person="p", start=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc),
+                                                                end=dt.datetime(2030, 1, 2, tzinfo=dt.timezone.utc)), actor=SYSTEM)
+    oncall_policies.create_policy(session, data=policy_create("pol"), actor=SYSTEM)
     alerting.ingest(session, alerts=[AlertIn(labels={"alertname": "X", "service": "s"})], source="api", actor=SYSTEM)
     alert = alerting.list_alerts(session, filter=AlertFilter(), actor=SYSTEM)[0]
     silence = alerting.create_silence(session, data=SilenceCreate(matchers=["alertname=Y"], duration="1h", comment="maintenance test"), actor=SYSTEM)
@@ -84,7 +93,7 @@ def seed_world(session) -> World:
                                       max_failures=5, window_seconds=60)
     session.flush()
     group_id = session.execute(select(AlertGroup.id)).scalars().first() or 0
-    return World(alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
+    return World(override_id=override.id, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
                  waiver_id=waiver.id, attestation_id=attestation.id, signoff_id=signoff.id,
                  finding_id=run.findings[0].id, job_id=job_id, token_prefix=token.prefix, cookie=cookie)
 
@@ -95,3 +104,15 @@ def receiver_config(name: str) -> ReceiverConfig:
 
 def token_create() -> TokenCreate:
     return TokenCreate(name="t", scopes=["read"])
+
+
+def schedule_create(name: str):
+    from watchkeeper.oncall.schemas import ScheduleCreate
+
+    return ScheduleCreate(name=name, team="t", layers=[{"name": "l1", "members": ["p"], "start": "2026-01-01"}])
+
+
+def policy_create(name: str, services: tuple[str, ...] = ("s",)):
+    from watchkeeper.oncall.schemas import PolicyCreate
+
+    return PolicyCreate(name=name, team="t", services=list(services), levels=[{"targets": [{"kind": "schedule", "name": "sch"}]}])

@@ -133,3 +133,25 @@ def test_coverage_lists_are_scope_filtered(session, world):
         coverage.coverage(session, actor=world["bob"].actor, service="search-api")
     with pytest.raises(InvalidInput, match="days must be between 1 and 92"):
         coverage.coverage(session, actor=world["root"].actor, days=400)
+
+
+def test_a_schedule_a_policy_pages_cannot_be_deleted(session, system_actor):
+    """A policy naming a deleted schedule would page nobody: the delete is refused, naming the policy."""
+    from watchkeeper.errors import Conflict
+    from watchkeeper.oncall import policies
+    from watchkeeper.oncall import service as schedules
+
+    from tests.factories.catalog import make_service
+    from tests.factories.world import policy_create, schedule_create
+    from watchkeeper.catalog import teams
+    from watchkeeper.catalog.schemas import PersonCreate
+
+    make_service(session, name="s", team="t")
+    teams.create_person(session, data=PersonCreate(handle="p"), actor=system_actor)
+    schedules.create_schedule(session, data=schedule_create("sch"), actor=system_actor)
+    policies.create_policy(session, data=policy_create("pol"), actor=system_actor)
+    with pytest.raises(Conflict, match="paged by escalation policy pol"):
+        schedules.delete_schedule(session, name="sch", actor=system_actor)
+    policies.delete_policy(session, name="pol", actor=system_actor)
+    schedules.delete_schedule(session, name="sch", actor=system_actor)
+    assert [s.name for s in schedules.list_schedules(session, actor=system_actor)] == []

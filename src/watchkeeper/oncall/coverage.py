@@ -117,7 +117,7 @@ def _contactable(session: Session) -> Callable[[str], bool]:
     def reachable(handle: str) -> bool:
         if handle not in cache:
             try:
-                person = teams.get_person(session, handle=handle)
+                person = teams.lookup_person(session, handle=handle)
                 cache[handle] = bool(person.email or person.contact_methods)
             except NotFound:
                 cache[handle] = False
@@ -181,7 +181,7 @@ def coverage(session: Session, *, actor: Actor, service: str | None = None, days
     if not 1 <= days <= MAX_DAYS:
         raise InvalidInput(f"days must be between 1 and {MAX_DAYS}", field="days")
     if service:
-        svc = catalog.get_service(session, name=service)
+        svc = catalog.lookup_service(session, name=service)
         require(actor, "oncall.read", team=svc.team, service=svc.name)
         return [analyse(session, service=svc, days=days, now=now)]
     require(actor, "oncall.read")

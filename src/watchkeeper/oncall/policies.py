@@ -43,7 +43,7 @@ def as_create(read: PolicyRead) -> PolicyCreate:
 
 
 def _check_refs(session: Session, data: PolicyCreate) -> None:
-    teams.get_team(session, name=data.team)
+    teams.team_row(session, data.team)
     for level in data.levels:
         for target in level.targets:
             if target.kind == "person":
@@ -148,7 +148,7 @@ def any_policy(session: Session) -> bool:
 def on_call_for_service(session: Session, *, service: str, actor: Actor, at: dt.datetime | None = None) -> list[OnCallRead]:
     """Who level 1 of the service's policy pages at `at` (default now): each schedule target's
     person on call then, and each person target. `oncall.read` on the service."""
-    svc = catalog.get_service(session, name=service)
+    svc = catalog.lookup_service(session, name=service)
     require(actor, "oncall.read", team=svc.team, service=svc.name)
     at = at or clock.utcnow()
     if at.tzinfo is None:

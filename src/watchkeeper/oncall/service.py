@@ -16,7 +16,7 @@ from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import teams
 from watchkeeper.errors import Conflict, InvalidInput, NotFound
 from watchkeeper.oncall import timeline
-from watchkeeper.oncall.models import Override, Schedule
+from watchkeeper.oncall.models import Override, Policy, Schedule
 from watchkeeper.oncall.schemas import (
     MAX_WINDOW, Layer, OnCallRead, OverrideCreate, OverrideRead, ScheduleCreate, ScheduleRead, Segment, TimelineRead,
 )
@@ -45,14 +45,14 @@ def as_create(read: ScheduleRead) -> ScheduleCreate:
 
 
 def _check_refs(session: Session, data: ScheduleCreate) -> None:
-    teams.get_team(session, name=data.team)  # raises when unknown
+    teams.team_row(session, data.team)  # raises when unknown
     for handle in dict.fromkeys(m for layer in data.layers for m in layer.members):
         _known_person(session, handle)
 
 
 def _known_person(session: Session, handle: str) -> None:
     try:
-        teams.get_person(session, handle=handle)
+        teams.lookup_person(session, handle=handle)
     except NotFound:
         raise InvalidInput(f"no person with handle '{handle}'; add them to the catalog first (`watchkeeper person list`)",
                            field="members") from None
@@ -96,9 +96,15 @@ def update_schedule(session: Session, *, data: ScheduleCreate, actor: Actor) -> 
 
 
 def delete_schedule(session: Session, *, name: str, actor: Actor) -> None:
-    """Delete a schedule and its overrides. Permission `oncall.manage`. Audited. Does not commit."""
+    """Delete a schedule and its overrides. Permission `oncall.manage`. Refused (Conflict) while an
+    escalation policy pages it: the policy would page nobody. Audited. Does not commit."""
     row = _row(session, name)
     require(actor, "oncall.manage", team=row.team)
+    paging = sorted(p.name for p in session.execute(select(Policy)).scalars()
+                    if any(t.get("kind") == "schedule" and t.get("name") == name for lv in p.levels for t in lv.get("targets", ())))
+    if paging:
+        raise Conflict(f"schedule '{name}' is paged by escalation policy {', '.join(paging)}; change those policies first",
+                       code="oncall.schedule_in_use")
     before = as_create(_read(row)).model_dump(mode="json")
     session.delete(row)
     session.flush()

@@ -199,8 +199,8 @@ def test_a_target_failing_from_one_location_does_not_page_under_two_of_two(db, t
 
             def settled():
                 with db.session() as s:
-                    strict = monitoring.get_monitor(s, name="quorum-2")
-                    loose = monitoring.get_monitor(s, name="quorum-1")
+                    strict = monitoring.get_monitor(s, actor=SYSTEM, name="quorum-2")
+                    loose = monitoring.get_monitor(s, actor=SYSTEM, name="quorum-1")
                     return {l.location: l.status for l in strict.location_states} == {"a": "up", "b": "down"} \
                         and loose.status == "down"
 

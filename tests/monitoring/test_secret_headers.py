@@ -129,7 +129,7 @@ def test_webhook_headers_are_redacted_for_readers_and_in_the_audit_log(session, 
     assert listed["hook"]["channels"][0]["headers"] == {"X-Api-Key": "<redacted>", "X-Team": "payments"}
     assert shown.status_code == 200
     routing.put_receiver(session, data=ReceiverConfig(name="hook", channels=listed["hook"]["channels"]), actor=system_actor)
-    assert routing.list_receivers(session, reveal=True)[0].channels[0]["headers"]["X-Api-Key"] == "k-123456789"
+    assert routing.list_receivers(session, actor=system_actor, reveal=True)[0].channels[0]["headers"]["X-Api-Key"] == "k-123456789"
     channel["headers"]["X-Api-Key"] = "k-rotated"
     routing.put_receiver(session, data=ReceiverConfig(name="hook", channels=[channel]), actor=system_actor)
     last = session.execute(select(AuditEvent).where(AuditEvent.action == "receiver.update")

@@ -86,7 +86,7 @@ def test_a_covered_service_with_two_people_passes(session, world):
 
 def _svc(session, name):
     from watchkeeper.catalog import service as catalog
-    return catalog.get_service(session, name=name)
+    return catalog.lookup_service(session, name=name)
 
 
 def test_one_person_rotation_warns_with_bus_factor_1(session, world):

@@ -33,6 +33,7 @@ DESCRIPTORS: tuple[str, ...] = (
     "watchkeeper.alerting.domain",
     "watchkeeper.monitoring.domain",
     "watchkeeper.oncall.domain",
+    "watchkeeper.backups.domain",
 )
 
 

@@ -198,6 +198,15 @@ MATRIX: dict[tuple[str, str], Row] = {
     ('DELETE', '/api/v1/oncall/policies/{name}'): Row("U DADD DD A", status=204),
     ('GET', '/api/v1/oncall/coverage'): Row("U AAAA DA A"),
     ('GET', '/api/v1/oncall/coverage/{service}'): Row("U AADA DA A"),
+    ('GET', '/api/v1/backups'): Row("U AAAA DA A"),
+    ('POST', '/api/v1/backups'): Row("U DADD DD A", status=201, body={"name": "bk2", "service": "s", "source": {"kind": "command", "argv": ["true"]}}),
+    ('GET', '/api/v1/backups/{name}'): Row("U AADA DA A"),
+    ('PUT', '/api/v1/backups/{name}'): Row("U DADD DD A", body={"name": "bk", "service": "s", "source": {"kind": "command", "argv": ["false"]}}),
+    ('DELETE', '/api/v1/backups/{name}'): Row("U DADD DD A", status=204),
+    ('GET', '/api/v1/backups/{name}/runs'): Row("U AADA DA A"),
+    ('POST', '/api/v1/backups/{name}/run'): Row("U DADD DD A", status=202),
+    ('POST', '/api/v1/backups/{name}/restore-test'): Row("U DADD DD A", status=202),
+    ('GET', '/api/v1/backup-runs/{run_id}'): Row("U AADA DA A"),
 }
 # fmt: on
 
@@ -206,12 +215,12 @@ def _path(path: str, w: World) -> str:
     """The route's path with its parameters naming the seeded objects."""
     by_prefix = {"/api/v1/services/": "s", "/api/v1/teams/": "t", "/api/v1/monitors/": "m", "/api/v1/alert-rules/": "r",
                  "/api/v1/slos/": "o", "/api/v1/maintenance-windows/": "w",
-                 "/api/v1/oncall/schedules/": "sch", "/api/v1/oncall/policies/": "pol"}
+                 "/api/v1/oncall/schedules/": "sch", "/api/v1/oncall/policies/": "pol", "/api/v1/backups/": "bk"}
     values = {
         "handle": "p", "username": "u", "grant": "viewer", "prefix": w.token_prefix, "job_id": w.job_id,
         "alert_id": w.alert_id, "silence_id": w.silence_id, "outbox_id": w.outbox_id, "waiver_id": w.waiver_id,
         "attestation_id": w.attestation_id, "signoff_id": w.signoff_id, "finding_id": w.finding_id,
-        "suite": "security", "stage": "PROD", "service": "s", "override_id": w.override_id,
+        "suite": "security", "stage": "PROD", "service": "s", "override_id": w.override_id, "run_id": w.backup_run_id,
     }
 
     def value(match: re.Match) -> str:

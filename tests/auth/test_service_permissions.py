@@ -36,7 +36,7 @@ from watchkeeper.db.base import Base
 from watchkeeper.errors import PermissionDenied
 
 from tests.factories.auth import make_persona
-from tests.factories.world import World, receiver_config, seed_world, token_create
+from tests.factories.world import World, backup_create, receiver_config, seed_world, token_create
 
 SRC = Path(watchkeeper.__file__).resolve().parent
 
@@ -74,6 +74,11 @@ INTERNAL_MODULES: dict[str, str] = {
 
 # Single functions that take a session and need no actor, each with its reason.
 INTERNAL: dict[str, str] = {
+    # backups
+    "watchkeeper.backups.service.schedule": "queues the runs whose cron slot has come (the worker's schedule job)",
+    "watchkeeper.backups.service.reap": "fails runs a dead worker left running (the worker's schedule job)",
+    "watchkeeper.backups.health.measure": "measured RPO/RTO of one job, for the readiness provider and watch()",
+    "watchkeeper.backups.health.watch": "raises and resolves the backup alerts (the worker's schedule job)",
     # oncall
     "watchkeeper.oncall.coverage.analyse": "coverage of one service, called by the readiness provider and by coverage(), which checks",
     "watchkeeper.oncall.coverage.level_one_of": "level 1 of a policy the caller already read",
@@ -334,6 +339,18 @@ def test_adapters_do_not_enforce_permissions_themselves():
 # ---------------------------------------------------------------- every checked function refuses
 
 
+def _backup_outcome():
+    from watchkeeper.backups._kinds import Outcome
+
+    return Outcome(artifact="/tmp/watchkeeper-x.sqlite3", size_bytes=1)
+
+
+def _verified():
+    from watchkeeper.audit.schemas import VerifyReport
+
+    return VerifyReport(ok=True, events_checked=1)
+
+
 def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
     """Keyword arguments that name the seeded objects, by parameter name (with a few
     function-specific ones). Only required parameters are filled in."""
@@ -370,6 +387,7 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "watchkeeper.monitoring.config_sync.slo": "o",
         "watchkeeper.oncall.service": "sch", "watchkeeper.oncall.policies": "pol",
         "watchkeeper.oncall.config_sync.schedule": "sch", "watchkeeper.oncall.config_sync.policy": "pol",
+        "watchkeeper.backups": "bk",
     }
     data = {
         "ServiceCreate": ServiceCreate(name="s2", team="t"), "ServiceUpdate": ServiceUpdate(description="d"),
@@ -443,6 +461,12 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "watchkeeper.readiness.reconcile.attestation_update": {"key": "s/authentication", "changes": {"link": "https://example.com/2"}},
         "watchkeeper.readiness.reconcile.attestation_delete": {"key": "s/authentication"},
         "watchkeeper.maintenance.service.update_window": {"data": data["WindowCreate"]},
+        "watchkeeper.backups.service.create_backup": {"data": backup_create("bk2")},
+        "watchkeeper.backups.service.update_backup": {"data": backup_create("bk")},
+        "watchkeeper.backups.service.request_run": {"kind": "backup"},
+        "watchkeeper.backups.service.get_run": {"run_id": w.backup_run_id},
+        "watchkeeper.backups.selfbackup.record_backup": {"outcome": _backup_outcome()},
+        "watchkeeper.backups.selfbackup.record_restore": {"backup": Path("watchkeeper-x.sqlite3"), "report": _verified()},
         "watchkeeper.monitoring.slos.service.replace_slo": {"data": data["SloCreate"]},
     }
     kwargs: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """One of everything, made through the service layers by the system actor: a team `t` with a
 service `s`, a second team `o`, a person `p`, monitor `m`, rule `r`, SLO `o`, receiver `rcv`,
-maintenance window `w`, stakeholder role `role`, an alert, a silence, an outbox row, a waiver,
+maintenance window `w`, backup job `bk` (with a queued run), stakeholder role `role`, an alert, a silence, an outbox row, a waiver,
 an attestation, a sign-off, an audit finding, a job, and a user `u` (viewer) with a token and a
 UI session. The permission tests (tests/auth/test_service_permissions.py and
 tests/api/test_permission_matrix.py) act on these."""
@@ -34,6 +34,7 @@ class World:
     token_prefix: str
     cookie: str
     override_id: int = 0
+    backup_run_id: int = 0
 
 
 def seed_world(session) -> World:
@@ -77,6 +78,10 @@ def seed_world(session) -> World:
     override = oncall.add_override(session, data=OverrideCreate(schedule="sch", person="p", start=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc),
                                                                 end=dt.datetime(2030, 1, 2, tzinfo=dt.timezone.utc)), actor=SYSTEM)
     oncall_policies.create_policy(session, data=policy_create("pol"), actor=SYSTEM)
+    from watchkeeper.backups import service as backups
+
+    backups.create_backup(session, data=backup_create("bk"), actor=SYSTEM)
+    backup_run = backups.request_run(session, name="bk", kind="backup", actor=SYSTEM)
     alerting.ingest(session, alerts=[AlertIn(labels={"alertname": "X", "service": "s"})], source="api", actor=SYSTEM)
     alert = alerting.list_alerts(session, filter=AlertFilter(), actor=SYSTEM)[0]
     silence = alerting.create_silence(session, data=SilenceCreate(matchers=["alertname=Y"], duration="1h", comment="maintenance test"), actor=SYSTEM)
@@ -93,9 +98,15 @@ def seed_world(session) -> World:
                                       max_failures=5, window_seconds=60)
     session.flush()
     group_id = session.execute(select(AlertGroup.id)).scalars().first() or 0
-    return World(override_id=override.id, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
+    return World(override_id=override.id, backup_run_id=backup_run.id, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
                  waiver_id=waiver.id, attestation_id=attestation.id, signoff_id=signoff.id,
                  finding_id=run.findings[0].id, job_id=job_id, token_prefix=token.prefix, cookie=cookie)
+
+
+def backup_create(name: str):
+    from watchkeeper.backups.schemas import BackupCreate
+
+    return BackupCreate.model_validate({"name": name, "service": "s", "source": {"kind": "command", "argv": ["true"]}})
 
 
 def receiver_config(name: str) -> ReceiverConfig:

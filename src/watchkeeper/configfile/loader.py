@@ -246,7 +246,7 @@ def _monitoring_references(cfg: WatchkeeperConfig, pos: Positions, file: str, se
     problems: list[Problem] = []
     monitors = {m.name for m in cfg.monitors}
     for section, items in (("monitors", cfg.monitors), ("alert_rules", cfg.alert_rules), ("slos", cfg.slos),
-                           ("maintenance_windows", cfg.maintenance_windows)):
+                           ("maintenance_windows", cfg.maintenance_windows), ("backups", cfg.backups)):
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.name in seen:

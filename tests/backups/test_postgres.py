@@ -29,8 +29,10 @@ def shop_db(pg_server, monkeypatch):
 
 
 def _scratch_databases(dsn: str) -> list[str]:
+    """The scratch databases of this test's job (`wk_restore_shop_db_<hex>`). "_" is a LIKE
+    wildcard, so it is escaped: other tests' databases (`wk_restored_…`) must not count."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        return [r[0] for r in conn.execute("select datname from pg_database where datname like 'wk_restore_%'")]
+        return [r[0] for r in conn.execute(r"select datname from pg_database where datname like 'wk\_restore\_shop\_db\_%'")]
 
 
 def test_pg_dump_restores_into_a_temporary_database_and_verification_sql_decides(session, personas, shop_db, tmp_path, run_worker):

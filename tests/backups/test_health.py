@@ -130,3 +130,18 @@ def test_rpo_breach_fires_when_restore_tests_stop_passing_and_resolves_when_one_
     _run(session, session_factory, alice, "nightly", "restore_test")
     assert health.watch(session) == 1
     assert not [e for e in published if e.labels["alertname"] == "BackupRPOBreached"][-1].firing
+
+
+
+def test_the_evidence_link_is_a_route_the_app_serves(session, client, personas):
+    """A readiness reason's link must open something: the backups evidence points at the API list
+    (there is no backups page yet), which answers for a reader."""
+    from watchkeeper.backups import evidence
+    from watchkeeper.catalog import service as catalog
+
+    from tests.factories.catalog import make_service
+
+    make_service(session, name="checkout", team="payments")
+    session.commit()
+    found = evidence.restore_tested(session, catalog.lookup_service(session, name="checkout"))
+    assert found.link and client.get(found.link, headers=personas["root"].headers).status_code == 200

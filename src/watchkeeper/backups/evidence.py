@@ -22,7 +22,7 @@ CADENCE = dt.timedelta(days=30)
 def restore_tested(session: Session, service) -> Evidence:
     now = clock.utcnow()
     jobs = list(session.execute(select(BackupJob).where(BackupJob.service == service.name).order_by(BackupJob.name)).scalars())
-    link = f"/backups?service={service.name}"
+    link = f"/api/v1/backups?service={service.name}"  # no UI page yet: the API lists the jobs
     if not jobs:
         return Evidence(Status.UNKNOWN, f"no backup job is declared for '{service.name}'; declare one under `backups:` "
                                         f"(docs/backups.md), or waive it: `watchkeeper readiness waive {service.name} "

@@ -12,6 +12,7 @@ Subscriptions are wired in one place, `app.wire()`; domains never subscribe at i
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -55,3 +56,33 @@ def publish(session: Session, event: Event) -> None:
     propagates: the publisher's change is rolled back rather than committed without its effects."""
     for handler in subscribers(type(event)):
         handler(session, event)
+
+
+# ---------------------------------------------------------------------------- the timeline port
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceActivity(Event):
+    """Something a person or the system did on services, for the timelines that show it.
+
+    This is the port between the domains that act (deploys, runbooks, on-call, backups, flags)
+    and the ones that tell the story (incidents): the actor publishes one `ServiceActivity` in
+    its own transaction and never imports the incident domain; the incident domain subscribes
+    and appends it to the timeline of every open incident on one of `services` (and of
+    `incident_id`, when the action was taken from an incident page). Other listeners (the
+    change calendar, hand-off notices) may subscribe too.
+
+    `kind` is "<domain>.<what happened>" in the past tense, e.g. "deploy.started",
+    "deploy.rolled_back", "runbook.step_ran", "oncall.notified", "oncall.acknowledged".
+    `summary` is one line a human reads on the timeline — never a secret, never raw output.
+    `link` is a path inside Watchkeeper (e.g. "/deploys/42"). `details` is small JSON-able data.
+    """
+
+    kind: str
+    services: tuple[str, ...]
+    summary: str
+    at: dt.datetime
+    actor: str | None = None
+    link: str | None = None
+    incident_id: int | None = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)

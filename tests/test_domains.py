@@ -27,6 +27,7 @@ SRC = Path(watchkeeper.__file__).parent
 # Parts that belong to the adapters themselves, not to a domain.
 NOT_DOMAIN_PARTS = {
     "watchkeeper.api.system:router": "the API adapter's own system routes (/healthz, /readyz, /metrics)",
+    "watchkeeper.api.docs:router": "the API adapter's offline API docs pages (/docs, /redoc)",
 }
 # Job kinds that neither run on a schedule nor are enqueued by name in the source.
 ON_DEMAND_JOBS = {
@@ -246,3 +247,16 @@ def test_every_domain_is_held_to_the_import_contracts():
         assert re.search(rf"\b{re.escape(d.package)}\b", layered), f"{d.package} has no tier in the layers contract"
         for contract in domain_logic:
             assert d.package in contract["source_modules"], f"add {d.package} to the contract {contract['name']!r}"
+
+
+def test_every_navigation_link_opens_a_page_the_ui_serves():
+    """A NavLink names a GET page route of some descriptor's pages, and no two links share a label."""
+    from watchkeeper import domains
+
+    served = {route.path for router in domains.resolved("pages") for route in router.routes
+              if "GET" in getattr(route, "methods", set())}
+    links = domains.nav()
+    assert links
+    assert [link for link in links if link.href.split("?", 1)[0] not in served] == []
+    labels = [link.label for link in links]
+    assert len(labels) == len(set(labels))

@@ -87,6 +87,25 @@ class Verb:
     extends: bool = False
 
 
+@dataclasses.dataclass(frozen=True)
+class NavLink:
+    """An entry of the UI's main navigation. `order` sorts the bar (10 = first); `section` is
+    "main" (always in the bar) or "more" (under the "More" menu); the link shows only to actors
+    holding `permission` (None: every signed-in user). `current` is the path prefix that marks
+    the link as the current page (default: `href` without its query)."""
+
+    label: str
+    href: str
+    order: int
+    section: Literal["main", "more"] = "main"
+    permission: str | None = None
+    current: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        return self.current or self.href.split("?", 1)[0]
+
+
 # ---------------------------------------------------------------------------- ports of other domains
 
 
@@ -184,6 +203,7 @@ class Domain:
     api: tuple[Ref, ...] = ()  # FastAPI routers under /api/v1
     public_api: tuple[Ref, ...] = ()  # routers at the root, whose credential is in the URL
     pages: tuple[Ref, ...] = ()  # UI routers
+    nav: tuple[NavLink, ...] = ()  # entries of the UI's main navigation
     cli: tuple[Verb, ...] = ()  # top-level verbs, loaded when used
     config: tuple[ConfigSection, ...] = ()
     reconcilers: Ref | None = None  # a list[Reconciler], in apply order

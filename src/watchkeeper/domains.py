@@ -89,5 +89,10 @@ def resolved(field: str) -> list:
     return [resolve(ref) for ref in refs]
 
 
+def nav() -> list:
+    """The UI's main navigation, from every descriptor, in `order`."""
+    return sorted(_each("nav"), key=lambda link: (link.order, link.label))
+
+
 def reconcilers() -> list:
     return [rec for d in all() if d.reconcilers for rec in resolve(d.reconcilers)]

@@ -4,7 +4,7 @@ watchkeeper/domain.py)."""
 import datetime as dt
 
 from watchkeeper.domain import (
-    ConfigSection, Domain, JobSpec, Measure, Periodic, Provider, Subscription, Suppressor, Verb,
+    ConfigSection, Domain, JobSpec, Measure, NavLink, Periodic, Provider, Subscription, Suppressor, Verb,
 )
 
 DOMAIN = Domain(
@@ -18,6 +18,7 @@ DOMAIN = Domain(
     periodic=(Periodic("alerting-drills", "alerting.expire_drills", dt.timedelta(minutes=1)),),
     api=("watchkeeper.alerting.api:router",),
     pages=("watchkeeper.web.alerting_pages:router",),
+    nav=(NavLink("Alerts", "/alerts?status=firing", 30), NavLink("Silences", "/silences", 70, "more"),),
     cli=(
         Verb("alert", "Alerts: list, ack, resolve, route, drills, quality.",
              "watchkeeper.alerting.cli:alert_app"),

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from watchkeeper.domain import Domain, JobSpec, Periodic, Verb
+from watchkeeper.domain import Domain, JobSpec, NavLink, Periodic, Verb
 
 DOMAIN = Domain(
     name="audit",
@@ -12,5 +12,6 @@ DOMAIN = Domain(
     periodic=(Periodic("audit-checkpoint", "audit.checkpoint", dt.timedelta(minutes=5)),),
     api=("watchkeeper.audit.api:router",),
     pages=("watchkeeper.web.audit_pages:router",),
+    nav=(NavLink("Audit log", "/audit", 90, "more", permission="audit.read"),),
     cli=(Verb("audit", "The tamper-evident audit log; audit suites.", "watchkeeper.audit.cli:audit_app"),),
 )

@@ -1,6 +1,6 @@
 """Teams, people, services, dependencies and stages (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain, Verb
+from watchkeeper.domain import ConfigSection, Domain, NavLink, Verb
 
 DOMAIN = Domain(
     name="catalog",
@@ -8,6 +8,7 @@ DOMAIN = Domain(
     models=("watchkeeper.catalog.models",),
     api=("watchkeeper.catalog.api:router",),
     pages=("watchkeeper.web.catalog_pages:router",),
+    nav=(NavLink("Services", "/services", 20),),
     cli=(
         Verb("service", "The service catalog: list, show, demote, delete.", "watchkeeper.catalog.cli:service_app"),
         Verb("team", "Teams and their members.", "watchkeeper.catalog.cli:team_app"),

@@ -1,12 +1,13 @@
 """Maintenance windows: alerts inside them are recorded, not sent (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain, Suppressor, Verb
+from watchkeeper.domain import ConfigSection, Domain, NavLink, Suppressor, Verb
 
 DOMAIN = Domain(
     name="maintenance",
     package="watchkeeper.maintenance",
     models=("watchkeeper.maintenance.models",),
     api=("watchkeeper.maintenance.api:router",),
+    nav=(NavLink("Maintenance", "/maintenance", 80, "more"),),  # the page is served by web/alerting_pages
     cli=(Verb("maintenance", "Maintenance windows: alerts recorded, not sent.",
               "watchkeeper.maintenance.cli:maintenance_app"),),
     config=(ConfigSection(

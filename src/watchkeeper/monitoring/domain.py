@@ -3,7 +3,7 @@ watchkeeper/domain.py)."""
 
 import datetime as dt
 
-from watchkeeper.domain import ConfigSection, Domain, JobSpec, Loop, Measure, Periodic, Provider, Verb
+from watchkeeper.domain import ConfigSection, Domain, JobSpec, Loop, Measure, NavLink, Periodic, Provider, Verb
 
 _EVIDENCE = "watchkeeper.monitoring.evidence"
 
@@ -29,6 +29,7 @@ DOMAIN = Domain(
     api=("watchkeeper.monitoring.api:router",),
     public_api=("watchkeeper.api.pings:ping_router",),  # heartbeat pings under /ping/
     pages=("watchkeeper.web.monitoring_pages:router",),
+    nav=(NavLink("Monitors", "/monitors", 40), NavLink("SLOs", "/slos", 50),),
     cli=(Verb("monitor", "Monitors, heartbeats, metrics, rules and SLOs.",
               "watchkeeper.monitoring.cli:monitor_app"),),
     config=(

@@ -3,7 +3,7 @@ watchkeeper/domain.py). The worker that runs jobs is an adapter (watchkeeper/wor
 
 import datetime as dt
 
-from watchkeeper.domain import Domain, JobSpec, Periodic
+from watchkeeper.domain import Domain, JobSpec, NavLink, Periodic
 
 DOMAIN = Domain(
     name="queue",
@@ -16,4 +16,5 @@ DOMAIN = Domain(
     periodic=(Periodic("worker-prune", "worker.prune", dt.timedelta(hours=6)),),
     api=("watchkeeper.queue.api:router",),
     pages=("watchkeeper.web.system_pages:router",),
+    nav=(NavLink("Jobs", "/jobs", 95, "more"),),
 )

@@ -3,7 +3,7 @@ watchkeeper/domain.py). Other domains' evidence reaches it through their descrip
 
 import datetime as dt
 
-from watchkeeper.domain import ConfigSection, Domain, Gate, JobSpec, Periodic, Subscription, Verb
+from watchkeeper.domain import ConfigSection, Domain, Gate, JobSpec, NavLink, Periodic, Subscription, Verb
 
 _REFRESH = "watchkeeper.readiness.jobs:queue_refresh"
 
@@ -15,6 +15,7 @@ DOMAIN = Domain(
     periodic=(Periodic("readiness-refresh", "readiness.refresh", dt.timedelta(minutes=5)),),
     api=("watchkeeper.readiness.api:router",),
     pages=("watchkeeper.web.readiness_pages:router",),
+    nav=(NavLink("Readiness", "/readiness", 60),),
     cli=(Verb("readiness", "The readiness gate: checklists, waivers, scorecard.",
               "watchkeeper.readiness.cli:readiness_app"),),
     config=(ConfigSection(

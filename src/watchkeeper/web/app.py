@@ -16,6 +16,7 @@ STATIC = Path(__file__).parent / "static"
 
 def mount(app: FastAPI):
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    templates.env.globals["nav_links"] = domains.nav()  # each domain's entries, from its descriptor
     for router in domains.resolved("pages"):  # each domain's pages, from its descriptor
         app.include_router(router)
     return render_error

@@ -18,12 +18,11 @@ PUBLIC_EXACT = {
     "/metrics": "Prometheus scrape",
     "/login": "the login form itself",
     "/openapi.json": "the API description",
-    "/docs": "API docs page",
-    "/docs/oauth2-redirect": "API docs helper",
-    "/redoc": "API docs page",
+    "/docs": "API docs page (Swagger UI, assets from the package)",
+    "/redoc": "API docs page (ReDoc, assets from the package)",
 }
 # Prefixes whose routes authenticate by a secret in the URL (checked by their own tests).
-PUBLIC_PREFIXES = ("/static", "/ping/", "/ack/")
+PUBLIC_PREFIXES = ("/static", "/api-docs-assets", "/ping/", "/ack/")
 
 
 def _concrete(path: str) -> str:

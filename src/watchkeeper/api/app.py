@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from watchkeeper import __version__
 from watchkeeper import domains
-from watchkeeper.api import errors, headers, input_guard, pings, system
+from watchkeeper.api import docs, errors, headers, input_guard, pings, system
 from watchkeeper.app import Container
 
 API_PREFIX = "/api/v1"
@@ -20,6 +20,8 @@ def create_app(container: Container, *, with_ui: bool = True) -> FastAPI:
         version=__version__,
         description="Production readiness gate and operations platform. Authenticate with `Authorization: Bearer <token>`.",
         openapi_url="/openapi.json",
+        docs_url=None,  # served offline by api/docs.py
+        redoc_url=None,
     )
     app.state.container = container
     app.state.metrics = system.Metrics(container)
@@ -35,6 +37,7 @@ def create_app(container: Container, *, with_ui: bool = True) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(system.router)
+    docs.mount(app)
     for router in domains.resolved("public_api"):  # credential in the URL (heartbeat pings under /ping/)
         app.include_router(router)
     renderer = None

@@ -72,10 +72,10 @@ _Bearer = Annotated[object, Security(BEARER_SCHEME)]
 _Cookie = Annotated[object, Security(SESSION_SCHEME)]
 
 
-def raw_body_openapi(schema: dict) -> dict:
-    """`openapi_extra` for a route that reads its JSON body itself (the ingest hot paths): the
-    body's schema (pydantic `$defs` inlined, so the document needs no extra components) and the
-    bearer requirement that `hot_path_actor` enforces."""
+def inline_defs(schema: dict) -> dict:
+    """A pydantic JSON schema with its `$defs` inlined, for a schema written into the OpenAPI
+    document by hand (`openapi_extra`): a `#/$defs/...` reference there points nowhere."""
+    schema = dict(schema)
     defs = schema.pop("$defs", {})
 
     def inline(node):
@@ -88,8 +88,15 @@ def raw_body_openapi(schema: dict) -> dict:
             return [inline(v) for v in node]
         return node
 
+    return inline(schema)
+
+
+def raw_body_openapi(schema: dict) -> dict:
+    """`openapi_extra` for a route that reads its JSON body itself (the ingest hot paths): the
+    body's schema (`$defs` inlined, so the document needs no extra components) and the bearer
+    requirement that `hot_path_actor` enforces."""
     return {"security": [{"bearer": []}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}
+            "requestBody": {"required": True, "content": {"application/json": {"schema": inline_defs(schema)}}}}
 
 
 def current_actor(request: Request, session: SessionDep, _bearer: _Bearer = None, _cookie: _Cookie = None) -> Actor:

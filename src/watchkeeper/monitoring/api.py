@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import ValidationError
 
 from watchkeeper import clock, durations, egress
-from watchkeeper.api.deps import CurrentActor, SessionDep
+from watchkeeper.api.deps import CurrentActor, SessionDep, inline_defs
 from watchkeeper.errors import InvalidInput
 from watchkeeper.signals import service as signals
 from watchkeeper.monitoring.metrics import language, rules, store
@@ -139,7 +139,7 @@ async def _raw_body(request: Request) -> bytes:
                 '`{"samples": [{"name": "orders_total", "labels": {"region": "eu"}, "value": 42}]}`. '
                 "Needs the metric.push permission (the `ingest` token scope has it).",
     openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": MetricPush.model_json_schema()},
+        "application/json": {"schema": inline_defs(MetricPush.model_json_schema())},
         "text/plain": {"schema": {"type": "string"}, "example": 'orders_total{region="eu"} 42\n'},
     }}},
 )

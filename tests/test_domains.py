@@ -28,6 +28,7 @@ SRC = Path(watchkeeper.__file__).parent
 NOT_DOMAIN_PARTS = {
     "watchkeeper.api.system:router": "the API adapter's own system routes (/healthz, /readyz, /metrics)",
     "watchkeeper.api.docs:router": "the API adapter's offline API docs pages (/docs, /redoc)",
+    "watchkeeper.web.overview_pages:router": "the UI's overview, made of every domain's panels (Domain.panels)",
 }
 # Job kinds that neither run on a schedule nor are enqueued by name in the source.
 ON_DEMAND_JOBS = {

@@ -106,6 +106,18 @@ class NavLink:
         return self.current or self.href.split("?", 1)[0]
 
 
+@dataclasses.dataclass(frozen=True)
+class PanelSpec:
+    """A panel on the overview page and/or a service's hub page (watchkeeper/panels.py):
+    `overview(session, *, actor) -> Panel | None`, `service(session, *, service, actor) -> Panel | None`.
+    `order` sorts the panels (10 = first)."""
+
+    key: str
+    order: int
+    overview: Ref | None = None
+    service: Ref | None = None
+
+
 # ---------------------------------------------------------------------------- ports of other domains
 
 
@@ -204,6 +216,7 @@ class Domain:
     public_api: tuple[Ref, ...] = ()  # routers at the root, whose credential is in the URL
     pages: tuple[Ref, ...] = ()  # UI routers
     nav: tuple[NavLink, ...] = ()  # entries of the UI's main navigation
+    panels: tuple[PanelSpec, ...] = ()  # what it shows on the overview and on a service's page
     cli: tuple[Verb, ...] = ()  # top-level verbs, loaded when used
     config: tuple[ConfigSection, ...] = ()
     reconcilers: Ref | None = None  # a list[Reconciler], in apply order
@@ -224,4 +237,5 @@ class Domain:
         out += [m.measure for m in self.measures] + [g.gate for g in self.gates]
         out += [r for s in self.subscriptions for r in (s.event, s.handler)]
         out += [s.source for s in self.suppressors]
+        out += [r for p in self.panels for r in (p.overview, p.service) if r]
         return out

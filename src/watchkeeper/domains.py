@@ -94,5 +94,11 @@ def nav() -> list:
     return sorted(_each("nav"), key=lambda link: (link.order, link.label))
 
 
+def panels(where: str) -> list:
+    """(key, provider) of every panel shown `where` ("overview" or "service"), in order."""
+    specs = sorted((p for p in _each("panels") if getattr(p, where)), key=lambda p: (p.order, p.key))
+    return [(p.key, resolve(getattr(p, where))) for p in specs]
+
+
 def reconcilers() -> list:
     return [rec for d in all() if d.reconcilers for rec in resolve(d.reconcilers)]

@@ -234,8 +234,10 @@ def service_functions() -> dict[str, Callable]:
 
 
 SERVICE_FUNCTIONS = service_functions()
+# Panel providers (watchkeeper/panels.py) show nothing rather than refuse: judged by what they show.
+PANELS = sorted(q for q, fn in SERVICE_FUNCTIONS.items() if getattr(fn, "panel_provider", False))
 CHECKED = sorted(q for q, fn in SERVICE_FUNCTIONS.items()
-                 if "actor" in inspect.signature(fn).parameters and q not in ACTOR_IS_NOT_A_CHECK)
+                 if "actor" in inspect.signature(fn).parameters and q not in ACTOR_IS_NOT_A_CHECK and q not in PANELS)
 
 
 def test_every_service_function_checks_an_actor_or_says_why_not():
@@ -538,4 +540,26 @@ def test_every_checked_service_function_refuses_an_actor_without_the_permission(
         outcome, _ = _call(session, fn, kwargs | {"actor": root})
         if isinstance(outcome, PermissionDenied):
             problems.append(f"{qualified}: an admin was refused too ({outcome}); the refusal is not about the actor")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_panel_shows_nothing_to_an_actor_without_the_permission(session):
+    """A panel provider asked by `nobody` shows no item (or no panel), changes no row, and shows
+    the admin a panel: the overview and the service hub leak nothing outside the viewer's scope."""
+    seed_world(session)
+    nobody = make_persona(session, "nobody", []).actor
+    root = make_persona(session, "root", ["admin"]).actor
+    session.flush()
+    before = _dump(session)
+    assert len(PANELS) >= 8
+    problems = []
+    for qualified in PANELS:
+        fn = SERVICE_FUNCTIONS[qualified]
+        kwargs = {"service": "s"} if "service" in inspect.signature(fn).parameters else {}  # the seeded service
+        shown = fn(session=session, actor=nobody, **kwargs)
+        if shown is not None and shown.items:
+            problems.append(f"{qualified}: showed {len(shown.items)} items to an actor without roles")
+        if fn(session=session, actor=root, **kwargs) is None and qualified.rsplit(".", 1)[0] != "watchkeeper.maintenance.panels":
+            problems.append(f"{qualified}: showed nothing to an admin")
+    assert _dump(session) == before
     assert not problems, "\n".join(problems)

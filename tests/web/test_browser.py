@@ -41,6 +41,7 @@ def test_login_and_open_a_service_page(live_server, browser, tmp_path, backend):
     assert page.locator("button:has-text('Promote to MVP')").count() == 1
     shot = _shot(page, f"service-{backend}", tmp_path)
     assert shot.stat().st_size > 10_000
+    page.click("nav[aria-label=Main] details.more summary")  # the audit log is under More
     page.click("text=Audit log")
     assert page.locator("table.audit tbody tr").count() >= 5
     _shot(page, f"audit-{backend}", tmp_path)

@@ -4,12 +4,13 @@ watchkeeper/domain.py)."""
 import datetime as dt
 
 from watchkeeper.domain import (
-    ConfigSection, Domain, JobSpec, Measure, NavLink, Periodic, Provider, Subscription, Suppressor, Verb,
+    ConfigSection, Domain, JobSpec, Measure, NavLink, PanelSpec, Periodic, Provider, Subscription, Suppressor, Verb,
 )
 
 DOMAIN = Domain(
     name="alerting",
     package="watchkeeper.alerting",
+    panels=(PanelSpec("alerts", 10, "watchkeeper.alerting.panels:overview", "watchkeeper.alerting.panels:for_service"),),
     models=("watchkeeper.alerting.models",),
     jobs=(
         JobSpec("alerting.flush", "watchkeeper.alerting.jobs:flush", max_attempts=5),

@@ -2,11 +2,12 @@
 
 import datetime as dt
 
-from watchkeeper.domain import Domain, JobSpec, NavLink, Periodic, Verb
+from watchkeeper.domain import Domain, JobSpec, NavLink, PanelSpec, Periodic, Verb
 
 DOMAIN = Domain(
     name="audit",
     package="watchkeeper.audit",
+    panels=(PanelSpec("changes", 90, service="watchkeeper.audit.panels:for_service"),),
     models=("watchkeeper.audit.models",),
     jobs=(JobSpec("audit.checkpoint", "watchkeeper.audit.jobs:checkpoint", max_attempts=3),),
     periodic=(Periodic("audit-checkpoint", "audit.checkpoint", dt.timedelta(minutes=5)),),

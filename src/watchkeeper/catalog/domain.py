@@ -1,10 +1,11 @@
 """Teams, people, services, dependencies and stages (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain, NavLink, Verb
+from watchkeeper.domain import ConfigSection, Domain, NavLink, PanelSpec, Verb
 
 DOMAIN = Domain(
     name="catalog",
     package="watchkeeper.catalog",
+    panels=(PanelSpec("dependencies", 60, service="watchkeeper.catalog.panels:for_service"),),
     models=("watchkeeper.catalog.models",),
     api=("watchkeeper.catalog.api:router",),
     pages=("watchkeeper.web.catalog_pages:router",),

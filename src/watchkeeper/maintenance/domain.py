@@ -1,10 +1,11 @@
 """Maintenance windows: alerts inside them are recorded, not sent (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain, NavLink, Suppressor, Verb
+from watchkeeper.domain import ConfigSection, Domain, NavLink, PanelSpec, Suppressor, Verb
 
 DOMAIN = Domain(
     name="maintenance",
     package="watchkeeper.maintenance",
+    panels=(PanelSpec("maintenance", 50, "watchkeeper.maintenance.panels:overview", "watchkeeper.maintenance.panels:for_service"),),
     models=("watchkeeper.maintenance.models",),
     api=("watchkeeper.maintenance.api:router",),
     nav=(NavLink("Maintenance", "/maintenance", 80, "more"),),  # the page is served by web/alerting_pages

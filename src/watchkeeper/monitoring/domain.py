@@ -3,13 +3,18 @@ watchkeeper/domain.py)."""
 
 import datetime as dt
 
-from watchkeeper.domain import ConfigSection, Domain, JobSpec, Loop, Measure, NavLink, Periodic, Provider, Verb
+from watchkeeper.domain import (
+    ConfigSection, Domain, JobSpec, Loop, Measure, NavLink, PanelSpec, Periodic, Provider, Verb,
+)
 
 _EVIDENCE = "watchkeeper.monitoring.evidence"
 
 DOMAIN = Domain(
     name="monitoring",
     package="watchkeeper.monitoring",
+    panels=(PanelSpec("monitors", 30, "watchkeeper.monitoring.panels:monitors_overview",
+                     "watchkeeper.monitoring.panels:monitors_for_service"),
+            PanelSpec("slos", 40, "watchkeeper.monitoring.panels:slos_overview", "watchkeeper.monitoring.panels:slos_for_service"),),
     models=("watchkeeper.monitoring.models",),
     jobs=(
         JobSpec("monitoring.heartbeats", "watchkeeper.monitoring.jobs:heartbeats", max_attempts=2),

@@ -1,10 +1,11 @@
 """On-call: schedules, overrides, escalation policies, coverage (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain, Provider, Verb
+from watchkeeper.domain import ConfigSection, Domain, PanelSpec, Provider, Verb
 
 DOMAIN = Domain(
     name="oncall",
     package="watchkeeper.oncall",
+    panels=(PanelSpec("oncall", 15, "watchkeeper.oncall.panels:overview"),),
     models=("watchkeeper.oncall.models",),
     api=("watchkeeper.oncall.api:router",),
     cli=(Verb("oncall", "On-call: who, schedules, overrides, policies, coverage.", "watchkeeper.oncall.cli:oncall_app"),),

@@ -3,13 +3,16 @@ watchkeeper/domain.py). Other domains' evidence reaches it through their descrip
 
 import datetime as dt
 
-from watchkeeper.domain import ConfigSection, Domain, Gate, JobSpec, NavLink, Periodic, Subscription, Verb
+from watchkeeper.domain import (
+    ConfigSection, Domain, Gate, JobSpec, NavLink, PanelSpec, Periodic, Subscription, Verb,
+)
 
 _REFRESH = "watchkeeper.readiness.jobs:queue_refresh"
 
 DOMAIN = Domain(
     name="readiness",
     package="watchkeeper.readiness",
+    panels=(PanelSpec("readiness", 20, "watchkeeper.readiness.panels:overview", "watchkeeper.readiness.panels:for_service"),),
     models=("watchkeeper.readiness.models",),
     jobs=(JobSpec("readiness.refresh", "watchkeeper.readiness.jobs:refresh", max_attempts=3),),
     periodic=(Periodic("readiness-refresh", "readiness.refresh", dt.timedelta(minutes=5)),),

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from watchkeeper import domains
+from watchkeeper.web import overview_pages
 from watchkeeper.web.render import templates
 
 STATIC = Path(__file__).parent / "static"
@@ -17,6 +18,7 @@ STATIC = Path(__file__).parent / "static"
 def mount(app: FastAPI):
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     templates.env.globals["nav_links"] = domains.nav()  # each domain's entries, from its descriptor
+    app.include_router(overview_pages.router)  # the overview: every domain's panels (Domain.panels)
     for router in domains.resolved("pages"):  # each domain's pages, from its descriptor
         app.include_router(router)
     return render_error

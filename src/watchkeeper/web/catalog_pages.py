@@ -3,21 +3,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from watchkeeper.api.deps import SessionDep
 from watchkeeper.catalog import service as catalog
 from watchkeeper.catalog import teams
 from watchkeeper.catalog.stages import ORDER, Stage
 from watchkeeper.catalog.schemas import ServiceFilter
+from watchkeeper.web import panels
 from watchkeeper.web.render import FormActor, FormError, PageActor, render, submit
 
 router = APIRouter(include_in_schema=False)
-
-
-@router.get("/")
-def home(actor: PageActor):
-    return RedirectResponse("/services", status_code=303)
 
 
 @router.get("/services", response_class=HTMLResponse)
@@ -35,7 +31,9 @@ def service_detail(request: Request, name: str, session: SessionDep, actor: Page
     history = catalog.stage_history(session, name=name, actor=actor)
     nxt = ORDER[svc.stage.rank + 1] if svc.stage.rank + 1 < len(ORDER) else None
     lower = ORDER[: svc.stage.rank]
-    return render(request, "catalog/service.html", svc=svc, history=history, next_stage=nxt, lower=lower, error=error)
+    hub = panels.collect("service", session, actor=actor, service=name)  # every domain's panel for this service
+    return render(request, "catalog/service.html", svc=svc, history=history, next_stage=nxt, lower=lower, error=error,
+                  panels=hub)
 
 
 @router.post("/services/{name}/promote", response_class=HTMLResponse)

@@ -34,6 +34,7 @@ DESCRIPTORS: tuple[str, ...] = (
     "watchkeeper.monitoring.domain",
     "watchkeeper.oncall.domain",
     "watchkeeper.backups.domain",
+    "watchkeeper.deploys.domain",
 )
 
 

@@ -1,0 +1,144 @@
+"""`watchkeeper deploy start|finish|check|list|show|override|approve|overrides|freezes`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from watchkeeper.cli.common import emit, local_actor, session_scope, validated
+from watchkeeper.deploys import freezes, gate
+from watchkeeper.deploys import service as deploys
+from watchkeeper.deploys.schemas import DeployFinish, DeployStart, GateRequest, OverrideCreate
+
+deploy_app = typer.Typer(help="Deploys: records from CI, the deploy gate, overrides, freezes (docs/deploys.md).", no_args_is_help=True)
+
+COLUMNS = ["id", "service", "environment", "version", "status", "tests_status", "rollback_version", "gate", "started_at", "finished_at"]
+
+Service = Annotated[str, typer.Argument(help="Catalog service name.")]
+VersionOpt = Annotated[str, typer.Option("--version", help="The version being deployed, e.g. 1.4.2.")]
+StageOpt = Annotated[Optional[str], typer.Option("--stage", help="POC, MVP, MMP or PROD (default: the service's current stage).")]
+EnvOpt = Annotated[str, typer.Option("--environment", "-e", help="Where it goes, e.g. production, staging.")]
+TestsUrl = Annotated[Optional[str], typer.Option("--tests-url", help="The CI run's http(s) URL (test evidence).")]
+TestsStatus = Annotated[Optional[str], typer.Option("--tests-status", help="passed or failed.")]
+Passed = Annotated[int, typer.Option("--tests-passed", help="Number of tests passed.")]
+Failed = Annotated[int, typer.Option("--tests-failed", help="Number of tests failed.")]
+Skipped = Annotated[int, typer.Option("--tests-skipped", help="Number of tests skipped.")]
+RbVersion = Annotated[Optional[str], typer.Option("--rollback-version", help="Version to return to (default: the previous good deploy).")]
+RbHow = Annotated[Optional[str], typer.Option("--rollback-how", help="How to return to it (default: the rollback hook).")]
+
+
+def _evidence(url: str | None, status: str | None, passed: int, failed: int, skipped: int) -> dict | None:
+    if url is None and status is None:
+        return None
+    return {"url": url or "", "status": status or "passed", "passed": passed, "failed": failed, "skipped": skipped}
+
+
+def _rollback(version: str | None, how: str | None) -> dict | None:
+    if version is None and how is None:
+        return None
+    return {"version": version or "", "how": how}
+
+
+@deploy_app.command("start")
+def start(ctx: typer.Context, service: Service, version: VersionOpt, environment: EnvOpt = "production", stage: StageOpt = None,
+          commit: Annotated[Optional[str], typer.Option("--commit", help="Git commit (hex).")] = None,
+          artifact: Annotated[Optional[str], typer.Option("--artifact", help="Image or package reference.")] = None,
+          triggered_by: Annotated[Optional[str], typer.Option("--triggered-by", help="Person or pipeline (default: you).")] = None,
+          tests_url: TestsUrl = None, tests_status: TestsStatus = None, tests_passed: Passed = 0, tests_failed: Failed = 0,
+          tests_skipped: Skipped = 0, rollback_version: RbVersion = None, rollback_how: RbHow = None) -> None:
+    """Record a deploy starting; prints its id (pass it to `deploy finish`). Without test evidence it is recorded as untested."""
+    data = validated(DeployStart, {
+        "service": service, "version": version, "environment": environment, "stage": stage, "commit": commit, "artifact": artifact,
+        "triggered_by": triggered_by, "tests": _evidence(tests_url, tests_status, tests_passed, tests_failed, tests_skipped),
+        "rollback": _rollback(rollback_version, rollback_how)})
+    with session_scope(ctx) as session:
+        row = deploys.start_deploy(session, data=data, actor=local_actor())
+    emit(ctx, row.model_dump())
+
+
+@deploy_app.command("finish")
+def finish(ctx: typer.Context, deploy_id: Annotated[int, typer.Argument(help="The id `deploy start` printed.")],
+           outcome: Annotated[str, typer.Option("--outcome", help="succeeded, failed, rolled_back or aborted.")],
+           reason: Annotated[Optional[str], typer.Option("--reason", help="Why it failed or was rolled back.")] = None) -> None:
+    """Record a deploy's outcome."""
+    data = validated(DeployFinish, {"outcome": outcome, "reason": reason})
+    with session_scope(ctx) as session:
+        row = deploys.finish_deploy(session, deploy_id=deploy_id, data=data, actor=local_actor())
+    emit(ctx, row.model_dump())
+
+
+@deploy_app.command("check")
+def check(ctx: typer.Context, service: Service, version: VersionOpt, stage: StageOpt = None, environment: EnvOpt = "production",
+          tests_url: TestsUrl = None, tests_status: TestsStatus = None, tests_passed: Passed = 0, tests_failed: Failed = 0,
+          tests_skipped: Skipped = 0, rollback_version: RbVersion = None, rollback_how: RbHow = None) -> None:
+    """The deploy gate, for CI. Exit 0 allowed, 3 refused (one reason per rule), 4 refused while an
+    override awaits its second person, 2 bad input, 1 any other error."""
+    data = validated(GateRequest, {
+        "service": service, "version": version, "stage": stage, "environment": environment,
+        "tests": _evidence(tests_url, tests_status, tests_passed, tests_failed, tests_skipped),
+        "rollback": _rollback(rollback_version, rollback_how)})
+    with session_scope(ctx) as session:
+        result = gate.check(session, data=data, actor=local_actor())
+    emit(ctx, result.model_dump())
+    if not result.allowed:
+        for r in result.reasons:
+            typer.echo(f"refused [{r.rule}]: {r.reason}", err=True)
+    raise typer.Exit(result.exit_code)
+
+
+@deploy_app.command("list")
+def list_(ctx: typer.Context, service: Annotated[Optional[str], typer.Option("--service", help="Only this service.")] = None,
+          environment: Annotated[Optional[str], typer.Option("--environment", help="Only this environment.")] = None,
+          status: Annotated[Optional[str], typer.Option("--status", help="in_progress, succeeded, failed, rolled_back, aborted.")] = None,
+          limit: Annotated[int, typer.Option(help="How many, newest first (1-1000).")] = 50) -> None:
+    """Deploys, newest first."""
+    with session_scope(ctx) as session:
+        rows = deploys.list_deploys(session, actor=local_actor(), service=service, environment=environment, status=status, limit=limit)
+    emit(ctx, [r.model_dump() for r in rows], columns=COLUMNS)
+
+
+@deploy_app.command("show")
+def show(ctx: typer.Context, deploy_id: Annotated[int, typer.Argument(help="Deploy id.")]) -> None:
+    """One deploy with its test evidence, rollback target and gate verdict."""
+    with session_scope(ctx) as session:
+        row = deploys.get_deploy(session, deploy_id=deploy_id, actor=local_actor())
+    emit(ctx, row.model_dump())
+
+
+@deploy_app.command("override")
+def override(ctx: typer.Context, service: Service, version: VersionOpt,
+             reason: Annotated[str, typer.Option("--reason", help="Why deploying past the gate is right this time (required).")],
+             stage: StageOpt = None,
+             expires_in: Annotated[str, typer.Option("--expires-in", help="How long it stays usable, e.g. 2h (at most 7d).")] = "4h") -> None:
+    """Ask to deploy past the gate. PROD overrides need `deploy approve ID` by a second person."""
+    data = validated(OverrideCreate, {"service": service, "version": version, "stage": stage, "reason": reason, "expires_in": expires_in})
+    with session_scope(ctx) as session:
+        row = gate.request_override(session, data=data, actor=local_actor())
+    emit(ctx, row.model_dump())
+
+
+@deploy_app.command("approve")
+def approve(ctx: typer.Context, override_id: Annotated[int, typer.Argument(help="The override's id.")]) -> None:
+    """Approve a PROD override as the second person (not its requester)."""
+    with session_scope(ctx) as session:
+        row = gate.approve_override(session, override_id=override_id, actor=local_actor())
+    emit(ctx, row.model_dump())
+
+
+@deploy_app.command("overrides")
+def overrides(ctx: typer.Context, service: Annotated[Optional[str], typer.Option("--service", help="Only this service.")] = None) -> None:
+    """Gate overrides, newest first, and whether each is active."""
+    with session_scope(ctx) as session:
+        rows = gate.list_overrides(session, actor=local_actor(), service=service)
+    emit(ctx, [r.model_dump() for r in rows],
+         columns=["id", "service", "version", "stage", "requested_by", "approved_by", "active", "expires_at", "used_at", "reason"])
+
+
+@deploy_app.command("freezes")
+def list_freezes(ctx: typer.Context, service: Annotated[Optional[str], typer.Option("--service", help="Only those applying to this service.")] = None) -> None:
+    """Change freezes and change windows: whether each is in force now, and when it next starts."""
+    with session_scope(ctx) as session:
+        rows = freezes.list_freezes(session, actor=local_actor(), service=service)
+    emit(ctx, [r.model_dump() for r in rows],
+         columns=["name", "kind", "service", "team", "cron", "timezone", "duration_seconds", "active_now", "current_end", "next_start"])

@@ -207,6 +207,25 @@ MATRIX: dict[tuple[str, str], Row] = {
     ('POST', '/api/v1/backups/{name}/run'): Row("U DADD DD A", status=202),
     ('POST', '/api/v1/backups/{name}/restore-test'): Row("U DADD DD A", status=202),
     ('GET', '/api/v1/backup-runs/{run_id}'): Row("U AADA DA A"),
+    ('GET', '/api/v1/deploys'): Row("U AAAA DA A"),
+    ('POST', '/api/v1/deploys'): Row("U DADD DD A", status=201, body={"service": "s", "version": "9.9.9"}),
+    ('POST', '/api/v1/deploys/check'): Row("U DADD DD A", body={"service": "s", "version": "9.9.9"},
+        why='asking the gate is deploy.check (CI tokens with scope deploy hold it); a refusal is still a 200 with exit_code'),
+    ('GET', '/api/v1/deploys/overrides'): Row("U AAAA DA A"),
+    ('POST', '/api/v1/deploys/overrides'): Row("U DADD DD A", status=201, body={"service": "s", "version": "9.9.9", "reason": "matrix test reason"}),
+    ('POST', '/api/v1/deploys/overrides/{gate_override_id}/approve'): Row("U DADD DD A"),
+    ('GET', '/api/v1/deploys/freezes'): Row("U AAAA DA A"),
+    ('POST', '/api/v1/deploys/freezes'): Row("U DADD DD A", status=201,
+        body={"name": "fz2", "service": "s", "starts_at": "2030-02-01T00:00:00Z", "duration": "1d"}),
+    ('PUT', '/api/v1/deploys/freezes/{name}'): Row("U DADD DD A",
+        body={"name": "fz", "service": "s", "starts_at": "2030-02-01T00:00:00Z", "duration": "2d"}),
+    ('DELETE', '/api/v1/deploys/freezes/{name}'): Row("U DADD DD A", status=204),
+    ('GET', '/api/v1/deploys/policies'): Row("U AAAA DA A"),
+    ('GET', '/api/v1/deploys/policies/{service}'): Row("U AADA DA A"),
+    ('PUT', '/api/v1/deploys/policies/{service}'): Row("U DADD DD A", body={"service": "s", "budget": {"min_remaining": 0.1}}),
+    ('DELETE', '/api/v1/deploys/policies/{service}'): Row("U DADD DD A", status=204),
+    ('GET', '/api/v1/deploys/{deploy_id}'): Row("U AADA DA A"),
+    ('POST', '/api/v1/deploys/{deploy_id}/finish'): Row("U DADD DD A", body={"outcome": "succeeded"}),
 }
 # fmt: on
 
@@ -215,12 +234,14 @@ def _path(path: str, w: World) -> str:
     """The route's path with its parameters naming the seeded objects."""
     by_prefix = {"/api/v1/services/": "s", "/api/v1/teams/": "t", "/api/v1/monitors/": "m", "/api/v1/alert-rules/": "r",
                  "/api/v1/slos/": "o", "/api/v1/maintenance-windows/": "w",
-                 "/api/v1/oncall/schedules/": "sch", "/api/v1/oncall/policies/": "pol", "/api/v1/backups/": "bk"}
+                 "/api/v1/oncall/schedules/": "sch", "/api/v1/oncall/policies/": "pol", "/api/v1/backups/": "bk",
+                 "/api/v1/deploys/freezes/": "fz"}
     values = {
         "handle": "p", "username": "u", "grant": "viewer", "prefix": w.token_prefix, "job_id": w.job_id,
         "alert_id": w.alert_id, "silence_id": w.silence_id, "outbox_id": w.outbox_id, "waiver_id": w.waiver_id,
         "attestation_id": w.attestation_id, "signoff_id": w.signoff_id, "finding_id": w.finding_id,
         "suite": "security", "stage": "PROD", "service": "s", "override_id": w.override_id, "run_id": w.backup_run_id,
+        "deploy_id": w.deploy_id, "gate_override_id": w.gate_override_id,
     }
 
     def value(match: re.Match) -> str:

@@ -36,7 +36,7 @@ from watchkeeper.db.base import Base
 from watchkeeper.errors import PermissionDenied
 
 from tests.factories.auth import make_persona
-from tests.factories.world import World, backup_create, receiver_config, seed_world, token_create
+from tests.factories.world import World, backup_create, deploy_policy, freeze_create, receiver_config, seed_world, token_create
 
 SRC = Path(watchkeeper.__file__).resolve().parent
 
@@ -68,12 +68,18 @@ INTERNAL_MODULES: dict[str, str] = {
     "watchkeeper.monitoring.probes._transitions": "status transitions made by results and heartbeats",
     "watchkeeper.monitoring.probes.results": "probe results, written by the runner (the worker)",
     "watchkeeper.monitoring.slos.evaluation": "SLO evaluation, run by the worker",
+    "watchkeeper.deploys.rules": "the deploy gate's rules, evaluated by gate.check after it checked deploy.check",
     "watchkeeper.notify.delivery": "outbox delivery, run by the worker",
     "watchkeeper.worker": "the worker process: runner, leader election, liveness (it runs jobs as its system actor)",
 }
 
 # Single functions that take a session and need no actor, each with its reason.
 INTERNAL: dict[str, str] = {
+    # deploys
+    "watchkeeper.deploys.service.publish": "puts a deploy on the timelines, called by the checked functions that changed it",
+    "watchkeeper.deploys.service.announce_finish": "publishes a finished deploy, called by finish_deploy and the rollout worker",
+    "watchkeeper.deploys.freezes.in_force": "freezes and windows in force for a service, for the gate's rules",
+    "watchkeeper.deploys.freezes.policy_of": "a service's deploy policy, for the gate's rules and the worker's hooks",
     # backups
     "watchkeeper.backups.service.schedule": "queues the runs whose cron slot has come (the worker's schedule job)",
     "watchkeeper.backups.service.reap": "fails runs a dead worker left running (the worker's schedule job)",
@@ -353,6 +359,28 @@ def _verified():
     return VerifyReport(ok=True, events_checked=1)
 
 
+def _deploy_arguments(w: World) -> dict[str, dict[str, Any]]:
+    from watchkeeper.deploys.schemas import DeployFinish, DeployStart, GateRequest, OverrideCreate
+
+    policy = deploy_policy("s").model_dump(mode="json", exclude_none=True)
+    return {
+        "watchkeeper.deploys.service.start_deploy": {"data": DeployStart(service="s", version="9.9.9")},
+        "watchkeeper.deploys.service.finish_deploy": {"deploy_id": w.deploy_id, "data": DeployFinish(outcome="succeeded")},
+        "watchkeeper.deploys.service.get_deploy": {"deploy_id": w.deploy_id},
+        "watchkeeper.deploys.gate.check": {"data": GateRequest(service="s", version="9.9.9")},
+        "watchkeeper.deploys.gate.request_override": {"data": OverrideCreate(service="s", version="9.9.9", reason="permission test reason")},
+        "watchkeeper.deploys.gate.approve_override": {"override_id": w.gate_override_id},
+        "watchkeeper.deploys.freezes.create_freeze": {"data": freeze_create("fz2")},
+        "watchkeeper.deploys.freezes.update_freeze": {"data": freeze_create("fz")},
+        "watchkeeper.deploys.freezes.set_policy": {"data": deploy_policy("s")},
+        "watchkeeper.deploys.config_sync.policy_put": {"fields": policy},
+        "watchkeeper.deploys.config_sync.policy_update": {"service": "s", "changes": {"drill_legs": ["rollback"]}},
+        "watchkeeper.deploys.config_sync.policy_delete": {"service": "s"},
+        "watchkeeper.deploys.config_sync.freeze_create": {"fields": freeze_create("fz2").model_dump(mode="json", exclude_none=True)},
+        "watchkeeper.deploys.config_sync.freeze_update": {"changes": {"duration": "2d"}},
+    }
+
+
 def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
     """Keyword arguments that name the seeded objects, by parameter name (with a few
     function-specific ones). Only required parameters are filled in."""
@@ -390,6 +418,7 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "watchkeeper.oncall.service": "sch", "watchkeeper.oncall.policies": "pol",
         "watchkeeper.oncall.config_sync.schedule": "sch", "watchkeeper.oncall.config_sync.policy": "pol",
         "watchkeeper.backups": "bk",
+        "watchkeeper.deploys.freezes": "fz", "watchkeeper.deploys.config_sync.freeze": "fz",
     }
     data = {
         "ServiceCreate": ServiceCreate(name="s2", team="t"), "ServiceUpdate": ServiceUpdate(description="d"),
@@ -470,6 +499,7 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "watchkeeper.backups.selfbackup.record_backup": {"outcome": _backup_outcome()},
         "watchkeeper.backups.selfbackup.record_restore": {"backup": Path("watchkeeper-x.sqlite3"), "report": _verified()},
         "watchkeeper.monitoring.slos.service.replace_slo": {"data": data["SloCreate"]},
+        **_deploy_arguments(w),
     }
     kwargs: dict[str, Any] = {}
     for param in inspect.signature(fn).parameters.values():

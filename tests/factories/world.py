@@ -1,6 +1,7 @@
 """One of everything, made through the service layers by the system actor: a team `t` with a
 service `s`, a second team `o`, a person `p`, monitor `m`, rule `r`, SLO `o`, receiver `rcv`,
-maintenance window `w`, backup job `bk` (with a queued run), stakeholder role `role`, an alert, a silence, an outbox row, a waiver,
+maintenance window `w`, backup job `bk` (with a queued run), a deploy of `s` in progress with a deploy
+policy, freeze `fz` and a pending PROD gate override, stakeholder role `role`, an alert, a silence, an outbox row, a waiver,
 an attestation, a sign-off, an audit finding, a job, and a user `u` (viewer) with a token and a
 UI session. The permission tests (tests/auth/test_service_permissions.py and
 tests/api/test_permission_matrix.py) act on these."""
@@ -35,6 +36,8 @@ class World:
     cookie: str
     override_id: int = 0
     backup_run_id: int = 0
+    deploy_id: int = 0
+    gate_override_id: int = 0
 
 
 def seed_world(session) -> World:
@@ -82,6 +85,7 @@ def seed_world(session) -> World:
 
     backups.create_backup(session, data=backup_create("bk"), actor=SYSTEM)
     backup_run = backups.request_run(session, name="bk", kind="backup", actor=SYSTEM)
+    deploy, gate_override = seed_deploys(session)
     alerting.ingest(session, alerts=[AlertIn(labels={"alertname": "X", "service": "s"})], source="api", actor=SYSTEM)
     alert = alerting.list_alerts(session, filter=AlertFilter(), actor=SYSTEM)[0]
     silence = alerting.create_silence(session, data=SilenceCreate(matchers=["alertname=Y"], duration="1h", comment="maintenance test"), actor=SYSTEM)
@@ -98,9 +102,35 @@ def seed_world(session) -> World:
                                       max_failures=5, window_seconds=60)
     session.flush()
     group_id = session.execute(select(AlertGroup.id)).scalars().first() or 0
-    return World(override_id=override.id, backup_run_id=backup_run.id, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
+    return World(override_id=override.id, backup_run_id=backup_run.id, deploy_id=deploy, gate_override_id=gate_override, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
                  waiver_id=waiver.id, attestation_id=attestation.id, signoff_id=signoff.id,
                  finding_id=run.findings[0].id, job_id=job_id, token_prefix=token.prefix, cookie=cookie)
+
+
+def seed_deploys(session) -> tuple[int, int]:
+    """A deploy of `s` in progress, its deploy policy, freeze `fz`, a pending PROD override."""
+    from watchkeeper.deploys import freezes, gate
+    from watchkeeper.deploys import service as deploys
+    from watchkeeper.deploys.schemas import DeployStart, OverrideCreate
+
+    deploy = deploys.start_deploy(session, data=DeployStart(service="s", version="1.0.0"), actor=SYSTEM)
+    freezes.set_policy(session, data=deploy_policy("s"), actor=SYSTEM)
+    freezes.create_freeze(session, data=freeze_create("fz"), actor=SYSTEM)
+    override = gate.request_override(session, data=OverrideCreate(service="s", version="1.0.0", stage="PROD",
+                                                                  reason="seeded for the permission tests"), actor=SYSTEM)
+    return deploy.id, override.id
+
+
+def deploy_policy(service: str):
+    from watchkeeper.deploys.schemas import ServiceDeployConfig
+
+    return ServiceDeployConfig.model_validate({"service": service, "rollback": {"command": {"command": ["true"]}}})
+
+
+def freeze_create(name: str):
+    from watchkeeper.deploys.schemas import FreezeCreate
+
+    return FreezeCreate.model_validate({"name": name, "service": "s", "starts_at": "2030-01-01T00:00:00Z", "duration": "1d"})
 
 
 def backup_create(name: str):

@@ -26,7 +26,7 @@ def _show(seconds: float) -> str:
     return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}min"
 
 
-def latest(session: Session, service: str) -> Rollback | None:
+def _latest(session: Session, service: str) -> Rollback | None:
     """The newest finished rollback or drill of the service (any outcome)."""
     return session.execute(select(Rollback).where(Rollback.service == service, Rollback.status.in_(("succeeded", "failed")))
                            .order_by(Rollback.id.desc()).limit(1)).scalar_one_or_none()
@@ -36,7 +36,7 @@ def rollback_drilled(session: Session, service) -> Evidence:
     now = clock.utcnow()
     name = service.name
     link = f"/deploys?service={name}"
-    row = latest(session, name)
+    row = _latest(session, name)
     if row is None:
         return Evidence(Status.UNKNOWN, f"no rollback or rollback drill of '{name}' is recorded; run `watchkeeper deploy drill {name}` "
                                         "(docs/deploys.md), or waive it", link=link)

@@ -29,132 +29,14 @@ from watchkeeper import clock
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
-from watchkeeper.catalog.schemas import ServiceRead
 from watchkeeper.catalog.stages import Stage
-from watchkeeper.deploys import evidence, freezes
+from watchkeeper.deploys import rules
 from watchkeeper.deploys import service as deploys
 from watchkeeper.deploys.models import Override
-from watchkeeper.deploys.schemas import GateReason, GateRequest, GateResult, OverrideCreate, OverrideRead, RollbackTarget, TestEvidence
+from watchkeeper.deploys.schemas import GateRequest, GateResult, OverrideCreate, OverrideRead
 from watchkeeper.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from watchkeeper.evidence import Status
 
 ALLOWED, ERROR, BAD_INPUT, REFUSED, AWAITING_APPROVAL = 0, 1, 2, 3, 4
-RULES = ("tests", "rollback_target", "rollback_drilled", "freeze", "change_window", "readiness", "slo_budget", "incident")
-_SYSTEM = Actor.system("deploy-gate", "system")  # reads SLO budgets for the gate, whoever asks
-
-
-def _fmt(at: dt.datetime) -> str:
-    return f"{at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
-
-
-# ---------------------------------------------------------------------------- the rules
-
-
-def rule_tests(tests: TestEvidence | None) -> str | None:
-    if tests is None:
-        return "untested: no test evidence for this version; pass the CI run (--tests-url, --tests-status, counts)"
-    if tests.status == "failed" or tests.failed:
-        return f"tests failed ({tests.failed} failed, {tests.passed} passed) in {tests.url}"
-    return None
-
-
-def rule_rollback_target(target: RollbackTarget | None, stage: Stage) -> str | None:
-    if stage != Stage.PROD:
-        return None
-    if target is None:
-        return "no rollback target: no earlier successful deploy to return to; give --rollback-version and --rollback-how"
-    if not target.how:
-        return (f"rollback target {target.version} has no way back: give --rollback-how or declare a rollback hook "
-                "under deploys.services")
-    return None
-
-
-def rule_rollback_drilled(session: Session, svc: ServiceRead, stage: Stage) -> str | None:
-    if stage != Stage.PROD:
-        return None
-    ev = evidence.rollback_drilled(session, svc)
-    return None if ev.status == Status.PASS else f"rollback not proven: {ev.reason}"
-
-
-def rule_freeze(frozen: list[freezes.InForce]) -> str | None:
-    if not frozen:
-        return None
-    parts = [f"'{f.name}' ({f.scope}) until {_fmt(f.end)}" + (f": {f.reason}" if f.reason else "") for f in frozen[:3]]
-    return "inside change freeze " + "; ".join(parts)
-
-
-def rule_change_window(windows: list, open_windows: list[freezes.InForce], at: dt.datetime) -> str | None:
-    if not windows or open_windows:
-        return None
-    nexts = [n for n in (freezes.next_start(w, at) for w in windows) if n is not None]
-    names = ", ".join(sorted(w.name for w in windows)[:5])
-    return f"outside the allowed change windows ({names})" + (f"; the next opens {_fmt(min(nexts))}" if nexts else "")
-
-
-def rule_readiness(session: Session, svc: ServiceRead, stage: Stage) -> str | None:
-    from watchkeeper.readiness import evaluation
-
-    report = evaluation.evaluate_services(session, [svc], stage=stage)[0]
-    blocking = report.blocking
-    if not blocking:
-        return None
-    shown = "; ".join(f"{i.check}: {i.reason}"[:200] for i in blocking[:3])
-    more = f"; and {len(blocking) - 3} more" if len(blocking) > 3 else ""
-    return f"not ready for {stage.value} ({len(blocking)} blocking item{'s' if len(blocking) != 1 else ''}): {shown}{more}"
-
-
-def rule_slo_budget(session: Session, svc: ServiceRead) -> str | None:
-    from watchkeeper.monitoring.slos import service as slos
-
-    policy = freezes.policy_of(session, svc.name)
-    budget = policy.budget if policy is not None else None
-    minimum = budget.min_remaining if budget else 0.0
-    if budget is not None and not budget.enforce:
-        return None
-    wanted = set(budget.slos) if budget and budget.slos else None
-    spent = []
-    for slo in slos.list_slos(session, actor=_SYSTEM, service=svc.name):
-        if wanted is not None and slo.name not in wanted:
-            continue
-        status = slos.status(session, name=slo.name, actor=_SYSTEM)
-        left = status.budget_remaining
-        if left is not None and (left <= 0 if minimum == 0 else left < minimum):
-            spent.append(f"{slo.name} has {max(left, -9.99) * 100:.0f}% of its error budget left"
-                         + (f" (policy: at least {minimum * 100:.0f}%)" if minimum else " (exhausted)"))
-    return "SLO error budget: " + "; ".join(spent[:3]) if spent else None
-
-
-def open_incidents(session: Session, svc: ServiceRead) -> list[str] | None:
-    """Open SEV1/SEV2 incidents on the service or one of its dependencies, as one line each;
-    None when this installation cannot tell. The incidents domain is being built concurrently
-    and is not on main yet: TODO(lead) on rebase, ask watchkeeper.incidents here (through a
-    service function that lists open incidents by service and severity)."""
-    return None
-
-
-def evaluate(session: Session, svc: ServiceRead, *, stage: Stage, version: str, environment: str,
-             tests: TestEvidence | None, rollback: RollbackTarget | None,
-             at: dt.datetime) -> tuple[list[GateReason], list[GateReason]]:
-    """(refusals, rules not checked). Internal: `check` checks the permission."""
-    reasons: list[GateReason] = []
-    tests = tests or deploys.recorded_tests(session, service=svc.name, version=version)
-    target = deploys.rollback_target(session, service=svc.name, environment=environment, version=version, given=rollback)
-    frozen, windows, open_windows = freezes.in_force(session, svc, at)
-    incidents = open_incidents(session, svc)
-    found = {
-        "tests": rule_tests(tests),
-        "rollback_target": rule_rollback_target(target, stage),
-        "rollback_drilled": rule_rollback_drilled(session, svc, stage),
-        "freeze": rule_freeze(frozen),
-        "change_window": rule_change_window(windows, open_windows, at),
-        "readiness": rule_readiness(session, svc, stage),
-        "slo_budget": rule_slo_budget(session, svc),
-        "incident": ("open incident: " + "; ".join(incidents[:3])) if incidents else None,
-    }
-    reasons = [GateReason(rule=r, reason=found[r]) for r in RULES if found[r]]
-    not_checked = [] if incidents is not None else [
-        GateReason(rule="incident", reason="open SEV1/SEV2 incidents are not checked: the incidents domain is not installed")]
-    return reasons, not_checked
 
 
 # ---------------------------------------------------------------------------- overrides
@@ -252,7 +134,7 @@ def check(session: Session, *, data: GateRequest, actor: Actor) -> GateResult:
     require(actor, "deploy.check", team=svc.team, service=svc.name)
     stage = deploys.stage_of(svc, data.stage)
     now = clock.utcnow()
-    reasons, not_checked = evaluate(session, svc, stage=stage, version=data.version, environment=data.environment,
+    reasons, not_checked = rules.evaluate(session, svc, stage=stage, version=data.version, environment=data.environment,
                                     tests=data.tests, rollback=data.rollback, at=now)
     override = _matching_override(session, svc.name, data.version, stage, now) if reasons else None
     code = ALLOWED if not reasons else REFUSED
@@ -269,3 +151,7 @@ def check(session: Session, *, data: GateRequest, actor: Actor) -> GateResult:
     return GateResult(service=svc.name, version=data.version, stage=stage.value, environment=data.environment,
                       allowed=code == ALLOWED, exit_code=code, reasons=reasons, not_checked=not_checked,
                       override=_override_read(override, now) if override is not None else None, checked_at=now)
+
+
+def _fmt(at: dt.datetime) -> str:
+    return f"{at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"

@@ -18,9 +18,9 @@ from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
 from watchkeeper.catalog.schemas import ServiceRead
 from watchkeeper.catalog.stages import Stage
-from watchkeeper.deploys import freezes
+from watchkeeper.deploys import rules
 from watchkeeper.deploys.models import Deploy
-from watchkeeper.deploys.schemas import DeployFinish, DeployRead, DeployStart, RollbackTarget, TestEvidence
+from watchkeeper.deploys.schemas import DeployFinish, DeployRead, DeployStart
 from watchkeeper.errors import Conflict, InvalidInput, NotFound
 
 OUTCOMES = ("succeeded", "failed", "rolled_back", "aborted")
@@ -38,44 +38,10 @@ def read(row: Deploy) -> DeployRead:
     return DeployRead.model_validate(row)
 
 
-def previous_good(session: Session, *, service: str, environment: str, other_than: str | None = None,
-                  before_id: int | None = None) -> Deploy | None:
-    """The newest successful deploy of the service to the environment (of another version)."""
-    query = select(Deploy).where(Deploy.service == service, Deploy.environment == environment, Deploy.status == "succeeded")
-    if other_than is not None:
-        query = query.where(Deploy.version != other_than)
-    if before_id is not None:
-        query = query.where(Deploy.id < before_id)
-    return session.execute(query.order_by(Deploy.id.desc()).limit(1)).scalar_one_or_none()
-
-
-def rollback_target(session: Session, *, service: str, environment: str, version: str,
-                    given: RollbackTarget | None) -> RollbackTarget | None:
-    """The way back: as given, else the previous good version with the rollback hook (or the
-    `how` of the deploy that installed it). None when there is no version to return to."""
-    policy = freezes.policy_of(session, service)
-    hook = policy.rollback.describe() if policy is not None and policy.rollback is not None else None
-    if given is not None:
-        return RollbackTarget(version=given.version, how=given.how or hook)
-    prev = previous_good(session, service=service, environment=environment, other_than=version)
-    if prev is None:
-        return None
-    return RollbackTarget(version=prev.version, how=hook)
-
-
-def recorded_tests(session: Session, *, service: str, version: str) -> TestEvidence | None:
-    """The test evidence recorded with this version's newest deploy that carried some."""
-    row = session.execute(select(Deploy).where(Deploy.service == service, Deploy.version == version,
-                                               Deploy.tests_status != "untested").order_by(Deploy.id.desc()).limit(1)).scalar_one_or_none()
-    if row is None or row.tests_url is None:
-        return None
-    return TestEvidence(url=row.tests_url, status=row.tests_status, passed=row.tests_passed or 0,
-                        failed=row.tests_failed or 0, skipped=row.tests_skipped or 0)
-
-
-def publish(session: Session, row: Deploy, kind: str, summary: str, actor: str | None) -> None:
+def publish(session: Session, row: Deploy, kind: str, summary: str, by: str | None) -> None:
+    """Put the deploy on the timelines (the ServiceActivity port). Internal."""
     events.publish(session, events.ServiceActivity(
-        kind=kind, services=(row.service,), summary=summary[:300], at=clock.utcnow(), actor=actor, link=f"/deploys/{row.id}",
+        kind=kind, services=(row.service,), summary=summary[:300], at=clock.utcnow(), actor=by, link=f"/deploys/{row.id}",
         details={"deploy_id": row.id, "version": row.version, "environment": row.environment, "status": row.status}))
 
 
@@ -84,7 +50,7 @@ def start_deploy(session: Session, *, data: DeployStart, actor: Actor, gate: str
     """Record a deploy starting. Permission deploy.create on the service. Audited and published."""
     svc = catalog.lookup_service(session, name=data.service)
     require(actor, "deploy.create", team=svc.team, service=svc.name)
-    target = rollback_target(session, service=svc.name, environment=data.environment, version=data.version, given=data.rollback)
+    target = rules.rollback_target(session, service=svc.name, environment=data.environment, version=data.version, given=data.rollback)
     tests = data.tests
     row = Deploy(
         service=svc.name, environment=data.environment, stage=(data.stage or svc.stage).value, version=data.version,
@@ -125,7 +91,8 @@ def _finish(row: Deploy, outcome: str, reason: str | None) -> None:
     row.status, row.reason, row.finished_at = outcome, reason, clock.utcnow()
 
 
-def announce_finish(session: Session, row: Deploy, actor: str | None) -> None:
+def announce_finish(session: Session, row: Deploy, by: str | None) -> None:
+    """Publish a finished deploy (finished or rolled back) on the timelines. Internal."""
     took = ""
     if row.finished_at is not None:
         seconds = (clock.ensure_aware(row.finished_at) - clock.ensure_aware(row.started_at)).total_seconds()
@@ -133,10 +100,10 @@ def announce_finish(session: Session, row: Deploy, actor: str | None) -> None:
     if row.status == "rolled_back":
         publish(session, row, "deploy.rolled_back", f"deploy of {row.service} {row.version} rolled back to "
                                                     f"{row.rollback_version or 'the previous version'}{took}"
-                                                    + (f": {row.reason}" if row.reason else ""), actor)
+                                                    + (f": {row.reason}" if row.reason else ""), by)
     else:
         publish(session, row, "deploy.finished", f"deploy of {row.service} {row.version} to {row.environment} {row.status}{took}"
-                                                 + (f": {row.reason}" if row.reason else ""), actor)
+                                                 + (f": {row.reason}" if row.reason else ""), by)
 
 
 def get_deploy(session: Session, *, deploy_id: int, actor: Actor) -> DeployRead:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from watchkeeper import events
 from watchkeeper import app as wk_app
+from watchkeeper import events
 
 
 @pytest.fixture

@@ -25,11 +25,18 @@ from watchkeeper.db.engine import make_engine, make_session_factory, transaction
 from watchkeeper.deploys import _occurrences, freezes, gate
 from watchkeeper.deploys import service as deploys
 from watchkeeper.deploys.models import Rollback
-from watchkeeper.deploys.schemas import DeployFinish, DeployStart, FreezeCreate, GateRequest, OverrideCreate, ServiceDeployConfig
+from watchkeeper.deploys.schemas import (
+    DeployFinish,
+    DeployStart,
+    FreezeCreate,
+    GateRequest,
+    OverrideCreate,
+    ServiceDeployConfig,
+)
 from watchkeeper.errors import InvalidInput, PermissionDenied
 
 PASSED = {"url": "https://ci.example.com/runs/1", "status": "passed", "passed": 10}
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _check(session, version="2.0.0", stage=None, actor=SYSTEM, **fields):

@@ -14,7 +14,12 @@ from tests.factories.catalog import make_service
 from watchkeeper.audit.models import AuditEvent
 from watchkeeper.deploys import freezes
 from watchkeeper.deploys import service as deploys
-from watchkeeper.deploys.schemas import DeployFinish, DeployStart, FreezeCreate, ServiceDeployConfig
+from watchkeeper.deploys.schemas import (
+    DeployFinish,
+    DeployStart,
+    FreezeCreate,
+    ServiceDeployConfig,
+)
 from watchkeeper.errors import Conflict, PermissionDenied
 
 TESTS = {"url": "https://ci.example.com/runs/42", "status": "passed", "passed": 120, "failed": 0, "skipped": 3}

@@ -10,8 +10,17 @@ from watchkeeper.api.deps import CurrentActor, SessionDep
 from watchkeeper.deploys import freezes, gate
 from watchkeeper.deploys import service as deploys
 from watchkeeper.deploys.schemas import (
-    DeployFinish, DeployRead, DeployStart, FreezeCreate, FreezeRead, GateRequest, GateResult, OverrideCreate, OverrideRead,
-    PolicyRead, ServiceDeployConfig,
+    DeployFinish,
+    DeployRead,
+    DeployStart,
+    FreezeCreate,
+    FreezeRead,
+    GateRequest,
+    GateResult,
+    OverrideCreate,
+    OverrideRead,
+    PolicyRead,
+    ServiceDeployConfig,
 )
 from watchkeeper.errors import InvalidInput
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from watchkeeper.cli.common import emit, local_actor, session_scope, validated
 from watchkeeper.deploys import freezes, gate
 from watchkeeper.deploys import service as deploys
-from watchkeeper.deploys.schemas import DeployFinish, DeployStart, GateRequest, OverrideCreate
+from watchkeeper.deploys.schemas import (
+    DeployFinish,
+    DeployStart,
+    GateRequest,
+    OverrideCreate,
+)
 
 deploy_app = typer.Typer(help="Deploys: records from CI, the deploy gate, overrides, freezes (docs/deploys.md).", no_args_is_help=True)
 
@@ -17,15 +22,15 @@ COLUMNS = ["id", "service", "environment", "version", "status", "tests_status", 
 
 Service = Annotated[str, typer.Argument(help="Catalog service name.")]
 VersionOpt = Annotated[str, typer.Option("--version", help="The version being deployed, e.g. 1.4.2.")]
-StageOpt = Annotated[Optional[str], typer.Option("--stage", help="POC, MVP, MMP or PROD (default: the service's current stage).")]
+StageOpt = Annotated[str | None, typer.Option("--stage", help="POC, MVP, MMP or PROD (default: the service's current stage).")]
 EnvOpt = Annotated[str, typer.Option("--environment", "-e", help="Where it goes, e.g. production, staging.")]
-TestsUrl = Annotated[Optional[str], typer.Option("--tests-url", help="The CI run's http(s) URL (test evidence).")]
-TestsStatus = Annotated[Optional[str], typer.Option("--tests-status", help="passed or failed.")]
+TestsUrl = Annotated[str | None, typer.Option("--tests-url", help="The CI run's http(s) URL (test evidence).")]
+TestsStatus = Annotated[str | None, typer.Option("--tests-status", help="passed or failed.")]
 Passed = Annotated[int, typer.Option("--tests-passed", help="Number of tests passed.")]
 Failed = Annotated[int, typer.Option("--tests-failed", help="Number of tests failed.")]
 Skipped = Annotated[int, typer.Option("--tests-skipped", help="Number of tests skipped.")]
-RbVersion = Annotated[Optional[str], typer.Option("--rollback-version", help="Version to return to (default: the previous good deploy).")]
-RbHow = Annotated[Optional[str], typer.Option("--rollback-how", help="How to return to it (default: the rollback hook).")]
+RbVersion = Annotated[str | None, typer.Option("--rollback-version", help="Version to return to (default: the previous good deploy).")]
+RbHow = Annotated[str | None, typer.Option("--rollback-how", help="How to return to it (default: the rollback hook).")]
 
 
 def _evidence(url: str | None, status: str | None, passed: int, failed: int, skipped: int) -> dict | None:
@@ -42,9 +47,9 @@ def _rollback(version: str | None, how: str | None) -> dict | None:
 
 @deploy_app.command("start")
 def start(ctx: typer.Context, service: Service, version: VersionOpt, environment: EnvOpt = "production", stage: StageOpt = None,
-          commit: Annotated[Optional[str], typer.Option("--commit", help="Git commit (hex).")] = None,
-          artifact: Annotated[Optional[str], typer.Option("--artifact", help="Image or package reference.")] = None,
-          triggered_by: Annotated[Optional[str], typer.Option("--triggered-by", help="Person or pipeline (default: you).")] = None,
+          commit: Annotated[str | None, typer.Option("--commit", help="Git commit (hex).")] = None,
+          artifact: Annotated[str | None, typer.Option("--artifact", help="Image or package reference.")] = None,
+          triggered_by: Annotated[str | None, typer.Option("--triggered-by", help="Person or pipeline (default: you).")] = None,
           tests_url: TestsUrl = None, tests_status: TestsStatus = None, tests_passed: Passed = 0, tests_failed: Failed = 0,
           tests_skipped: Skipped = 0, rollback_version: RbVersion = None, rollback_how: RbHow = None) -> None:
     """Record a deploy starting; prints its id (pass it to `deploy finish`). Without test evidence it is recorded as untested."""
@@ -60,7 +65,7 @@ def start(ctx: typer.Context, service: Service, version: VersionOpt, environment
 @deploy_app.command("finish")
 def finish(ctx: typer.Context, deploy_id: Annotated[int, typer.Argument(help="The id `deploy start` printed.")],
            outcome: Annotated[str, typer.Option("--outcome", help="succeeded, failed, rolled_back or aborted.")],
-           reason: Annotated[Optional[str], typer.Option("--reason", help="Why it failed or was rolled back.")] = None) -> None:
+           reason: Annotated[str | None, typer.Option("--reason", help="Why it failed or was rolled back.")] = None) -> None:
     """Record a deploy's outcome."""
     data = validated(DeployFinish, {"outcome": outcome, "reason": reason})
     with session_scope(ctx) as session:
@@ -88,9 +93,9 @@ def check(ctx: typer.Context, service: Service, version: VersionOpt, stage: Stag
 
 
 @deploy_app.command("list")
-def list_(ctx: typer.Context, service: Annotated[Optional[str], typer.Option("--service", help="Only this service.")] = None,
-          environment: Annotated[Optional[str], typer.Option("--environment", help="Only this environment.")] = None,
-          status: Annotated[Optional[str], typer.Option("--status", help="in_progress, succeeded, failed, rolled_back, aborted.")] = None,
+def list_(ctx: typer.Context, service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
+          environment: Annotated[str | None, typer.Option("--environment", help="Only this environment.")] = None,
+          status: Annotated[str | None, typer.Option("--status", help="in_progress, succeeded, failed, rolled_back, aborted.")] = None,
           limit: Annotated[int, typer.Option(help="How many, newest first (1-1000).")] = 50) -> None:
     """Deploys, newest first."""
     with session_scope(ctx) as session:
@@ -127,7 +132,7 @@ def approve(ctx: typer.Context, override_id: Annotated[int, typer.Argument(help=
 
 
 @deploy_app.command("overrides")
-def overrides(ctx: typer.Context, service: Annotated[Optional[str], typer.Option("--service", help="Only this service.")] = None) -> None:
+def overrides(ctx: typer.Context, service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None) -> None:
     """Gate overrides, newest first, and whether each is active."""
     with session_scope(ctx) as session:
         rows = gate.list_overrides(session, actor=local_actor(), service=service)
@@ -136,7 +141,7 @@ def overrides(ctx: typer.Context, service: Annotated[Optional[str], typer.Option
 
 
 @deploy_app.command("freezes")
-def list_freezes(ctx: typer.Context, service: Annotated[Optional[str], typer.Option("--service", help="Only those applying to this service.")] = None) -> None:
+def list_freezes(ctx: typer.Context, service: Annotated[str | None, typer.Option("--service", help="Only those applying to this service.")] = None) -> None:
     """Change freezes and change windows: whether each is in force now, and when it next starts."""
     with session_scope(ctx) as session:
         rows = freezes.list_freezes(session, actor=local_actor(), service=service)

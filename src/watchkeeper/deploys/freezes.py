@@ -23,9 +23,13 @@ from watchkeeper.catalog import teams
 from watchkeeper.catalog.schemas import ServiceRead
 from watchkeeper.deploys import _occurrences
 from watchkeeper.deploys.models import Freeze, Policy
-from watchkeeper.deploys.schemas import FreezeCreate, FreezeRead, PolicyRead, ServiceDeployConfig
+from watchkeeper.deploys.schemas import (
+    FreezeCreate,
+    FreezeRead,
+    PolicyRead,
+    ServiceDeployConfig,
+)
 from watchkeeper.errors import Conflict, InvalidInput, NotFound
-
 
 # ---------------------------------------------------------------------------- freezes and windows
 

@@ -33,7 +33,12 @@ from watchkeeper.catalog.stages import Stage
 from watchkeeper.deploys import rules
 from watchkeeper.deploys import service as deploys
 from watchkeeper.deploys.models import Override
-from watchkeeper.deploys.schemas import GateRequest, GateResult, OverrideCreate, OverrideRead
+from watchkeeper.deploys.schemas import (
+    GateRequest,
+    GateResult,
+    OverrideCreate,
+    OverrideRead,
+)
 from watchkeeper.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 ALLOWED, ERROR, BAD_INPUT, REFUSED, AWAITING_APPROVAL = 0, 1, 2, 3, 4
@@ -154,4 +159,4 @@ def check(session: Session, *, data: GateRequest, actor: Actor) -> GateResult:
 
 
 def _fmt(at: dt.datetime) -> str:
-    return f"{at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    return f"{at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"

@@ -58,7 +58,7 @@ def recorded_tests(session: Session, *, service: str, version: str) -> TestEvide
 
 
 def _fmt(at: dt.datetime) -> str:
-    return f"{at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    return f"{at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def rule_tests(tests: TestEvidence | None) -> str | None:

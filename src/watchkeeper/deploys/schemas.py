@@ -72,7 +72,7 @@ class TestEvidence(Strict):
         return http_url(value, "tests.url")
 
     @model_validator(mode="after")
-    def _counts(self) -> "TestEvidence":
+    def _counts(self) -> TestEvidence:
         if self.status == "passed" and self.failed:
             raise ValueError(f"tests.status is passed but tests.failed is {self.failed}; say failed, or fix the counts")
         return self
@@ -229,7 +229,7 @@ class OverrideCreate(Strict):
         return no_controls(value.replace("\n", " "), "reason")
 
     @model_validator(mode="after")
-    def _expiry(self) -> "OverrideCreate":
+    def _expiry(self) -> OverrideCreate:
         if not dt.timedelta(minutes=1) <= self.expires_in <= dt.timedelta(days=7):
             raise ValueError("expires_in must be between 1m and 7d")
         return self
@@ -279,7 +279,7 @@ class CommandHook(Strict):
         return [no_controls(v, "an argument") for v in value]
 
     @model_validator(mode="after")
-    def _timeout(self) -> "CommandHook":
+    def _timeout(self) -> CommandHook:
         if not dt.timedelta(seconds=1) <= self.timeout <= MAX_HOOK_TIMEOUT:
             raise ValueError("timeout must be between 1s and 1h")
         return self
@@ -300,7 +300,7 @@ class HttpHook(Strict):
         return http_url(value)
 
     @model_validator(mode="after")
-    def _timeout(self) -> "HttpHook":
+    def _timeout(self) -> HttpHook:
         if not dt.timedelta(seconds=1) <= self.timeout <= MAX_HOOK_TIMEOUT:
             raise ValueError("timeout must be between 1s and 1h")
         return self
@@ -313,7 +313,7 @@ class Hook(Strict):
     http: HttpHook | None = None
 
     @model_validator(mode="after")
-    def _one(self) -> "Hook":
+    def _one(self) -> Hook:
         if (self.command is None) == (self.http is None):
             raise ValueError("a hook is either command: or http:, exactly one")
         return self
@@ -340,7 +340,7 @@ class HealthPolicy(Strict):
         return http_url(value, "health.url") if value is not None else None
 
     @model_validator(mode="after")
-    def _bounds(self) -> "HealthPolicy":
+    def _bounds(self) -> HealthPolicy:
         if not dt.timedelta(milliseconds=10) <= self.interval <= dt.timedelta(minutes=5):
             raise ValueError("health.interval must be between 10ms and 5m")
         if not dt.timedelta(seconds=1) <= self.timeout <= dt.timedelta(hours=2):
@@ -390,7 +390,7 @@ class RolloutPlan(Strict):
     on_crash: Literal["resume", "rollback"] = Field("resume", description="After a worker died mid-rollout: continue, or roll back.")
 
     @model_validator(mode="after")
-    def _last(self) -> "RolloutPlan":
+    def _last(self) -> RolloutPlan:
         weights = [s.weight for s in self.steps]
         if weights != sorted(weights):
             raise ValueError("rollout weights must not decrease, e.g. 5, 25, 50, 100")
@@ -441,7 +441,7 @@ class FreezeCreate(Strict):
         return value
 
     @model_validator(mode="after")
-    def _shape(self) -> "FreezeCreate":
+    def _shape(self) -> FreezeCreate:
         if (self.starts_at is None) == (self.cron is None):
             raise ValueError("give starts_at (one-off) or cron (recurring), exactly one")
         if self.service and self.team:

@@ -31,6 +31,7 @@ DESCRIPTORS: tuple[str, ...] = (
     "watchkeeper.notify.domain",
     "watchkeeper.maintenance.domain",
     "watchkeeper.alerting.domain",
+    "watchkeeper.incidents.domain",
     "watchkeeper.monitoring.domain",
     "watchkeeper.oncall.domain",
     "watchkeeper.backups.domain",

@@ -92,6 +92,23 @@ INTERNAL: dict[str, str] = {
     "watchkeeper.oncall.policies.any_policy": "whether any policy exists (the readiness provider's UNKNOWN), no data returned",
     "watchkeeper.oncall.service.segments": "a schedule's final timeline for this domain's analyses, which check their own",
     "watchkeeper.oncall.service.who_at": "who is on call at a time, for analyses and callers that checked",
+    # incidents
+    "watchkeeper.incidents.service.open_incident": "creates the row for declare (checks) and the auto-declare subscriber",
+    "watchkeeper.incidents.service.open_for_services": "open incidents of services, for this domain's subscribers",
+    "watchkeeper.incidents.service.link_alert": "links an alert for attach_alert (checks) and the alert subscriber",
+    "watchkeeper.incidents.service.acknowledge_from_alert": "an alert ack (checked by alerting) acknowledges its incident",
+    "watchkeeper.incidents.timeline.add": "appends an entry for a checked change or a subscriber",
+    "watchkeeper.incidents.timeline.entries": "entries for get_incident and the status page (which decide what is shown)",
+    "watchkeeper.incidents.paging.page": "pages for a checked declare/severity change or the auto-declare subscriber",
+    "watchkeeper.incidents.declare.on_alert_status_changed": "event subscriber: attaches or declares from alerts",
+    "watchkeeper.incidents.declare.on_alert_acknowledged": "event subscriber: an alert ack on the timeline",
+    "watchkeeper.incidents.declare.on_service_activity": "event subscriber: the timeline port",
+    "watchkeeper.incidents.settings.declared_severities": "the stored incidents: section, for this domain and readiness",
+    "watchkeeper.incidents.settings.severities": "the stored incidents: section, for this domain",
+    "watchkeeper.incidents.settings.policies": "the stored incidents: section, for the auto-declare subscriber",
+    "watchkeeper.incidents.settings.status_page": "the public status page's settings (public by design)",
+    "watchkeeper.incidents.settings.process_document": "the stored incidents: section, for readiness",
+    "watchkeeper.incidents.settings.postmortem_rules": "the stored incidents: section, for postmortems",
     # alerting
     "watchkeeper.alerting.routing.load": "the routing tree for ingest and flushes",
     "watchkeeper.alerting.routing.receiver_channels": "a receiver's channels, for flushes and drills",
@@ -405,6 +422,9 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
     from watchkeeper.readiness.schemas import AttestationCreate, WaiverCreate
     from watchkeeper.signoffs.schemas import SignoffCreate, StakeholderRoleCreate
     from watchkeeper.oncall.schemas import OverrideCreate
+    from watchkeeper.incidents.schemas import (
+        IncidentCreate, IncidentFilter, IncidentUpdate, NoteCreate, RoleAssign, StatusChange, StatusUpdate,
+    )
 
     from tests.factories.world import policy_create, schedule_create
 
@@ -417,7 +437,7 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "watchkeeper.monitoring.config_sync.slo": "o",
         "watchkeeper.oncall.service": "sch", "watchkeeper.oncall.policies": "pol",
         "watchkeeper.oncall.config_sync.schedule": "sch", "watchkeeper.oncall.config_sync.policy": "pol",
-        "watchkeeper.backups": "bk",
+        "watchkeeper.backups": "bk", "watchkeeper.incidents": "SEV1",
         "watchkeeper.deploys.freezes": "fz", "watchkeeper.deploys.config_sync.freeze": "fz",
     }
     data = {
@@ -441,6 +461,10 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "AlertFilter": AlertFilter(), "AuditFilter": AuditFilter(), "OutboxFilter": OutboxFilter(), "JobFilter": JobFilter(),
         "SignalFilter": SignalFilter(),
         "WatchkeeperConfig": WatchkeeperConfig(),
+        "IncidentCreate": IncidentCreate(title="i2", services=["s"]), "IncidentFilter": IncidentFilter(),
+        "StatusChange": StatusChange(status="resolved"), "IncidentUpdate": IncidentUpdate(severity="SEV4"),
+        "RoleAssign": RoleAssign(role="scribe", person="p"), "NoteCreate": NoteCreate(text="a note"),
+        "StatusUpdate": StatusUpdate(message="an update"),
         "ScheduleCreate": schedule_create("sch"), "PolicyCreate": policy_create("pol"),
         "OverrideCreate": OverrideCreate(schedule="sch", person="p", start=dt.datetime(2030, 2, 1, tzinfo=dt.timezone.utc),
                                          end=dt.datetime(2030, 2, 2, tzinfo=dt.timezone.utc)),
@@ -460,6 +484,7 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "permission": "monitor.read", "items": {}, "kind": "service",
         "key": None, "changes": {}, "fields": {},
         "schedule": "sch", "override_id": w.override_id,
+        "incident_id": w.incident_id, "into_id": w.incident_id, "fingerprint": "0" * 16,
         "current": "not-the-password-1", "new": "another-password-12345",
     }
     special: dict[str, dict[str, Any]] = {
@@ -500,6 +525,8 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "watchkeeper.backups.selfbackup.record_restore": {"backup": Path("watchkeeper-x.sqlite3"), "report": _verified()},
         "watchkeeper.monitoring.slos.service.replace_slo": {"data": data["SloCreate"]},
         **_deploy_arguments(w),
+        "watchkeeper.incidents.settings.put_setting": {"kind": "severity", "value": {"description": "d"}},
+        "watchkeeper.incidents.settings.delete_setting": {"kind": "severity"},
     }
     kwargs: dict[str, Any] = {}
     for param in inspect.signature(fn).parameters.values():

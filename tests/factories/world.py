@@ -1,7 +1,8 @@
 """One of everything, made through the service layers by the system actor: a team `t` with a
 service `s`, a second team `o`, a person `p`, monitor `m`, rule `r`, SLO `o`, receiver `rcv`,
 maintenance window `w`, backup job `bk` (with a queued run), a deploy of `s` in progress with a deploy
-policy, freeze `fz` and a pending PROD gate override, stakeholder role `role`, an alert, a silence, an outbox row, a waiver,
+policy, freeze `fz` and a pending PROD gate override, an incident on `s`, stakeholder role `role`, an alert, a silence,
+an outbox row, a waiver,
 an attestation, a sign-off, an audit finding, a job, and a user `u` (viewer) with a token and a
 UI session. The permission tests (tests/auth/test_service_permissions.py and
 tests/api/test_permission_matrix.py) act on these."""
@@ -38,6 +39,7 @@ class World:
     backup_run_id: int = 0
     deploy_id: int = 0
     gate_override_id: int = 0
+    incident_id: int = 0
 
 
 def seed_world(session) -> World:
@@ -86,6 +88,10 @@ def seed_world(session) -> World:
     backups.create_backup(session, data=backup_create("bk"), actor=SYSTEM)
     backup_run = backups.request_run(session, name="bk", kind="backup", actor=SYSTEM)
     deploy, gate_override = seed_deploys(session)
+    from watchkeeper.incidents import service as incidents
+    from watchkeeper.incidents.schemas import IncidentCreate
+
+    incident = incidents.declare(session, data=IncidentCreate(title="i", services=["s"]), actor=SYSTEM)
     alerting.ingest(session, alerts=[AlertIn(labels={"alertname": "X", "service": "s"})], source="api", actor=SYSTEM)
     alert = alerting.list_alerts(session, filter=AlertFilter(), actor=SYSTEM)[0]
     silence = alerting.create_silence(session, data=SilenceCreate(matchers=["alertname=Y"], duration="1h", comment="maintenance test"), actor=SYSTEM)
@@ -102,7 +108,7 @@ def seed_world(session) -> World:
                                       max_failures=5, window_seconds=60)
     session.flush()
     group_id = session.execute(select(AlertGroup.id)).scalars().first() or 0
-    return World(override_id=override.id, backup_run_id=backup_run.id, deploy_id=deploy, gate_override_id=gate_override, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
+    return World(incident_id=incident.id, override_id=override.id, backup_run_id=backup_run.id, deploy_id=deploy, gate_override_id=gate_override, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
                  waiver_id=waiver.id, attestation_id=attestation.id, signoff_id=signoff.id,
                  finding_id=run.findings[0].id, job_id=job_id, token_prefix=token.prefix, cookie=cookie)
 

@@ -1,0 +1,25 @@
+"""Incidents: declare, lifecycle, roles, timeline, status page, postmortems, review (see watchkeeper/domain.py)."""
+
+from watchkeeper.domain import ConfigSection, Domain, Subscription
+
+DOMAIN = Domain(
+    name="incidents",
+    package="watchkeeper.incidents",
+    models=("watchkeeper.incidents.models",),
+    config=(ConfigSection(
+        "incidents", "watchkeeper.incidents.schemas:IncidentsConfig", "optional",
+        "Incident severities (SEV1–SEV4: meaning, paging, ack/resolve targets), auto-declare policies, the public "
+        "status page, the incident-process document and postmortem rules; see docs/incidents.md. Omitted: the "
+        "stored incident settings are left as they are.",
+    ),),
+    reconcilers="watchkeeper.incidents.config_sync:RECONCILERS",
+    # Alerts attach to and declare incidents; every domain's ServiceActivity lands on the timeline.
+    subscriptions=(
+        Subscription("watchkeeper.alerting.events:AlertStatusChanged", "watchkeeper.incidents.declare:on_alert_status_changed",
+                     "incidents.on_alert_status_changed"),
+        Subscription("watchkeeper.alerting.events:AlertAcknowledged", "watchkeeper.incidents.declare:on_alert_acknowledged",
+                     "incidents.on_alert_acknowledged"),
+        Subscription("watchkeeper.events:ServiceActivity", "watchkeeper.incidents.declare:on_service_activity",
+                     "incidents.on_service_activity"),
+    ),
+)

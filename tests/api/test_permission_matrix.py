@@ -226,6 +226,24 @@ MATRIX: dict[tuple[str, str], Row] = {
     ('DELETE', '/api/v1/deploys/policies/{service}'): Row("U DADD DD A", status=204),
     ('GET', '/api/v1/deploys/{deploy_id}'): Row("U AADA DA A"),
     ('POST', '/api/v1/deploys/{deploy_id}/finish'): Row("U DADD DD A", body={"outcome": "succeeded"}),
+    ('GET', '/api/v1/incidents'): Row("U AAAA DA A"),
+    ('POST', '/api/v1/incidents'): Row("U DADD DD A", status=201, body={"title": "i2", "services": ["s"]}),
+    ('GET', '/api/v1/incidents/{incident_id}'): Row("U AADA DA A"),
+    ('PATCH', '/api/v1/incidents/{incident_id}'): Row("U DADD DD A", body={"severity": "SEV4"}),
+    ('POST', '/api/v1/incidents/{incident_id}/status'): Row("U DADD DD A", body={"status": "identified"}),
+    ('POST', '/api/v1/incidents/{incident_id}/ack'): Row("U DADD DD A", status=409,
+        why='the seeded incident was declared by hand, so it is acknowledged already'),
+    ('POST', '/api/v1/incidents/{incident_id}/resolve'): Row("U DADD DD A"),
+    ('POST', '/api/v1/incidents/{incident_id}/roles'): Row("U DADD DD A", body={"role": "scribe", "person": "p"}),
+    ('POST', '/api/v1/incidents/{incident_id}/notes'): Row("U DADD DD A", status=201, body={"text": "a note"}),
+    ('POST', '/api/v1/incidents/{incident_id}/updates'): Row("U DADD DD A", status=201, body={"message": "an update"}),
+    ('POST', '/api/v1/incidents/{incident_id}/alerts'): Row("U DADD DD A", status=422, body={"fingerprint": "0000"},
+        why='no alert has that fingerprint: the permission is checked first'),
+    ('POST', '/api/v1/incidents/{incident_id}/merge'): Row("U DADD DD A", status=404, body={"into": 999999},
+        why='there is no incident 999999 to merge into: the permission on the merged one is checked first'),
+    ('POST', '/api/v1/incidents/{incident_id}/page'): Row("U DADD DD A"),
+    ('GET', '/api/v1/incidents/{incident_id}/timeline'): Row("U AADA DA A"),
+    ('GET', '/api/v1/incidents/{incident_id}/export.md'): Row("U AADA DA A"),
 }
 # fmt: on
 
@@ -241,7 +259,7 @@ def _path(path: str, w: World) -> str:
         "alert_id": w.alert_id, "silence_id": w.silence_id, "outbox_id": w.outbox_id, "waiver_id": w.waiver_id,
         "attestation_id": w.attestation_id, "signoff_id": w.signoff_id, "finding_id": w.finding_id,
         "suite": "security", "stage": "PROD", "service": "s", "override_id": w.override_id, "run_id": w.backup_run_id,
-        "deploy_id": w.deploy_id, "gate_override_id": w.gate_override_id,
+        "deploy_id": w.deploy_id, "gate_override_id": w.gate_override_id, "incident_id",
     }
 
     def value(match: re.Match) -> str:

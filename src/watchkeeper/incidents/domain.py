@@ -1,11 +1,13 @@
 """Incidents: declare, lifecycle, roles, timeline, status page, postmortems, review (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain, Subscription
+from watchkeeper.domain import ConfigSection, Domain, Subscription, Verb
 
 DOMAIN = Domain(
     name="incidents",
     package="watchkeeper.incidents",
     models=("watchkeeper.incidents.models",),
+    api=("watchkeeper.incidents.api:router",),
+    cli=(Verb("incident", "Incidents: declare, follow, update, resolve, review.", "watchkeeper.incidents.cli:incident_app"),),
     config=(ConfigSection(
         "incidents", "watchkeeper.incidents.schemas:IncidentsConfig", "optional",
         "Incident severities (SEV1–SEV4: meaning, paging, ack/resolve targets), auto-declare policies, the public "

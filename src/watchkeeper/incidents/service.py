@@ -401,8 +401,9 @@ def merge(session: Session, *, incident_id: int, into_id: int, actor: Actor) -> 
     """Merge incident `incident_id` into `into_id`: both timelines are kept (the survivor's
     timeline shows both), its alerts and services join the survivor, and it is closed as
     `merged`. Permission `incident.update` on both. Audited."""
-    src, dst = _row(session, incident_id), _row(session, into_id)
+    src = _row(session, incident_id)
     _require_on(session, actor, "incident.update", src)
+    dst = _row(session, into_id)
     _require_on(session, actor, "incident.update", dst)
     if incident_id == into_id:
         raise InvalidInput("an incident cannot be merged into itself; name two different incidents", field="into")

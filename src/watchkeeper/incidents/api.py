@@ -12,8 +12,19 @@ from pydantic import Field
 from watchkeeper.api.deps import CurrentActor, SessionDep
 from watchkeeper.incidents import service as incidents
 from watchkeeper.incidents.schemas import (
-    MAX_MARKDOWN, AlertAttach, EntryRead, IncidentCreate, IncidentDetail, IncidentFilter, IncidentRead, IncidentUpdate,
-    NoteCreate, RoleAssign, StatusChange, StatusUpdate, Visibility,
+    MAX_MARKDOWN,
+    AlertAttach,
+    EntryRead,
+    IncidentCreate,
+    IncidentDetail,
+    IncidentFilter,
+    IncidentRead,
+    IncidentUpdate,
+    NoteCreate,
+    RoleAssign,
+    StatusChange,
+    StatusUpdate,
+    Visibility,
 )
 from watchkeeper.validation import Strict
 

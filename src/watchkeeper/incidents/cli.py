@@ -3,14 +3,21 @@ Thin: the services check and audit. The CLI on the server acts as the local syst
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from watchkeeper.cli.common import emit, local_actor, session_scope, validated
 from watchkeeper.incidents import service as incidents
 from watchkeeper.incidents.schemas import (
-    IncidentCreate, IncidentFilter, IncidentUpdate, NoteCreate, RoleAssign, StatusChange, StatusUpdate, Visibility,
+    IncidentCreate,
+    IncidentFilter,
+    IncidentUpdate,
+    NoteCreate,
+    RoleAssign,
+    StatusChange,
+    StatusUpdate,
+    Visibility,
 )
 
 incident_app = typer.Typer(help="Incidents: declare, follow, update, resolve, review.", no_args_is_help=True)
@@ -29,9 +36,9 @@ def declare(
     title: Annotated[str, typer.Argument(help="What is wrong, in a line.")],
     service: Annotated[list[str], typer.Option("--service", "-s", help="Affected service (repeat for several).")],
     severity: Annotated[str, typer.Option(help="SEV1 (worst) to SEV4.")] = "SEV3",
-    impact: Annotated[Optional[str], typer.Option(help="Impact summary (Markdown).")] = None,
+    impact: Annotated[str | None, typer.Option(help="Impact summary (Markdown).")] = None,
     customer_facing: Annotated[bool, typer.Option("--customer-facing", help="Customers notice it.")] = False,
-    commander: Annotated[Optional[str], typer.Option(help="Incident commander (person handle or username).")] = None,
+    commander: Annotated[str | None, typer.Option(help="Incident commander (person handle or username).")] = None,
 ) -> None:
     """Declare an incident by hand; it starts investigating and pages when its severity says so."""
     data = validated(IncidentCreate, {"title": title, "services": service, "severity": severity.upper(), "impact": impact,
@@ -45,9 +52,9 @@ def declare(
 def list_(
     ctx: typer.Context,
     status: Annotated[str, typer.Option(help="open, closed or all.")] = "open",
-    service: Annotated[Optional[str], typer.Option(help="Only incidents on this service.")] = None,
-    team: Annotated[Optional[str], typer.Option(help="Only this team's incidents.")] = None,
-    severity: Annotated[Optional[str], typer.Option(help="Only this severity.")] = None,
+    service: Annotated[str | None, typer.Option(help="Only incidents on this service.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team's incidents.")] = None,
+    severity: Annotated[str | None, typer.Option(help="Only this severity.")] = None,
 ) -> None:
     """List incidents, newest first."""
     flt = validated(IncidentFilter, {"status": status, "service": service, "team": team, "severity": severity})
@@ -84,7 +91,7 @@ def ack(ctx: typer.Context, incident_id: ID) -> None:
 def status(
     ctx: typer.Context, incident_id: ID,
     to: Annotated[str, typer.Argument(help="acknowledged, investigating, identified, monitoring, resolved or cancelled.")],
-    message: Annotated[Optional[str], typer.Option("--message", "-m", help="Why (Markdown), shown on the timeline.")] = None,
+    message: Annotated[str | None, typer.Option("--message", "-m", help="Why (Markdown), shown on the timeline.")] = None,
     public: Annotated[bool, typer.Option("--public", help="Show the message on the public status page.")] = False,
 ) -> None:
     """Move an incident along its lifecycle; invalid moves are refused with the allowed ones."""
@@ -98,7 +105,7 @@ def status(
 def assign(
     ctx: typer.Context, incident_id: ID,
     role: Annotated[str, typer.Argument(help="commander, communications or scribe.")],
-    person: Annotated[Optional[str], typer.Argument(help="Person handle or username; omit to clear the role.")] = None,
+    person: Annotated[str | None, typer.Argument(help="Person handle or username; omit to clear the role.")] = None,
 ) -> None:
     """Assign, hand over or clear a role."""
     data = validated(RoleAssign, {"role": role.lower(), "person": person})
@@ -120,7 +127,7 @@ def note(ctx: typer.Context, incident_id: ID, text: Annotated[str, typer.Argumen
 def update(
     ctx: typer.Context, incident_id: ID, message: Annotated[str, typer.Argument(help="The update (Markdown).")],
     public: Annotated[bool, typer.Option("--public", help="Publish it on the status page.")] = False,
-    to: Annotated[Optional[str], typer.Option("--status", help="Also move to this status.")] = None,
+    to: Annotated[str | None, typer.Option("--status", help="Also move to this status.")] = None,
 ) -> None:
     """Post a status update to stakeholders (internal, or --public on /status)."""
     data = validated(StatusUpdate, {"message": message, "visibility": "public" if public else "internal",
@@ -142,7 +149,7 @@ def severity(ctx: typer.Context, incident_id: ID, to: Annotated[str, typer.Argum
 @incident_app.command("resolve")
 def resolve(
     ctx: typer.Context, incident_id: ID,
-    message: Annotated[Optional[str], typer.Option("--message", "-m", help="Resolution note (Markdown).")] = None,
+    message: Annotated[str | None, typer.Option("--message", "-m", help="Resolution note (Markdown).")] = None,
     public: Annotated[bool, typer.Option("--public", help="Show the message on the public status page.")] = False,
 ) -> None:
     """Resolve an incident."""

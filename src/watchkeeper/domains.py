@@ -35,6 +35,7 @@ DESCRIPTORS: tuple[str, ...] = (
     "watchkeeper.monitoring.domain",
     "watchkeeper.oncall.domain",
     "watchkeeper.backups.domain",
+    "watchkeeper.runbooks.domain",
     "watchkeeper.deploys.domain",
 )
 

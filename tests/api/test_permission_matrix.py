@@ -244,6 +244,16 @@ MATRIX: dict[tuple[str, str], Row] = {
     ('POST', '/api/v1/incidents/{incident_id}/page'): Row("U DADD DD A"),
     ('GET', '/api/v1/incidents/{incident_id}/timeline'): Row("U AADA DA A"),
     ('GET', '/api/v1/incidents/{incident_id}/export.md'): Row("U AADA DA A"),
+    ('GET', '/api/v1/runbooks'): Row("U AAAA DA A"),
+    ('GET', '/api/v1/runbooks/lint'): Row("U AAAA DA A", why="findings are filtered to the services the caller may read"),
+    ('POST', '/api/v1/runbooks/sync'): Row("U DDDD DD A", why="runbook.configure is global: the folder and the runners allow-list are the admin's"),
+    ('GET', '/api/v1/runbooks/document'): Row("U AADA DA A", query={"path": "s.md"}),
+    ('GET', '/api/v1/runbooks/reviews'): Row("U AADA DA A", query={"path": "s.md"}),
+    ('POST', '/api/v1/runbooks/review-requests'): Row("U DADD DD A", status=201, body={}, query={"path": "s.md"}),
+    ('POST', '/api/v1/runbooks/reviews'): Row("U DADD DD A", status=201, body={}, query={"path": "s.md"}),
+    ('POST', '/api/v1/runbooks/steps/{step}/run'): Row("U DADD DD A", status=202, body={"confirm": True}, query={"path": "s.md"}),
+    ('GET', '/api/v1/runbooks/runs'): Row("U AADA DA A", query={"path": "s.md"}),
+    ('GET', '/api/v1/runbooks/runs/{step_run_id}'): Row("U AADA DA A"),
 }
 # fmt: on
 
@@ -259,7 +269,8 @@ def _path(path: str, w: World) -> str:
         "alert_id": w.alert_id, "silence_id": w.silence_id, "outbox_id": w.outbox_id, "waiver_id": w.waiver_id,
         "attestation_id": w.attestation_id, "signoff_id": w.signoff_id, "finding_id": w.finding_id,
         "suite": "security", "stage": "PROD", "service": "s", "override_id": w.override_id, "run_id": w.backup_run_id,
-        "deploy_id": w.deploy_id, "gate_override_id": w.gate_override_id, "incident_id",
+        "deploy_id": w.deploy_id, "gate_override_id": w.gate_override_id, "incident_id": w.incident_id,
+        "step": "hello", "step_run_id": w.step_run_id,
     }
 
     def value(match: re.Match) -> str:

@@ -23,6 +23,7 @@ import datetime as dt
 import importlib
 import inspect
 import pkgutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,9 @@ from watchkeeper.db.base import Base
 from watchkeeper.errors import PermissionDenied
 
 from tests.factories.auth import make_persona
-from tests.factories.world import World, backup_create, deploy_policy, freeze_create, receiver_config, seed_world, token_create
+from tests.factories.world import (
+    World, backup_create, deploy_policy, freeze_create, receiver_config, runbooks_config, seed_world, token_create,
+)
 
 SRC = Path(watchkeeper.__file__).resolve().parent
 
@@ -85,6 +88,22 @@ INTERNAL: dict[str, str] = {
     "watchkeeper.backups.service.reap": "fails runs a dead worker left running (the worker's schedule job)",
     "watchkeeper.backups.health.measure": "measured RPO/RTO of one job, for the readiness provider and watch()",
     "watchkeeper.backups.health.watch": "raises and resolves the backup alerts (the worker's schedule job)",
+    # runbooks
+    "watchkeeper.runbooks.service.settings_row": "the runbooks section's row, for the port, lint, steps and jobs",
+    "watchkeeper.runbooks.service.default_cadence": "the default review cadence, for review_status",
+    "watchkeeper.runbooks.service.team_of": "a service's team, for scope checks made by the caller",
+    "watchkeeper.runbooks.service.latest_approval": "the last approved review of a document, for review_status",
+    "watchkeeper.runbooks.service.review_status": "whether a document's review is current, for callers that checked",
+    "watchkeeper.runbooks.service.documents_of": "stored documents for the port, lint and evidence (which check or are internal)",
+    "watchkeeper.runbooks.service.stored_digest": "what apply compares with the folder (config_sync, after config.apply)",
+    "watchkeeper.runbooks.documents.reviewed_documents": "the port other domains call after checking their own permission",
+    "watchkeeper.runbooks.documents.reviewed_document": "the port other domains call after checking their own permission",
+    "watchkeeper.runbooks.documents.runbooks_for_alert": "the port alerting/incidents call for an alert they already showed",
+    "watchkeeper.runbooks.lint.coverage": "uncovered alerts, for lint and the readiness provider",
+    "watchkeeper.runbooks.lint.bus_factor": "bus factor of a service, for lint and the readiness provider",
+    "watchkeeper.runbooks.lint.findings": "the unfiltered report behind lint() (which checks) and the providers",
+    "watchkeeper.runbooks.reminders.due_soon": "documents whose review is due, for the reminders job",
+    "watchkeeper.runbooks.reminders.send": "writes review reminders to the outbox (the worker's hourly job)",
     # oncall
     "watchkeeper.oncall.coverage.analyse": "coverage of one service, called by the readiness provider and by coverage(), which checks",
     "watchkeeper.oncall.coverage.level_one_of": "level 1 of a policy the caller already read",
@@ -486,6 +505,7 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "schedule": "sch", "override_id": w.override_id,
         "incident_id": w.incident_id, "into_id": w.incident_id, "fingerprint": "0" * 16,
         "current": "not-the-password-1", "new": "another-password-12345",
+        "path": "s.md", "step": "hello", "confirm": True,
     }
     special: dict[str, dict[str, Any]] = {
         "watchkeeper.alerting.config_sync.receiver_put": {"fields": {"name": "rcv", "channels": receiver_config("rcv").model_dump(mode="json")["channels"]}},
@@ -527,6 +547,10 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         **_deploy_arguments(w),
         "watchkeeper.incidents.settings.put_setting": {"kind": "severity", "value": {"description": "d"}},
         "watchkeeper.incidents.settings.delete_setting": {"kind": "severity"},
+        "watchkeeper.runbooks.service.configure": {"data": runbooks_config(w.runbooks_path)},
+        "watchkeeper.runbooks.scaffold.render": {"kind": "runbook"},
+        "watchkeeper.runbooks.scaffold.write": {"kind": "runbook", "directory": Path(tempfile.mkdtemp(prefix="wk-scaffold-"))},
+        "watchkeeper.runbooks.steps.get_run": {"step_run_id": w.step_run_id},
     }
     kwargs: dict[str, Any] = {}
     for param in inspect.signature(fn).parameters.values():

@@ -1,8 +1,8 @@
 """One of everything, made through the service layers by the system actor: a team `t` with a
 service `s`, a second team `o`, a person `p`, monitor `m`, rule `r`, SLO `o`, receiver `rcv`,
 maintenance window `w`, backup job `bk` (with a queued run), a deploy of `s` in progress with a deploy
-policy, freeze `fz` and a pending PROD gate override, an incident on `s`, stakeholder role `role`, an alert, a silence,
-an outbox row, a waiver,
+policy, freeze `fz` and a pending PROD gate override, an incident on `s`, a runbooks folder with `s.md` (step `hello`,
+a queued run), stakeholder role `role`, an alert, a silence, an outbox row, a waiver,
 an attestation, a sign-off, an audit finding, a job, and a user `u` (viewer) with a token and a
 UI session. The permission tests (tests/auth/test_service_permissions.py and
 tests/api/test_permission_matrix.py) act on these."""
@@ -40,6 +40,8 @@ class World:
     deploy_id: int = 0
     gate_override_id: int = 0
     incident_id: int = 0
+    step_run_id: int = 0
+    runbooks_path: str = ""
 
 
 def seed_world(session) -> World:
@@ -92,6 +94,7 @@ def seed_world(session) -> World:
     from watchkeeper.incidents.schemas import IncidentCreate
 
     incident = incidents.declare(session, data=IncidentCreate(title="i", services=["s"]), actor=SYSTEM)
+    runbooks_path, step_run = seed_runbooks(session)
     alerting.ingest(session, alerts=[AlertIn(labels={"alertname": "X", "service": "s"})], source="api", actor=SYSTEM)
     alert = alerting.list_alerts(session, filter=AlertFilter(), actor=SYSTEM)[0]
     silence = alerting.create_silence(session, data=SilenceCreate(matchers=["alertname=Y"], duration="1h", comment="maintenance test"), actor=SYSTEM)
@@ -108,7 +111,7 @@ def seed_world(session) -> World:
                                       max_failures=5, window_seconds=60)
     session.flush()
     group_id = session.execute(select(AlertGroup.id)).scalars().first() or 0
-    return World(incident_id=incident.id, override_id=override.id, backup_run_id=backup_run.id, deploy_id=deploy, gate_override_id=gate_override, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
+    return World(incident_id=incident.id, step_run_id=step_run.id, runbooks_path=runbooks_path, override_id=override.id, backup_run_id=backup_run.id, deploy_id=deploy, gate_override_id=gate_override, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
                  waiver_id=waiver.id, attestation_id=attestation.id, signoff_id=signoff.id,
                  finding_id=run.findings[0].id, job_id=job_id, token_prefix=token.prefix, cookie=cookie)
 
@@ -137,6 +140,29 @@ def freeze_create(name: str):
     from watchkeeper.deploys.schemas import FreezeCreate
 
     return FreezeCreate.model_validate({"name": name, "service": "s", "starts_at": "2030-01-01T00:00:00Z", "duration": "1d"})
+
+
+def runbooks_config(path: str):
+    from watchkeeper.runbooks.schemas import RunbooksConfig
+
+    return RunbooksConfig.model_validate({"path": path, "runners": [{"name": "sh", "kind": "shell"}]})
+
+
+def seed_runbooks(session):
+    """A runbooks folder (a temporary directory) with `s.md` for service `s` and its step `hello`; a queued run of it."""
+    import tempfile
+    from pathlib import Path
+
+    from watchkeeper.runbooks import service as runbooks
+    from watchkeeper.runbooks import steps
+
+    folder = Path(tempfile.mkdtemp(prefix="wk-world-runbooks-"))
+    (folder / "s.md").write_text("---\ntitle: S is down\nservices: [s]\nalerts: [r]\nkind: runbook\n---\n"
+                                 "# S\n\n```sh {step=hello confirm=true}\necho hello\n```\n", encoding="utf-8")
+    runbooks.configure(session, data=runbooks_config(str(folder)), actor=SYSTEM)
+    runbooks.sync(session, actor=SYSTEM, strict=True)
+    run = steps.run_step(session, path="s.md", step="hello", actor=SYSTEM, confirm=True)
+    return str(folder), run
 
 
 def backup_create(name: str):

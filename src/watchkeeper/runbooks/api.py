@@ -65,6 +65,6 @@ def list_runs(session: SessionDep, actor: CurrentActor, path: str = PathQuery, l
     return steps.list_runs(session, path=path, actor=actor, limit=limit)
 
 
-@router.get("/runbooks/runs/{run_id}", response_model=StepRunRead, summary="One step run with its captured output")
-def get_run(run_id: int, session: SessionDep, actor: CurrentActor):
-    return steps.get_run(session, run_id=run_id, actor=actor)
+@router.get("/runbooks/runs/{step_run_id}", response_model=StepRunRead, summary="One step run with its captured output")
+def get_run(step_run_id: int, session: SessionDep, actor: CurrentActor):
+    return steps.get_run(session, step_run_id=step_run_id, actor=actor)

@@ -88,7 +88,7 @@ def run(ctx: typer.Context, path: PathArg, step: Annotated[str, typer.Argument(h
 
 
 def _reviewer(name: str | None):
-    actor = local_actor("runbook-review")
+    actor = local_actor()
     return dataclasses.replace(actor, name=name) if name else actor
 
 

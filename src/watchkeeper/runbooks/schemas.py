@@ -30,7 +30,7 @@ Kind = Literal["runbook", "incident-process", "deploy-procedure", "rollback-proc
 HANDLE = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$"
 Handle = Annotated[str, Field(pattern=HANDLE, max_length=100)]
 ServiceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
-ALERTNAME = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:]{0,199}$")
+ALERTNAME = re.compile(r"^[A-Za-z0-9_:][A-Za-z0-9_:.-]{0,199}$")
 RUNNER_NAME = r"^[a-z][a-z0-9_-]{0,31}$"
 STEP_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 MIN_CADENCE, MAX_CADENCE = dt.timedelta(days=1), dt.timedelta(days=730)
@@ -45,7 +45,7 @@ def parse_alert(entry: str) -> tuple[str | None, tuple[labels.Matcher, ...]]:
     if ALERTNAME.match(text):
         return text, ()
     if not any(op in text for op in ("=", "!=")):
-        raise ValueError(f"alert {entry[:80]!r} is neither an alertname (letters, digits, _ and :) nor a matcher set "
+        raise ValueError(f"alert {entry[:80]!r} is neither an alertname (letters, digits, _ : . -) nor a matcher set "
                          'like {alertname="X", service="y"}')
     matchers = labels.parse_matchers(labels.split_matchers(text))
     if not matchers:

@@ -132,14 +132,14 @@ def _may(session: Session, actor: Actor, permission: str, doc: RunbookDocument, 
     return any(actor.can(permission, team=team_of(session, s, cache), service=s) for s in doc.services)
 
 
-def require_doc(session: Session, actor: Actor, permission: str, doc: RunbookDocument) -> None:
+def _require_doc(session: Session, actor: Actor, permission: str, doc: RunbookDocument) -> None:
     if _may(session, actor, permission, doc):
         return
     service = doc.services[0] if doc.services else None
     require(actor, permission, team=team_of(session, service) if service else None, service=service)
 
 
-def require_services(session: Session, actor: Actor, permission: str, services: list[str]) -> None:
+def _require_services(session: Session, actor: Actor, permission: str, services: list[str]) -> None:
     """Raise PermissionDenied unless the actor holds `permission` on one of `services` (none: globally)."""
     if not services:
         require(actor, permission)
@@ -232,7 +232,7 @@ def list_documents(session: Session, *, actor: Actor, service: str | None = None
 def get_document(session: Session, *, path: str, actor: Actor) -> DocumentDetail:
     """One document with its body rendered to safe HTML and any pending review request."""
     doc = _get(session, path)
-    require_doc(session, actor, "runbook.read", doc)
+    _require_doc(session, actor, "runbook.read", doc)
     pending = session.execute(select(RunbookReview).where(RunbookReview.path == path, RunbookReview.status == "requested")
                               .order_by(RunbookReview.id.desc()).limit(1)).scalar_one_or_none()
     return DocumentDetail(**_read(session, doc).model_dump(), body=doc.body, html=render.to_html(doc.body),
@@ -396,7 +396,7 @@ def request_review(session: Session, *, path: str, actor: Actor, note: str | Non
     """Ask for a review of a document (permission runbook.update on its services). One open
     request per document: asking again returns it. Audited."""
     doc = _get(session, path)
-    require_doc(session, actor, "runbook.update", doc)
+    _require_doc(session, actor, "runbook.update", doc)
     note = _note(note)
     open_one = session.execute(select(RunbookReview).where(RunbookReview.path == path, RunbookReview.status == "requested")
                                ).scalars().first()
@@ -416,7 +416,7 @@ def approve_review(session: Session, *, path: str, actor: Actor, note: str | Non
     its services). The reviewer must not be its last author (from git), and must be one of its
     `reviewers` when the front matter names any. Audited."""
     doc = _get(session, path)
-    require_doc(session, actor, "runbook.review", doc)
+    _require_doc(session, actor, "runbook.review", doc)
     note = _note(note)
     author = last_author(doc)
     if author and author.lower() == actor.name.lower():
@@ -444,6 +444,6 @@ def approve_review(session: Session, *, path: str, actor: Actor, note: str | Non
 def list_reviews(session: Session, *, path: str, actor: Actor) -> list[ReviewRead]:
     """A document's review requests and reviews, newest first."""
     doc = _get(session, path)
-    require_doc(session, actor, "runbook.read", doc)
+    _require_doc(session, actor, "runbook.read", doc)
     rows = session.execute(select(RunbookReview).where(RunbookReview.path == path).order_by(RunbookReview.id.desc()).limit(200))
     return [_review_read(r) for r in rows.scalars()]

@@ -97,7 +97,7 @@ def _http_request(text: str, runner: dict) -> tuple[str, str, str]:
 
 def _prepare(session: Session, *, path: str, step: str, actor: Actor) -> tuple[RunbookDocument, dict, dict | None, str | None]:
     doc, found = _find(session, path, step)
-    runbooks.require_doc(session, actor, "runbook.run", doc)
+    runbooks._require_doc(session, actor, "runbook.run", doc)
     runner = _runner(session, found["runner"])
     why = None
     if runner is None:
@@ -146,16 +146,16 @@ def run_step(session: Session, *, path: str, step: str, actor: Actor, confirm: b
     return _read(run)
 
 
-def get_run(session: Session, *, run_id: int, actor: Actor) -> StepRunRead:
+def get_run(session: Session, *, step_run_id: int, actor: Actor) -> StepRunRead:
     """One run with its captured output (permission runbook.read on the document's services)."""
-    run = session.get(StepRun, run_id, populate_existing=True)
+    run = session.get(StepRun, step_run_id, populate_existing=True)
     if run is None:
-        raise NotFound(f"no step run with id {run_id}", code="runbook.run_not_found")
+        raise NotFound(f"no step run with id {step_run_id}", code="runbook.run_not_found")
     doc = session.execute(select(RunbookDocument).where(RunbookDocument.path == run.path)).scalar_one_or_none()
     if doc is not None:
-        runbooks.require_doc(session, actor, "runbook.read", doc)
+        runbooks._require_doc(session, actor, "runbook.read", doc)
     else:
-        runbooks.require_services(session, actor, "runbook.read", run.services)
+        runbooks._require_services(session, actor, "runbook.read", run.services)
     return _read(run)
 
 
@@ -166,7 +166,7 @@ def list_runs(session: Session, *, path: str, actor: Actor, limit: int = 50) -> 
     doc = session.execute(select(RunbookDocument).where(RunbookDocument.path == path)).scalar_one_or_none()
     if doc is None:
         raise NotFound(f"no runbook at '{path[:300]}'", code="runbook.not_found")
-    runbooks.require_doc(session, actor, "runbook.read", doc)
+    runbooks._require_doc(session, actor, "runbook.read", doc)
     rows = session.execute(select(StepRun).where(StepRun.path == path).order_by(StepRun.id.desc()).limit(limit)).scalars()
     return [_read(r, with_output=False) for r in rows]
 
@@ -274,7 +274,7 @@ def execute(session_factory: Callable[[], Session], *, run_id: int, egress: Egre
         run.reason = reason or (f"killed after the {timeout}s timeout" if killed else
                                 (None if code == 0 else f"exited with code {code}"))
         session.flush()
-        system = Actor.system("worker", "runbooks.run_step")
+        system = Actor.system("worker", "worker")
         audit.record(session, actor=system, action="runbook.step_ran", target=f"runbook:{run.path}#{run.step}",
                      after={"run_id": run.id, "requested_by": run.requested_by, "status": run.status, "exit_code": code,
                             "timed_out": killed, "duration_seconds": run.duration_seconds, "incident_id": run.incident_id})

@@ -19,7 +19,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from watchkeeper import durations, labels
 from watchkeeper.durations import Duration
@@ -154,7 +154,11 @@ class HttpRunner(Strict):
         return value
 
 
-Runner = Annotated[ShellRunner | HttpRunner, Field(discriminator="kind")]
+def _runner_kind(value) -> str:
+    return value.get("kind", "shell") if isinstance(value, dict) else getattr(value, "kind", "shell")
+
+
+Runner = Annotated[Annotated[ShellRunner, Tag("shell")] | Annotated[HttpRunner, Tag("http")], Discriminator(_runner_kind)]
 
 
 class RunbooksConfig(Strict):

@@ -25,6 +25,16 @@ class Container:
     engine: Engine
     session_factory: sessionmaker[Session]
 
+    def __post_init__(self) -> None:
+        # Every session of this process re-signs the audit chain head as it writes an event
+        # (audit/service.py): the key is the process's, loaded on first use.
+        from watchkeeper.audit.service import SIGNER_INFO
+        from watchkeeper.audit.signing import LazySigner
+
+        info = dict(self.session_factory.kw.get("info") or {})
+        info[SIGNER_INFO] = LazySigner(self.settings.audit_key_path())
+        self.session_factory.configure(info=info)
+
     def session(self) -> Session:
         return self.session_factory()
 

@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(
         1000, ge=1, description="Sign a checkpoint after this many new audit events (the worker also checkpoints hourly)."
     )
+    audit_anchor_file: Path | None = Field(
+        None,
+        description="Append every signed audit checkpoint to this file (put it on another disk or host, append-only); "
+                    "`audit verify` then detects a rewrite of the whole database too. docs/security.md.",
+    )
+    audit_anchor_url: str | None = Field(
+        None, max_length=2000, pattern=r"^https?://",
+        description="POST every signed audit checkpoint as JSON to this http(s) URL (a log collector outside the database).",
+    )
     secret_key: SecretStr | None = Field(
         None,
         description="Key that signs links and cookies; default: generated once into DATA_DIR/secret-key.",

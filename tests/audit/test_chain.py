@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, text, update
 from watchkeeper.audit import _chain
 from watchkeeper.audit import service as audit
 from watchkeeper.audit.models import AuditEvent
-from watchkeeper.audit.signing import Signer
+from watchkeeper.audit.signing import LazySigner, Signer
 from watchkeeper.auth.service import Actor
 
 ACTOR = Actor.system("tester", "cli")
@@ -26,10 +26,19 @@ def _write(session, n: int, prefix: str = "thing") -> None:
     session.flush()
 
 
-def test_intact_chain_verifies(session):
+def test_intact_chain_verifies(session, tmp_path):
+    signer = Signer.load_or_create(tmp_path / "key.pem")
+    session.info[audit.SIGNER_INFO] = LazySigner(tmp_path / "key.pem")
     _write(session, 5)
+    report = audit.verify(session, actor=ACTOR, signer=signer)
+    assert report.ok and report.events_checked == 5 and report.signed_through == 5
+
+
+def test_an_intact_chain_without_a_key_to_check_it_is_not_reported_ok(session):
+    """A chain recomputed by someone with database access passes a hash check alone."""
+    _write(session, 3)
     report = audit.verify(session, actor=ACTOR)
-    assert report.ok and report.events_checked == 5
+    assert not report.ok and report.events_checked == 3 and "--public-key" in report.reason
 
 
 def test_editing_a_row_names_that_event(session):
@@ -126,14 +135,16 @@ def test_digest_is_stable_under_key_order_and_json_round_trip(payload):
     assert _chain.digest("0" * 64, fields) == _chain.digest("0" * 64, round_tripped)
 
 
-def test_parallel_writers_keep_the_chain_valid(fresh_url, backend):
-    """Eight threads, each with its own connection and transactions, append concurrently."""
+def test_parallel_writers_keep_the_chain_valid(fresh_url, backend, tmp_path):
+    """Eight threads, each with its own connection and transactions, append concurrently, each
+    re-signing the head; the first writers race to create the key and must agree on one."""
     from watchkeeper.db import migrate
     from watchkeeper.db.engine import make_engine, make_session_factory
 
     engine = make_engine(fresh_url)
     migrate.upgrade(engine)
     factory = make_session_factory(engine)
+    factory.configure(info={audit.SIGNER_INFO: LazySigner(tmp_path / "key.pem")})
     errors: list[BaseException] = []
 
     def writer(k: int) -> None:
@@ -153,9 +164,9 @@ def test_parallel_writers_keep_the_chain_valid(fresh_url, backend):
     try:
         assert not errors, errors[:1]
         with factory() as s:
-            report = audit.verify(s, actor=ACTOR)
+            report = audit.verify(s, actor=ACTOR, signer=Signer.load_or_create(tmp_path / "key.pem"))
             assert report.ok, report.reason
-            assert report.events_checked == 8 * 15
+            assert report.events_checked == 8 * 15 and report.signed_through == 120
             assert audit.chain_length(s) == 120
     finally:
         engine.dispose()
@@ -165,9 +176,10 @@ TRICKY_NUMBERS = [-0.0, 0.0, 1e20, -1e20, 1e300, 5e-324, 1.7976931348623157e308,
                   123456789.123, 2 ** 53 + 1, -(2 ** 63), 10 ** 30, 1.5]
 
 
-def test_numbers_that_jsonb_normalises_still_verify(session, backend):
+def test_numbers_that_jsonb_normalises_still_verify(session, backend, tmp_path):
     """Issue 9.8: a monitor with threshold -0.0 or 1e20 made `audit verify` report a tampered
     event for ever on PostgreSQL (JSONB returns 1e20 as an integer and -0.0 as 0)."""
+    session.info[audit.SIGNER_INFO] = LazySigner(tmp_path / "key.pem")
     for i, number in enumerate(TRICKY_NUMBERS):
         audit.record(session, actor=ACTOR, action="monitor.update", target=f"monitor:m{i}",
                      before={"threshold": number}, after={"nested": [number, {"x": number}]})
@@ -175,7 +187,7 @@ def test_numbers_that_jsonb_normalises_still_verify(session, backend):
     session.expire_all()  # read every payload back from the store
     stored = session.execute(select(AuditEvent.before).order_by(AuditEvent.seq)).scalars().all()
     assert len(stored) == len(TRICKY_NUMBERS)
-    report = audit.verify(session, actor=ACTOR)
+    report = audit.verify(session, actor=ACTOR, signer=Signer.load_or_create(tmp_path / "key.pem"))
     assert report.ok, report.reason
     session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(before={"threshold": 1e19}))
     session.expire_all()
@@ -183,7 +195,7 @@ def test_numbers_that_jsonb_normalises_still_verify(session, backend):
     assert not tampered.ok and tampered.first_bad_seq == 3
 
 
-def test_events_hashed_before_numbers_were_normalised_still_verify(session):
+def test_events_hashed_before_numbers_were_normalised_still_verify(session, tmp_path):
     """Chains written by earlier releases (floats hashed as written) verify after the upgrade."""
     import hashlib
 
@@ -198,7 +210,10 @@ def test_events_hashed_before_numbers_were_normalised_still_verify(session):
 
     session.execute(update(AuditHead).values(hash=legacy))
     session.expire_all()
-    assert audit.verify(session, actor=ACTOR).ok
+    signer = Signer.load_or_create(tmp_path / "key.pem")
+    assert "covered by no signature" in audit.verify(session, actor=ACTOR, signer=signer).reason  # an unsigned old head
+    audit.checkpoint(session, signer=signer, actor=ACTOR)  # what the worker does after the upgrade
+    assert audit.verify(session, actor=ACTOR, signer=signer).ok
 
 
 @hsettings(max_examples=200, deadline=None)

@@ -18,10 +18,16 @@ from watchkeeper.db import migrate
 from watchkeeper.db.engine import make_engine, make_session_factory, transaction
 
 
-def _seed(url: str) -> None:
+def _seed(url: str, cwd) -> None:
+    """Seed as a Watchkeeper process of this data directory would: its events re-sign the audit head."""
+    from watchkeeper.audit.service import SIGNER_INFO
+    from watchkeeper.audit.signing import LazySigner
+
     engine = make_engine(url)
     migrate.upgrade(engine)
-    with transaction(make_session_factory(engine)) as session:
+    factory = make_session_factory(engine)
+    factory.configure(info={SIGNER_INFO: LazySigner(cwd / "data" / "audit-signing.pem")})
+    with transaction(factory) as session:
         make_service(session, name="watchkeeper", team="platform")
         backups.create_backup(session, data=BackupCreate.model_validate({
             "name": "wk-db", "service": "watchkeeper", "source": {"kind": "command", "argv": [sys.executable, "-c", "1"]}}),
@@ -30,7 +36,7 @@ def _seed(url: str) -> None:
 
 
 def test_backup_self_and_restore_into_a_fresh_database_that_passes_audit_verify(fresh_url, backend, pg_server, tmp_path):
-    _seed(fresh_url)
+    _seed(fresh_url, tmp_path)
     before = json.loads(_run(["--json", "audit", "verify"], fresh_url, tmp_path).stdout)
     made = json.loads(_run(["--json", "backup", "self", "--to", str(tmp_path / "bk")], fresh_url, tmp_path).stdout)
     assert made["size_bytes"] > 0 and made["file"].endswith(".sqlite3" if backend == "sqlite" else ".dump")
@@ -51,7 +57,7 @@ def test_backup_self_and_restore_into_a_fresh_database_that_passes_audit_verify(
 
 def test_a_copy_whose_audit_log_was_edited_fails_verification(tmp_path):
     url = f"sqlite:///{tmp_path / 'wk.db'}"
-    _seed(url)
+    _seed(url, tmp_path)
     made = json.loads(_run(["--json", "backup", "self", "--to", str(tmp_path / "bk")], url, tmp_path).stdout)
     edited = tmp_path / "edited.sqlite3"
     shutil.copyfile(made["file"], edited)
@@ -73,7 +79,7 @@ def test_a_notification_sent_before_the_backup_is_not_sent_again_after_the_resto
     from watchkeeper.notify import service as notify
     from watchkeeper.notify.schemas import Message
 
-    _seed(fresh_url)
+    _seed(fresh_url, tmp_path)
     hook = Recorder()
     try:
         engine = make_engine(fresh_url)

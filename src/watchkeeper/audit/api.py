@@ -17,8 +17,10 @@ def list_events(session: SessionDep, actor: CurrentActor, filter: Annotated[Audi
     return audit.list_events(session, filter=filter, actor=actor)
 
 
-@router.post("/audit/verify", response_model=VerifyReport, summary="Verify the hash chain and signed checkpoints")
+@router.post("/audit/verify", response_model=VerifyReport,
+             summary="Verify the hash chain, the signed head and checkpoints, and the configured anchor file")
 def verify(request: Request, session: SessionDep, actor: CurrentActor):
     settings = request.app.state.container.settings
     signer = Signer.load_or_create(settings.audit_key_path()) if settings.audit_key_path().exists() else None
-    return audit.verify(session, actor=actor, signer=signer)
+    anchors = settings.audit_anchor_file if settings.audit_anchor_file and settings.audit_anchor_file.exists() else None
+    return audit.verify(session, actor=actor, signer=signer, anchor_file=anchors)

@@ -11,7 +11,7 @@ import typer
 
 from watchkeeper.audit import service as audit
 from watchkeeper.audit.schemas import AuditFilter
-from watchkeeper.audit.signing import Signer
+from watchkeeper.audit.signing import Signer, Verifier
 from watchkeeper.cli.common import emit, local_actor, session_scope, state
 from watchkeeper.errors import InvalidInput
 
@@ -29,20 +29,46 @@ def _date(value: str | None) -> dt.datetime | None:
 
 
 @audit_app.command("verify")
-def verify(ctx: typer.Context) -> None:
-    """Recompute the hash chain and check signed checkpoints; exit 1 naming the first bad event."""
+def verify(
+    ctx: typer.Context,
+    public_key: Annotated[Optional[list[Path]], typer.Option(
+        "--public-key", help="A trusted Ed25519 public key (PEM), e.g. your copy of `audit public-key`'s output or a "
+                             "rotated-out key; repeatable. Needed when this machine has no signing key.")] = None,
+    anchor_file: Annotated[Optional[Path], typer.Option(
+        help="Check the chain against this file of anchored checkpoints (default: the configured audit_anchor_file).")] = None,
+) -> None:
+    """Recompute the hash chain; check the signed head, the signed checkpoints and the external
+    anchors; exit 1 naming the first thing that does not hold. See docs/security.md."""
     settings = state(ctx).settings()
     key = settings.audit_key_path()
     signer = Signer.load_or_create(key) if key.exists() else None
+    keys = Verifier.from_pem_files(public_key) if public_key else None
+    anchors = anchor_file or settings.audit_anchor_file
+    if anchors is not None and not anchors.exists() and anchor_file is None:
+        anchors = None  # configured but nothing anchored yet
     with session_scope(ctx) as session:
-        report = audit.verify(session, actor=local_actor(), signer=signer)
+        report = audit.verify(session, actor=local_actor(), signer=signer, keys=keys, anchor_file=anchors)
     if state(ctx).json:
         emit(ctx, report.model_dump())
     elif report.ok:
-        typer.echo(f"ok: {report.events_checked} events and {report.checkpoints_checked} signed checkpoints verified")
+        typer.echo(f"ok: {report.events_checked} events, {report.checkpoints_checked} signed checkpoints and "
+                   f"{report.anchors_checked} anchors verified; signatures vouch through event {report.signed_through}")
     if not report.ok:
-        typer.echo(f"error: audit chain broken at event {report.first_bad_seq}: {report.reason}", err=True)
+        where = f" at event {report.first_bad_seq}" if report.first_bad_seq else ""
+        typer.echo(f"error: audit chain broken{where}: {report.reason}", err=True)
         raise typer.Exit(1)
+
+
+@audit_app.command("public-key")
+def public_key(ctx: typer.Context) -> None:
+    """Print the public half of the audit signing key (PEM). Keep a copy outside this machine:
+    `audit verify --public-key FILE` checks the log with it even if the key is lost or replaced."""
+    settings = state(ctx).settings()
+    key = settings.audit_key_path()
+    if not key.exists():
+        raise InvalidInput(f"there is no audit signing key at {key} yet; it is created by the first audit event "
+                           "or by `watchkeeper audit checkpoint`", field="audit_key_file")
+    typer.echo(Signer.load_or_create(key).public_pem(), nl=False)
 
 
 @audit_app.command("export")
@@ -72,7 +98,8 @@ def checkpoint(ctx: typer.Context) -> None:
     """Sign the current chain head now with the Ed25519 key (created on first use)."""
     settings = state(ctx).settings()
     with session_scope(ctx) as session:
-        cp = audit.checkpoint(session, signer=Signer.load_or_create(settings.audit_key_path()), actor=local_actor())
+        cp = audit.checkpoint(session, signer=Signer.load_or_create(settings.audit_key_path()), actor=local_actor(),
+                              anchor_file=settings.audit_anchor_file, anchor_url=settings.audit_anchor_url)
         if cp is not None:
             audit.record(session, actor=local_actor(), action="audit.checkpoint", target=f"audit:{cp.seq}")
     emit(ctx, {"checkpoint_seq": cp.seq if cp else None, "key": str(settings.audit_key_path())})

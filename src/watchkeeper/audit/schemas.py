@@ -38,8 +38,13 @@ class VerifyReport(BaseModel):
     ok: bool
     events_checked: int
     checkpoints_checked: int = 0
+    anchors_checked: int = 0
+    signed_through: int = Field(0, description="The newest event a trusted signature vouches for.")
     first_bad_seq: int | None = None
     reason: str | None = None
+
+    def failed(self, reason: str) -> "VerifyReport":
+        return self.model_copy(update={"ok": False, "reason": reason})
 
     @classmethod
     def broken(cls, checked: int, seq: int, reason: str) -> "VerifyReport":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
@@ -13,9 +14,14 @@ from sqlalchemy.orm import Session
 from watchkeeper import clock
 from watchkeeper.audit import _chain
 from watchkeeper.audit.models import AuditCheckpoint, AuditEvent, AuditHead
+from watchkeeper.audit import anchors as _anchors
 from watchkeeper.audit.schemas import AuditEventRead, AuditFilter, VerifyReport
-from watchkeeper.audit.signing import Signer, checkpoint_message
+from watchkeeper.audit.signing import Signer, Verifier, checkpoint_message, head_message
 from watchkeeper.errors import PermissionDenied
+
+# session.info key under which a process's sessions carry its signer (a LazySigner; app.Container
+# puts it there), so every event re-signs the chain head in the writer's own transaction.
+SIGNER_INFO = "audit_signer"
 
 SOURCES = {"api", "cli", "ui", "apply", "worker", "system"}
 
@@ -70,6 +76,9 @@ def record(
     )
     session.add(event)
     head.seq, head.hash = seq, event.hash
+    lazy = session.info.get(SIGNER_INFO)
+    signer = lazy.get() if lazy is not None else None
+    head.key_id, head.signature = (signer.key_id, signer.sign(head_message(seq, event.hash))) if signer else (None, None)
     session.flush()
     return event
 
@@ -126,20 +135,27 @@ def _fields_of(row: AuditEvent) -> dict:
     )
 
 
-def verify(session: Session, *, actor: Reader, signer: Signer | None = None, batch: int = 5000) -> VerifyReport:
-    """Walk the whole chain and the checkpoints; report the first event that does not hold.
-    Only those who may read the whole log may verify it (raises PermissionDenied).
+def verify(session: Session, *, actor: Reader, keys: Verifier | None = None, signer: Signer | None = None,
+           anchor_file: Path | None = None, batch: int = 5000) -> VerifyReport:
+    """Walk the whole chain, its checkpoints, its signed head and (optionally) an external
+    anchor file; report the first thing that does not hold. Only those who may read the whole
+    log may verify it (raises PermissionDenied). docs/security.md, "Audit log integrity", says
+    what each part proves.
 
-    Detects an edited row (its hash no longer matches), a deleted or reordered row (gap in
-    sequence or a broken prev_hash link), a truncated tail (the head points past the last row)
-    and, with the signing key, a rewritten chain (a checkpoint's signed hash disagrees).
+    Without the database's signing key the chain's links are still checked, but the report is
+    a failure unless `keys` (public keys given explicitly) can check the signatures: a chain
+    recomputed by someone with database access looks intact to a hash check alone.
     """
     require_reader(actor)
+    if signer is not None:
+        keys = Verifier.of(signer).merged(keys)
     checkpoints = {
         cp.seq: cp for cp in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).scalars()
     }
+    anchored = {a["seq"]: a for a in (_anchors.read(anchor_file) if anchor_file else [])}
     prev_hash, expected_seq, checked, checked_cps = _chain.GENESIS, 1, 0, 0
     last_seq = 0
+    prev_row_hash_ok = False
     while True:
         rows = list(
             session.execute(
@@ -152,6 +168,12 @@ def verify(session: Session, *, actor: Reader, signer: Signer | None = None, bat
             if row.seq != expected_seq:
                 return VerifyReport.broken(checked, expected_seq, f"event {expected_seq} is missing (next present is {row.seq}): rows were deleted")
             if row.prev_hash != prev_hash:
+                if prev_row_hash_ok and _chain.matches(row.prev_hash, _fields_of(row), row.hash):
+                    # The previous event matches a hash recomputed over its own fields, and this one
+                    # still links to (and hashes over) the original: the previous one was rewritten.
+                    return VerifyReport.broken(checked - 1, row.seq - 1,
+                                               f"event {row.seq - 1} was rewritten and its hash recomputed "
+                                               f"(event {row.seq} still links to the original)")
                 return VerifyReport.broken(checked, row.seq, f"event {row.seq} does not link to event {row.seq - 1}: rows were reordered or replaced")
             if not _chain.matches(prev_hash, _fields_of(row), row.hash):
                 return VerifyReport.broken(checked, row.seq, f"event {row.seq} ({row.action} on {row.target}) was edited after it was written")
@@ -159,23 +181,59 @@ def verify(session: Session, *, actor: Reader, signer: Signer | None = None, bat
             if cp is not None:
                 if cp.hash != row.hash:
                     return VerifyReport.broken(checked, row.seq, f"checkpoint at event {row.seq} disagrees with the chain: the chain was rewritten")
-                if signer is not None and cp.key_id == signer.key_id:
-                    if not signer.verify(checkpoint_message(cp.seq, cp.hash), cp.signature):
+                if keys is not None:
+                    good = keys.check(cp.key_id, checkpoint_message(cp.seq, cp.hash), cp.signature)
+                    if good is None:
+                        return VerifyReport.broken(checked, row.seq, f"checkpoint at event {row.seq} is signed by key {cp.key_id}, "
+                                                   "which is not a trusted key: pass its public key with --public-key if it is yours")
+                    if not good:
                         return VerifyReport.broken(checked, row.seq, f"checkpoint at event {row.seq} has a bad signature")
                 checked_cps += 1
+            anchor = anchored.get(row.seq)
+            if anchor is not None and anchor["hash"] != row.hash:
+                return VerifyReport.broken(checked, row.seq, f"the anchor file (line {anchor['line']}) holds a different hash for "
+                                           f"event {row.seq}: the chain was rewritten")
             prev_hash, expected_seq, checked, last_seq = row.hash, row.seq + 1, checked + 1, row.seq
+            prev_row_hash_ok = True
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != last_seq or head.hash != prev_hash):
         return VerifyReport.broken(checked, last_seq + 1, f"the chain head says {head.seq} events but {last_seq} remain: the newest events were deleted")
     orphan = [seq for seq in checkpoints if seq > last_seq]
     if orphan:
         return VerifyReport.broken(checked, min(orphan), f"a checkpoint covers event {min(orphan)}, which no longer exists")
-    return VerifyReport(ok=True, events_checked=checked, checkpoints_checked=checked_cps)
+    beyond = [a for seq, a in anchored.items() if seq > last_seq]
+    if beyond:
+        first = min(beyond, key=lambda a: a["seq"])
+        return VerifyReport.broken(checked, last_seq + 1, f"the anchor file (line {first['line']}) vouches for event {first['seq']}, "
+                                   f"but the log ends at event {last_seq}: the newest events were deleted")
+    last_cp = max(checkpoints, default=0)
+    report = VerifyReport(ok=True, events_checked=checked, checkpoints_checked=checked_cps, anchors_checked=len(anchored),
+                          signed_through=last_cp)
+    if keys is None:
+        return report.failed("the chain's links hold, but no key was given to check its signatures: the signing key "
+                             "is missing here; pass the public key with --public-key (`watchkeeper audit public-key` prints it)")
+    for a in anchored.values():
+        good = keys.check(a["key_id"], checkpoint_message(a["seq"], a["hash"]), a["signature"])
+        if not good:
+            return report.failed(f"the anchor file's line {a['line']} is not signed by a trusted key: it cannot vouch for the log")
+    if head is not None and last_seq > last_cp:
+        if head.signature is None:
+            return report.failed(f"events {last_cp + 1}–{last_seq} are covered by no signature (the head is unsigned; a process "
+                                 "without the signing key wrote them): sign them with `watchkeeper audit checkpoint`")
+        good = keys.check(head.key_id, head_message(head.seq, head.hash), head.signature)
+        if good is None:
+            return report.failed(f"the chain head is signed by key {head.key_id}, which is not a trusted key")
+        if not good:
+            return report.failed(f"the chain head's signature does not match event {head.seq}: events after checkpoint "
+                                 f"{last_cp} were appended or removed without the signing key")
+    return report.model_copy(update={"signed_through": last_seq})
 
 
-def checkpoint(session: Session, *, signer: Signer, actor: Reader) -> AuditCheckpoint | None:
-    """Sign the current head. Returns None when nothing was added since the last checkpoint.
-    Needs `audit.checkpoint` (admins, auditors, the worker); raises PermissionDenied."""
+def checkpoint(session: Session, *, signer: Signer, actor: Reader, anchor_file: Path | None = None,
+               anchor_url: str | None = None) -> AuditCheckpoint | None:
+    """Sign the current head, and copy the checkpoint to the external anchors when configured.
+    Returns None when nothing was added since the last checkpoint. Needs `audit.checkpoint`
+    (admins, auditors, the worker); raises PermissionDenied."""
     if not actor.can("audit.checkpoint"):
         raise PermissionDenied(f"{actor.name} may not sign audit checkpoints; ask an admin", code="auth.forbidden")
     head = session.get(AuditHead, 1)
@@ -190,6 +248,8 @@ def checkpoint(session: Session, *, signer: Signer, actor: Reader) -> AuditCheck
     )
     session.add(cp)
     session.flush()
+    if anchor_file is not None or anchor_url:
+        _anchors.publish(cp, file=anchor_file, url=anchor_url)
     return cp
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from watchkeeper.audit import service as audit
-from watchkeeper.audit.signing import Signer
+from watchkeeper.audit.signing import LazySigner, Signer
 from watchkeeper.backups import selfbackup
 from watchkeeper.backups import service as backups
 from watchkeeper.cli.common import emit, local_actor, session_scope, state
@@ -100,7 +100,9 @@ def restore(ctx: typer.Context,
         migrate.upgrade(engine)
         key = settings.audit_key_path()
         signer = Signer.load_or_create(key) if key.exists() else None
-        with transaction(make_session_factory(engine)) as session:
+        factory = make_session_factory(engine)
+        factory.configure(info={audit.SIGNER_INFO: LazySigner(key)})  # the restore's own event re-signs the head
+        with transaction(factory) as session:
             report = audit.verify(session, actor=local_actor(), signer=signer)
             if report.ok:
                 selfbackup.record_restore(session, actor=local_actor(), backup=backup, report=report)

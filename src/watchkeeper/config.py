@@ -100,6 +100,15 @@ class Settings(BaseSettings):
                                              "advisory lock disappears with its connection.")
     leader_lease_seconds: int = Field(15, ge=3, description="Lease of a singleton duty on SQLite (PostgreSQL uses an advisory lock).")
     probe_concurrency: int = Field(500, ge=1, description="Checks one worker process runs at the same time (bounded by open files).")
+    # On-call pages to people (oncall/escalation.py): the SMTP server that mails a person's email.
+    smtp_host: str | None = Field(None, description="SMTP server that delivers on-call pages to people's email "
+                                  "addresses; unset: people are paged only through their webhook contact methods.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="Port of WATCHKEEPER_SMTP_HOST.")
+    smtp_security: str = Field("none", pattern="^(none|starttls|tls)$", description="none, starttls (port 587) or tls (465).")
+    smtp_username: str | None = Field(None, description="SMTP login, when the server needs one.")
+    smtp_password_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$", description="Name of the environment "
+                                          "variable (or VAR_FILE) holding the SMTP password; the password is never stored.")
+    smtp_from: str = Field("watchkeeper@localhost", description="Sender address of on-call pages.")
     metrics_max_series: int = Field(
         100_000, ge=1, description="Most metric series the store holds. A push that would create more is refused "
                                    "(422); scraped samples of new series beyond it are dropped with a warning. "

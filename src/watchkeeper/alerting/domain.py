@@ -40,6 +40,9 @@ DOMAIN = Domain(
                      "alerting.on_signal_changed"),
         Subscription("watchkeeper.maintenance.events:WindowChanged", "watchkeeper.alerting.service:on_window_changed",
                      "alerting.on_window_changed"),
+        # An alert that resolves ends the on-call escalation of a group with nothing left firing.
+        Subscription("watchkeeper.alerting.events:AlertStatusChanged", "watchkeeper.alerting.escalations:on_status_changed",
+                     "alerting.escalations.on_status_changed"),
     ),
     suppressors=(
         Suppressor("silences", "watchkeeper.alerting.silences:suppressor", at_ingest=True),

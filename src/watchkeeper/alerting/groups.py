@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock
-from watchkeeper.alerting import _timing, links, messages, routing, suppress
+from watchkeeper.alerting import _timing, escalations, links, messages, routing, suppress
 from watchkeeper.alerting.ingest import enqueue_flush
 from watchkeeper.alerting.models import Alert, AlertEvent, AlertGroup, GroupMember
 from watchkeeper.config import Settings
@@ -131,15 +131,27 @@ def flush_group(session: Session, *, group_id: int, settings: Settings, force: b
         repeat_interval=dt.timedelta(seconds=group.repeat_interval_seconds),
     )
     values: dict[str, Any] = {}
+    # A policy receiver pages people through on-call (escalations.py) instead of channels.
+    by_policy = escalations.is_policy(group.receiver)
+    policy, policy_error = escalations.policy_for(session, group.receiver, group.service) if by_policy and firing else (None, None)
     if notify_now:
-        channels = routing.receiver_channels(session, group.receiver) if group.receiver else None
-        if not channels:
-            values["last_error"] = (f"receiver '{group.receiver}' is not defined" if group.receiver
-                                    else "no receiver is configured; add alerting.receivers and route.receiver to watchkeeper.yaml")
-            log.warning("group has nowhere to send", extra={"group_id": group.id, "receiver": group.receiver})
+        if by_policy:
+            channels = None
+            if policy_error:
+                values["last_error"] = policy_error
+                log.warning("group cannot page anyone", extra={"group_id": group.id, "receiver": group.receiver})
+            else:
+                values.update(notify_seq=seq + 1, last_error=None)
+                result.notified = True
         else:
-            values.update(notify_seq=seq + 1, last_error=None)
-            result.notified = True
+            channels = routing.receiver_channels(session, group.receiver) if group.receiver else None
+            if not channels:
+                values["last_error"] = (f"receiver '{group.receiver}' is not defined" if group.receiver
+                                        else "no receiver is configured; add alerting.receivers and route.receiver to watchkeeper.yaml")
+                log.warning("group has nowhere to send", extra={"group_id": group.id, "receiver": group.receiver})
+            else:
+                values.update(notify_seq=seq + 1, last_error=None)
+                result.notified = True
         values.update(last_notified_at=now, notified_hash=new_hash)
         newly = [a for a in firing if a.notified_status != "firing"] + resolved
         for a in newly:  # history records what each alert was announced as; repeats add nothing
@@ -172,7 +184,12 @@ def flush_group(session: Session, *, group_id: int, settings: Settings, force: b
         log.info("another flush of this group won the race; nothing sent", extra={"group_id": group.id})
         result.notified, result.skipped = False, "concurrent flush"
         return result
-    if result.notified:
+    if by_policy:
+        if firing and policy:
+            escalations.page(session, group, policy, firing, settings)  # a no-op while one is open
+        elif not firing:
+            escalations.end(session, group.id, "no alert of the group fires any more (resolved, silenced or inhibited)")
+    elif result.notified:
         result.outbox_ids = _enqueue(session, group, seq + 1, firing, resolved, channels, settings)
     if values["next_flush_at"] is not None:
         enqueue_flush(session, group_id=group.id, at=values["next_flush_at"])

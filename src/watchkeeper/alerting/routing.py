@@ -14,7 +14,9 @@ from watchkeeper import clock
 from watchkeeper.alerting import _routing
 from watchkeeper.labels import Matcher, parse_stored_matchers
 from watchkeeper.alerting.models import Receiver, RoutingConfig
-from watchkeeper.alerting.schemas import AlertingConfig, InhibitRuleConfig, ReceiverConfig, ReceiverRead, RouteConfig
+from watchkeeper.alerting.schemas import (
+    AlertingConfig, InhibitRuleConfig, ReceiverConfig, ReceiverRead, RouteConfig, is_policy_receiver,
+)
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor, require
 from watchkeeper.errors import InvalidInput, NotFound
@@ -178,7 +180,10 @@ def put_routing(
     require(actor, "routing.update")
     known = {r.name for r in _receivers(session)}
     for where, name in route.receivers_by_path():
-        if name not in known:
+        if name.startswith("policy:") and not is_policy_receiver(name):
+            raise InvalidInput(f"{where}: '{name}' is not a policy reference; write policy:NAME with the policy's name",
+                               field=where)
+        if name not in known and not is_policy_receiver(name):
             raise InvalidInput(f"{where}: unknown receiver '{name}'; defined receivers are: {', '.join(sorted(known)) or 'none'}",
                                field=where)
     stored = route.stored()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -260,9 +261,28 @@ def _matcher_list(value: list[str]) -> list[str]:
     return out
 
 
+POLICY_RECEIVER = re.compile(r"^policy:[a-z0-9][a-z0-9-]{0,62}$")
+SERVICE_DEFAULT = "service-default"
+
+
+def is_policy_receiver(name: str) -> bool:
+    """A route's receiver that names an escalation policy: `policy:NAME`, or `service-default`
+    (the policy of the alert's service). Receiver names cannot contain ':' and may not be
+    `service-default`, so the two never collide."""
+    return name == SERVICE_DEFAULT or bool(POLICY_RECEIVER.match(name))
+
+
 class ReceiverConfig(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$", description="Name routes refer to.")
     channels: list[ChannelConfig] = Field(min_length=1, description="Where messages go: email, webhook and chat channels.")
+
+    @field_validator("name")
+    @classmethod
+    def _reserved(cls, value: str) -> str:
+        if value == SERVICE_DEFAULT:
+            raise ValueError("'service-default' is reserved: a route with receiver service-default pages the service's "
+                             "escalation policy; name the receiver otherwise")
+        return value
 
 
 class RouteConfig(Strict):
@@ -270,7 +290,8 @@ class RouteConfig(Strict):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    receiver: str | None = None
+    receiver: str | None = Field(None, description="A receiver's name; or `policy:NAME` to page people through that "
+                                 "escalation policy; or `service-default` for the policy of the alert's service.")
     matchers: list[str] = Field(default_factory=list, description='Label matchers, e.g. severity="critical".')
     group_by: list[str] | None = Field(None, description="Labels that split alerts into groups (service is always one); '...' = all labels.")
     group_wait: Duration | None = None
@@ -319,6 +340,10 @@ class AlertingConfig(Strict):
         if dupes:
             raise ValueError(f"receivers {dupes} are declared twice; rename or remove one")
         for where, name in self.route.receivers_by_path():
+            if is_policy_receiver(name):
+                continue  # an escalation policy (oncall.policies); checked when a group pages
+            if name.startswith("policy:"):
+                raise ValueError(f"{where}: '{name}' is not a policy reference; write policy:NAME with the policy's name")
             if name not in names:
                 known = ", ".join(names) or "none (add them under alerting.receivers)"
                 raise ValueError(f"{where}: unknown receiver '{name}'; defined receivers are: {known}")

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper import clock, events
-from watchkeeper.alerting import _routing, ingest as _ingest, routing, suppress
+from watchkeeper.alerting import _routing, escalations, ingest as _ingest, routing, suppress
 from watchkeeper.labels import fingerprint as fingerprint_of
 from watchkeeper.alerting.events import AlertAcknowledged, AlertStatusChanged
 from watchkeeper.alerting.groups import FlushResult, flush_group, groups_of_alert
@@ -244,11 +244,13 @@ def _target_alerts(session: Session, *, alert_ids: list[int] | None = None, grou
 def acknowledge(session: Session, *, alert_ids: list[int] | None = None, group_id: int | None = None, actor: Actor,
                 note: str | None = None) -> list[AlertRead]:
     """Record that `actor` is on it. Already-acknowledged alerts are left as they are. A fire
-    drill's alert passes its drill when acknowledged before the deadline. Audited per alert;
+    drill's alert passes its drill when acknowledged before the deadline. The on-call
+    escalations of the alerts' groups are acknowledged (they stop paging). Audited per alert;
     publishes AlertAcknowledged. Does not commit."""
     now = clock.utcnow()
     out = []
-    for alert in _target_alerts(session, alert_ids=alert_ids, group_id=group_id):
+    targets = _target_alerts(session, alert_ids=alert_ids, group_id=group_id)
+    for alert in targets:
         _require_on(session, actor, "alert.ack", alert)
         if alert.acked_at is None and alert.drill_id:
             _check_drill_ack(session, alert, actor)
@@ -262,6 +264,8 @@ def acknowledge(session: Session, *, alert_ids: list[int] | None = None, group_i
             if alert.drill_id:
                 _complete_drill(session, alert, actor, now)
         out.append(AlertRead.model_validate(alert))
+    # The escalations paging about these alerts' groups stop (escalations.py).
+    escalations.on_ack(session, alert_ids=[a.id for a in targets], group_id=group_id, actor=actor, note=note)
     return out
 
 

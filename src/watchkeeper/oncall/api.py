@@ -11,10 +11,11 @@ from fastapi import APIRouter, Query, status
 from watchkeeper.api.deps import CurrentActor, SessionDep
 from watchkeeper.errors import InvalidInput
 from watchkeeper.oncall import coverage as analysis
+from watchkeeper.oncall import escalation
 from watchkeeper.oncall import policies
 from watchkeeper.oncall import service as oncall
 from watchkeeper.oncall.schemas import (
-    CoverageRead, OnCallRead, OverrideCreate, OverrideRead, PolicyCreate, PolicyRead, ScheduleCreate, ScheduleRead,
+    CoverageRead, EscalationRead, OnCallRead, ReassignIn, OverrideCreate, OverrideRead, PolicyCreate, PolicyRead, ScheduleCreate, ScheduleRead,
     TimelineRead,
 )
 
@@ -112,3 +113,26 @@ def coverage_all(session: SessionDep, actor: CurrentActor, days: int = analysis.
 @router.get("/coverage/{service}", response_model=CoverageRead, summary="Coverage of one service's support hours")
 def coverage_one(service: str, session: SessionDep, actor: CurrentActor, days: int = analysis.DEFAULT_DAYS):
     return analysis.coverage(session, actor=actor, service=service, days=days)[0]
+
+
+@router.get("/escalations", response_model=list[EscalationRead], summary="Escalations, newest first (status=open: not resolved)")
+def list_escalations(session: SessionDep, actor: CurrentActor, status: Annotated[str | None, Query(max_length=20)] = None,
+                     service: Name | None = None, limit: Annotated[int, Query(ge=1, le=escalation.MAX_LIST)] = 100):
+    return escalation.list_escalations(session, actor=actor, status=status, service=service, limit=limit)
+
+
+@router.get("/escalations/{escalation_id}", response_model=EscalationRead, summary="One escalation and its history")
+def get_escalation(escalation_id: int, session: SessionDep, actor: CurrentActor):
+    return escalation.get_escalation(session, escalation_id=escalation_id, actor=actor)
+
+
+@router.post("/escalations/{escalation_id}/escalate", response_model=EscalationRead,
+             summary="Page the next level now instead of at its timeout")
+def escalate(escalation_id: int, session: SessionDep, actor: CurrentActor):
+    return escalation.escalate(session, escalation_id=escalation_id, actor=actor)
+
+
+@router.post("/escalations/{escalation_id}/reassign", response_model=EscalationRead,
+             summary="Page a person now; the policy carries on if they do not acknowledge")
+def reassign(escalation_id: int, body: ReassignIn, session: SessionDep, actor: CurrentActor):
+    return escalation.reassign(session, escalation_id=escalation_id, person=body.person, actor=actor)

@@ -11,6 +11,7 @@ from watchkeeper import durations
 from watchkeeper.cli.common import emit, local_actor, session_scope, validated
 from watchkeeper.errors import InvalidInput
 from watchkeeper.oncall import coverage as analysis
+from watchkeeper.oncall import escalation
 from watchkeeper.oncall import policies
 from watchkeeper.oncall import service as oncall
 from watchkeeper.oncall.schemas import OverrideCreate
@@ -22,6 +23,8 @@ policy_app = typer.Typer(help="Escalation policies.", no_args_is_help=True)
 oncall_app.add_typer(schedule_app, name="schedule")
 oncall_app.add_typer(override_app, name="override")
 oncall_app.add_typer(policy_app, name="policy")
+escalation_app = typer.Typer(help="Escalations: who was paged, escalate now, reassign.", no_args_is_help=True)
+oncall_app.add_typer(escalation_app, name="escalation")
 
 TIME_HELP = "ISO time; without an offset it is read as UTC."
 
@@ -134,3 +137,44 @@ def coverage(
         rows = analysis.coverage(session, actor=local_actor(), service=service, days=days)
     emit(ctx, [dict(r.model_dump(), gaps=len(r.gaps), first_gap=r.gaps[0].start if r.gaps else None) for r in rows],
          columns=["service", "policy", "status", "gaps", "first_gap", "bus_factor", "contactless", "reason"])
+
+
+ESC_COLUMNS = ["id", "service", "policy", "status", "level", "next_level", "next_step_at", "acked_by", "summary"]
+
+
+@escalation_app.command("list")
+def escalation_list(
+    ctx: typer.Context,
+    status: Annotated[Optional[str], typer.Option(help="open, active, acknowledged, exhausted or resolved.")] = "open",
+    service: Annotated[Optional[str], typer.Option(help="Only this service.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many (1-500).")] = 100,
+) -> None:
+    """List escalations, newest first (default: the open ones)."""
+    with session_scope(ctx) as session:
+        rows = escalation.list_escalations(session, actor=local_actor(), status=status, service=service, limit=limit)
+    emit(ctx, [r.model_dump(exclude={"events"}) for r in rows], columns=ESC_COLUMNS)
+
+
+@escalation_app.command("show")
+def escalation_show(ctx: typer.Context, escalation_id: Annotated[int, typer.Argument(help="Escalation id.")]) -> None:
+    """One escalation's history: started, who was paged at which level, acknowledged, resolved."""
+    with session_scope(ctx) as session:
+        row = escalation.get_escalation(session, escalation_id=escalation_id, actor=local_actor())
+    emit(ctx, [e.model_dump() for e in row.events], columns=["at", "kind", "level", "loop", "people", "actor"])
+
+
+@escalation_app.command("escalate")
+def escalation_escalate(ctx: typer.Context, escalation_id: Annotated[int, typer.Argument(help="Escalation id.")]) -> None:
+    """Page the next level now instead of at its timeout."""
+    with session_scope(ctx) as session:
+        row = escalation.escalate(session, escalation_id=escalation_id, actor=local_actor())
+    emit(ctx, row.model_dump(exclude={"events"}))
+
+
+@escalation_app.command("reassign")
+def escalation_reassign(ctx: typer.Context, escalation_id: Annotated[int, typer.Argument(help="Escalation id.")],
+                        person: Annotated[str, typer.Argument(help="Handle of the person to page now.")]) -> None:
+    """Page PERSON now; if they do not acknowledge, the policy carries on where it was."""
+    with session_scope(ctx) as session:
+        row = escalation.reassign(session, escalation_id=escalation_id, person=person, actor=local_actor())
+    emit(ctx, row.model_dump(exclude={"events"}))

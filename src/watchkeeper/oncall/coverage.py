@@ -170,6 +170,7 @@ def _overlaps(required: Sequence[Span], lo: dt.datetime, hi: dt.datetime) -> boo
 def level_one_of(session: Session, policy: PolicyRead, start: dt.datetime, end: dt.datetime):
     first = policy.levels[0]
     persons = [t.name for t in first.targets if t.kind == "person"]
+    persons += [h for t in first.targets if t.kind == "team" for h in policies.team_members(session, t.name)]
     timelines = [schedules.segments(session, name=t.name, start=start, end=end) for t in first.targets if t.kind == "schedule"]
     return level_one(persons, timelines, start, end)
 

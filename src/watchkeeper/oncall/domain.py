@@ -1,12 +1,14 @@
-"""On-call: schedules, overrides, escalation policies, coverage (see watchkeeper/domain.py)."""
+"""On-call: schedules, overrides, escalation policies and their execution, coverage (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain, PanelSpec, Provider, Verb
+from watchkeeper.domain import ConfigSection, Domain, JobSpec, PanelSpec, Provider, Verb
 
 DOMAIN = Domain(
     name="oncall",
     package="watchkeeper.oncall",
     panels=(PanelSpec("oncall", 15, "watchkeeper.oncall.panels:overview"),),
     models=("watchkeeper.oncall.models",),
+    # Escalation steps: durable timers claimed with leases (escalation.py).
+    jobs=(JobSpec("oncall.step", "watchkeeper.oncall.jobs:step", max_attempts=10),),
     api=("watchkeeper.oncall.api:router",),
     cli=(Verb("oncall", "On-call: who, schedules, overrides, policies, coverage.", "watchkeeper.oncall.cli:oncall_app"),),
     config=(ConfigSection(

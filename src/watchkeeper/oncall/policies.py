@@ -48,6 +48,8 @@ def _check_refs(session: Session, data: PolicyCreate) -> None:
         for target in level.targets:
             if target.kind == "person":
                 schedules._known_person(session, target.name)
+            elif target.kind == "team":
+                teams.team_row(session, target.name)
             elif not session.execute(select(Schedule.id).where(Schedule.name == target.name)).first():
                 raise InvalidInput(f"no on-call schedule named '{target.name}'; create it first or fix the target",
                                    field="levels")
@@ -141,6 +143,12 @@ def policy_of(session: Session, *, service: str) -> PolicyRead | None:
     return None
 
 
+def policy_by_name(session: Session, *, name: str) -> PolicyRead:
+    """A policy by name, for a starter of escalations that decided to page (no permission
+    check). Raises PolicyNotFound."""
+    return _read(_row(session, name))
+
+
 def any_policy(session: Session) -> bool:
     return session.execute(select(Policy.id).limit(1)).first() is not None
 
@@ -161,6 +169,18 @@ def on_call_for_service(session: Session, *, service: str, actor: Actor, at: dt.
     for target in policy.levels[0].targets:
         if target.kind == "schedule":
             out.append(schedules.who_at(session, name=target.name, at=at))
+        elif target.kind == "team":
+            out.extend(OnCallRead(schedule="-", at=at, person=handle, source=f"team:{target.name}", until=None)
+                       for handle in team_members(session, target.name))
         else:
             out.append(OnCallRead(schedule="-", at=at, person=target.name, source=f"policy:{policy.name}", until=None))
     return out
+
+
+def team_members(session: Session, team: str) -> list[str]:
+    """Handles of a catalog team's members, sorted; [] for a team that no longer exists."""
+    try:
+        row = teams.team_row(session, team)
+    except NotFound:
+        return []
+    return sorted(m.person.handle for m in row.members)

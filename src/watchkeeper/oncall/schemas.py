@@ -160,21 +160,25 @@ class OnCallRead(BaseModel):
 
 
 class EscalationTarget(Strict):
-    """Whom a level pages: a person (by handle) or a schedule (whoever is on call then)."""
+    """Whom a level pages: a person (by handle), a schedule (whoever is on call at the moment
+    the level is paged) or a team (every member of the catalog team)."""
 
-    kind: Literal["person", "schedule"]
+    kind: Literal["person", "schedule", "team"]
     name: str = Field(min_length=1, max_length=100)
 
 
 class EscalationLevel(Strict):
     targets: list[EscalationTarget] = Field(min_length=1, max_length=10)
     timeout: Duration = Field(dt.timedelta(minutes=15), description="How long this level has to acknowledge, e.g. 15m.")
+    mode: Literal["all", "round_robin"] = Field(
+        "all", description="all: page every person the targets resolve to; round_robin: page one of them, the next "
+                           "one for each new escalation of the policy and each repeat.")
 
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value: dt.timedelta) -> dt.timedelta:
-        if not dt.timedelta(minutes=1) <= value <= dt.timedelta(hours=24):
-            raise ValueError("a level's timeout is between 1m and 24h")
+        if not dt.timedelta(seconds=1) <= value <= dt.timedelta(hours=24):
+            raise ValueError("a level's timeout is between 1s and 24h")
         return value
 
 
@@ -209,6 +213,52 @@ class PolicyRead(BaseModel):
     levels: list[EscalationLevel]
     repeat: int
     managed_by: str
+
+
+# ---------------------------------------------------------------------------- escalations
+
+EscalationStatus = Literal["active", "acknowledged", "exhausted", "resolved"]
+
+
+class EscalationEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: dt.datetime
+    kind: str
+    level: int | None = Field(None, description="1-based level number.")
+    loop: int | None = Field(None, description="0 for the first pass through the levels, 1 for the first repeat, ...")
+    people: list[str]
+    actor: str | None
+    detail: dict | None
+
+
+class EscalationRead(BaseModel):
+    """An escalation. `level` is the 1-based level paged last (None before the first page);
+    `next_level`/`next_loop`/`next_step_at` the step due next (None once none is due)."""
+
+    id: int
+    ref: str
+    service: str | None
+    policy: str
+    summary: str
+    severity: str | None
+    status: EscalationStatus
+    level: int | None
+    loop: int
+    next_level: int | None
+    next_step_at: dt.datetime | None
+    started_at: dt.datetime
+    acked_at: dt.datetime | None
+    acked_by: str | None
+    resolved_at: dt.datetime | None
+    events: list[EscalationEventRead] = Field(default_factory=list)
+
+
+class ReassignIn(Strict):
+    """Page `person` now; the escalation carries on after the current level's timeout if
+    nobody acknowledges."""
+
+    person: str = HANDLE
 
 
 # ---------------------------------------------------------------------------- coverage

@@ -198,6 +198,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ('DELETE', '/api/v1/oncall/policies/{name}'): Row("U DADD DD A", status=204),
     ('GET', '/api/v1/oncall/coverage'): Row("U AAAA DA A"),
     ('GET', '/api/v1/oncall/coverage/{service}'): Row("U AADA DA A"),
+    ('GET', '/api/v1/oncall/escalations'): Row("U AAAA DA A"),
+    ('GET', '/api/v1/oncall/escalations/{escalation_id}'): Row("U AADA DA A"),
+    ('POST', '/api/v1/oncall/escalations/{escalation_id}/escalate'): Row("U DADD DD A", body={},
+        why="alert.escalate: responders and operators of the service's team hold it (alert.*)"),
+    ('POST', '/api/v1/oncall/escalations/{escalation_id}/reassign'): Row("U DADD DD A", body={"person": "p"}),
     ('GET', '/api/v1/backups'): Row("U AAAA DA A"),
     ('POST', '/api/v1/backups'): Row("U DADD DD A", status=201, body={"name": "bk2", "service": "s", "source": {"kind": "command", "argv": ["true"]}}),
     ('GET', '/api/v1/backups/{name}'): Row("U AADA DA A"),
@@ -271,6 +276,7 @@ def _path(path: str, w: World) -> str:
         "suite": "security", "stage": "PROD", "service": "s", "override_id": w.override_id, "run_id": w.backup_run_id,
         "deploy_id": w.deploy_id, "gate_override_id": w.gate_override_id, "incident_id": w.incident_id,
         "step": "hello", "step_run_id": w.step_run_id,
+        "escalation_id": w.escalation_id,
     }
 
     def value(match: re.Match) -> str:

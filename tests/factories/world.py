@@ -42,6 +42,7 @@ class World:
     incident_id: int = 0
     step_run_id: int = 0
     runbooks_path: str = ""
+    escalation_id: int = 0
 
 
 def seed_world(session) -> World:
@@ -85,6 +86,9 @@ def seed_world(session) -> World:
     override = oncall.add_override(session, data=OverrideCreate(schedule="sch", person="p", start=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc),
                                                                 end=dt.datetime(2030, 1, 2, tzinfo=dt.timezone.utc)), actor=SYSTEM)
     oncall_policies.create_policy(session, data=policy_create("pol"), actor=SYSTEM)
+    from watchkeeper.oncall import escalation
+
+    paging = escalation.start(session, ref="test:world", policy="pol", service="s", summary="X firing on s")
     from watchkeeper.backups import service as backups
 
     backups.create_backup(session, data=backup_create("bk"), actor=SYSTEM)
@@ -111,7 +115,7 @@ def seed_world(session) -> World:
                                       max_failures=5, window_seconds=60)
     session.flush()
     group_id = session.execute(select(AlertGroup.id)).scalars().first() or 0
-    return World(incident_id=incident.id, step_run_id=step_run.id, runbooks_path=runbooks_path, override_id=override.id, backup_run_id=backup_run.id, deploy_id=deploy, gate_override_id=gate_override, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
+    return World(escalation_id=paging.id, incident_id=incident.id, step_run_id=step_run.id, runbooks_path=runbooks_path, override_id=override.id, backup_run_id=backup_run.id, deploy_id=deploy, gate_override_id=gate_override, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
                  waiver_id=waiver.id, attestation_id=attestation.id, signoff_id=signoff.id,
                  finding_id=run.findings[0].id, job_id=job_id, token_prefix=token.prefix, cookie=cookie)
 

@@ -157,3 +157,34 @@ def test_the_cli_verbs(fresh_url, tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "end must be after its start" in bad.stderr
     missing = _run(["oncall", "schedule", "show", "nope"], url, tmp_path, check=False)
     assert missing.returncode != 0 and "no on-call schedule named 'nope'" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_the_escalation_verbs(fresh_url, tmp_path):
+    from watchkeeper.app import build
+    from watchkeeper.config import Settings
+    from watchkeeper.oncall import escalation
+
+    (tmp_path / "w.yaml").write_text(CONFIG)
+    url = fresh_url
+    _run(["apply", "-f", str(tmp_path / "w.yaml")], url, tmp_path)
+    container = build(Settings(database_url=url, data_dir=tmp_path / "data"))
+    try:
+        with container.session() as session:
+            started = escalation.start(session, ref="group:1", policy="core-default", service="api", summary="api down")
+            session.commit()
+    finally:
+        container.dispose()
+    listed = json.loads(_run(["--json", "oncall", "escalation", "list"], url, tmp_path).stdout)
+    assert [(e["id"], e["status"], e["next_level"]) for e in listed] == [(started.id, "active", 1)]
+    moved = json.loads(_run(["--json", "oncall", "escalation", "escalate", str(started.id)], url, tmp_path).stdout)
+    assert moved["next_level"] == 1 and moved["status"] == "active"  # level 1 is due now anyway: it stays next
+    handed = json.loads(_run(["--json", "oncall", "escalation", "reassign", str(started.id), "ben"], url, tmp_path).stdout)
+    assert handed["status"] == "active"
+    shown = _run(["oncall", "escalation", "show", str(started.id)], url, tmp_path).stdout
+    assert "started" in shown and "escalated" in shown and "reassign" in shown and "ben" in shown
+    bad = _run(["oncall", "escalation", "list", "--status", "sleeping"], url, tmp_path, check=False)
+    assert bad.returncode == 2 and "status is one of open" in bad.stderr and "Traceback" not in bad.stderr
+    gone = _run(["oncall", "escalation", "show", "999"], url, tmp_path, check=False)
+    assert gone.returncode != 0 and "no escalation with id 999" in gone.stderr
+    nobody = _run(["oncall", "escalation", "reassign", str(started.id), "zed"], url, tmp_path, check=False)
+    assert nobody.returncode == 2 and "no person with handle 'zed'" in nobody.stderr

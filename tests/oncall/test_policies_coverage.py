@@ -68,7 +68,7 @@ def test_policy_crud_is_audited_and_permission_checked(session, world):
     session.commit()
     actions = [e.action for e in session.query(AuditEvent).order_by(AuditEvent.id) if e.action.startswith("oncall.policy")]
     assert actions == ["oncall.policy.create", "oncall.policy.update", "oncall.policy.delete"]
-    with pytest.raises(ValidationError, match="between 1m and 24h"):
+    with pytest.raises(ValidationError, match="between 1s and 24h"):
         EscalationLevel(targets=[EscalationTarget(kind="person", name="ann")], timeout="2d")
     with pytest.raises(ValidationError, match="listed twice"):
         _policy(services=("a", "a"))

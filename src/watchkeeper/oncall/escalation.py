@@ -186,7 +186,9 @@ def start(session: Session, *, ref: str, policy: str, service: str | None, summa
         return None
     pol = policies.policy_by_name(session, name=policy)
     now = clock.utcnow()
-    earlier = session.execute(select(func.count()).select_from(Escalation).where(Escalation.policy == pol.name)).scalar() or 0
+    earlier = 0
+    if any(level.mode == "round_robin" for level in pol.levels):  # where this escalation's rotation starts
+        earlier = session.execute(select(func.count()).select_from(Escalation).where(Escalation.policy == pol.name)).scalar() or 0
     row = Escalation(
         ref=ref, open_ref=ref, service=service, team=_team_of(session, service, pol), policy=pol.name,
         levels=[level.model_dump(mode="json") for level in pol.levels], repeat=pol.repeat, summary=summary[:1000],

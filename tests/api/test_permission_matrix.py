@@ -199,6 +199,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ('GET', '/api/v1/oncall/coverage'): Row("U AAAA DA A"),
     ('GET', '/api/v1/oncall/coverage/{service}'): Row("U AADA DA A"),
     ('GET', '/api/v1/oncall/escalations'): Row("U AAAA DA A"),
+    ('GET', '/api/v1/oncall/response'): Row("U AAAA DA A"),
     ('GET', '/api/v1/oncall/escalations/{escalation_id}'): Row("U AADA DA A"),
     ('POST', '/api/v1/oncall/escalations/{escalation_id}/escalate'): Row("U DADD DD A", body={},
         why="alert.escalate: responders and operators of the service's team hold it (alert.*)"),

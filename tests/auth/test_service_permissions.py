@@ -136,6 +136,7 @@ INTERNAL: dict[str, str] = {
     "watchkeeper.oncall.escalation.resolve_targets": "who a level pages at step time (the worker's step job)",
     "watchkeeper.oncall.escalation.contacts": "how a paged person is reached (the worker's step job)",
     "watchkeeper.oncall.escalation.step": "one escalation step, run by the worker's oncall.step job",
+    "watchkeeper.oncall.escalation.check_sla": "a response-target check, run by the worker's oncall.sla_check job",
     # alerting
     "watchkeeper.alerting.routing.load": "the routing tree for ingest and flushes",
     "watchkeeper.alerting.routing.receiver_channels": "a receiver's channels, for flushes and drills",

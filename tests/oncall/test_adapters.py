@@ -45,6 +45,9 @@ oncall:
           timeout: 10m
         - targets: [{kind: person, name: ben}]
           timeout: 30m
+      response_targets:
+        - {severity: critical, ack: 5m, resolve: 4h}
+        - {ack: 30m}
 """
 
 
@@ -188,3 +191,7 @@ def test_the_escalation_verbs(fresh_url, tmp_path):
     assert gone.returncode != 0 and "no escalation with id 999" in gone.stderr
     nobody = _run(["oncall", "escalation", "reassign", str(started.id), "zed"], url, tmp_path, check=False)
     assert nobody.returncode == 2 and "no person with handle 'zed'" in nobody.stderr
+    report = json.loads(_run(["--json", "oncall", "response", "--by", "service"], url, tmp_path).stdout)
+    assert [(r["key"], r["escalations"], r["acknowledged"]) for r in report] == [("api", 1, 0)]
+    wrong = _run(["oncall", "response", "--by", "planet"], url, tmp_path, check=False)
+    assert wrong.returncode == 2 and "by is one of service, team, person" in wrong.stderr

@@ -229,3 +229,45 @@ def test_round_robin_rotates_and_team_targets_page_every_member(session, paging,
     clock.advance(dt.timedelta(minutes=5, seconds=1))
     worker.run_once()
     assert Counter(_to(smtp_server)) == {"ben@example.com": 2, "dan@example.com": 2, "dan.pager@example.com": 2}
+
+
+def test_response_targets_flag_a_late_ack_on_the_alert_and_the_report_gives_mtta_and_mttr(session, paging, smtp_server, personas):
+    from watchkeeper.oncall.schemas import ResponseTarget
+
+    worker = paging
+    current = policies.get_policy(session, name="pay-policy", actor=SYSTEM)
+    policies.update_policy(session, data=policies.as_create(current).model_copy(update={"response_targets": [
+        ResponseTarget(severity="critical", ack="2m", resolve="10m"), ResponseTarget(ack="1h")]}), actor=SYSTEM)
+    ingest(session, alert(service="checkout", severity="critical"))
+    session.commit()
+    clock.advance(dt.timedelta(seconds=31))
+    worker.run_once()
+    (row,) = _escalations(session)
+    assert (row.severity, row.ack_target_s, row.resolve_target_s) == ("critical", 120, 600)
+    clock.advance(dt.timedelta(minutes=2, seconds=1))
+    worker.run_once()
+    read = escalation.get_escalation(session, escalation_id=row.id, actor=personas["bob"].actor)
+    assert read.ack_breached and not read.resolve_breached
+    (a,) = alerting.list_alerts(session, filter=alerting.AlertFilter(), actor=personas["bob"].actor)
+    missed = [e for e in alerting.history(session, alert_id=a.id, actor=personas["bob"].actor) if e.kind == "response_target_missed"]
+    assert len(missed) == 1 and missed[0].detail["target"] == "ack" and "not acknowledged within 120 s" in missed[0].detail["message"]
+    clock.advance(dt.timedelta(minutes=1))
+    alerting.acknowledge(session, alert_ids=[a.id], actor=personas["bob"].actor)
+    clock.advance(dt.timedelta(minutes=2))
+    alerting.resolve(session, alert_ids=[a.id], actor=personas["bob"].actor)
+    session.commit()
+    clock.advance(dt.timedelta(minutes=10))
+    worker.run_once()  # the resolve target's check: resolved in time
+    read = escalation.get_escalation(session, escalation_id=row.id, actor=personas["bob"].actor)
+    assert read.ack_breached and not read.resolve_breached and read.status == "resolved"
+    assert [e.kind for e in read.events].count("ack_breached") == 1
+    by_service = escalation.response_report(session, actor=personas["bob"].actor, by="service")
+    assert [(r.key, r.escalations, r.mtta_s, r.mttr_s, r.ack_breaches, r.resolve_breaches) for r in by_service] == [
+        ("checkout", 1, 181.0, 301.0, 1, 0)]
+    assert [(r.key, r.acknowledged) for r in escalation.response_report(session, actor=personas["bob"].actor, by="person")] == [("bob", 1)]
+    assert [r.key for r in escalation.response_report(session, actor=personas["bob"].actor, by="team")] == ["payments"]
+    with pytest.raises(InvalidInput, match="by is one of"):
+        escalation.response_report(session, actor=personas["bob"].actor, by="planet")
+    with pytest.raises(ValueError, match="listed twice"):
+        PolicyCreate(name="x", team="payments", levels=current.levels,
+                     response_targets=[ResponseTarget(ack="1m"), ResponseTarget(ack="2m")])

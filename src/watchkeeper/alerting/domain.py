@@ -43,6 +43,8 @@ DOMAIN = Domain(
         # An alert that resolves ends the on-call escalation of a group with nothing left firing.
         Subscription("watchkeeper.alerting.events:AlertStatusChanged", "watchkeeper.alerting.escalations:on_status_changed",
                      "alerting.escalations.on_status_changed"),
+        Subscription("watchkeeper.oncall.events:ResponseTargetMissed",
+                     "watchkeeper.alerting.escalations:on_response_target_missed", "alerting.escalations.on_target_missed"),
     ),
     suppressors=(
         Suppressor("silences", "watchkeeper.alerting.silences:suppressor", at_ingest=True),

@@ -113,3 +113,23 @@ def on_status_changed(session: Session, event) -> None:
                                  .where(GroupMember.group_id == group_id, Alert.status == "firing")).scalar()
         if not firing:
             end(session, group_id, "every alert of the group resolved")
+
+
+def on_response_target_missed(session: Session, event) -> None:
+    """Subscriber (oncall ResponseTargetMissed): flag the miss in the history of every alert of
+    the group the escalation pages about (`watchkeeper alert show`, the alert page)."""
+    if not event.ref.startswith("group:"):
+        return
+    from watchkeeper import clock
+    from watchkeeper.alerting.models import AlertEvent
+
+    group_id = int(event.ref.split(":", 1)[1])
+    now = clock.utcnow()
+    what = "acknowledged" if event.kind == "ack" else "resolved"
+    for alert_id in session.execute(select(GroupMember.alert_id).where(GroupMember.group_id == group_id)
+                                    .order_by(GroupMember.alert_id)).scalars():
+        session.add(AlertEvent(alert_id=alert_id, at=now, kind="response_target_missed", actor=None, detail={
+            "escalation_id": event.escalation_id, "target": event.kind, "target_seconds": event.target_seconds,
+            "message": f"not {what} within {event.target_seconds} s (response target for severity "
+                       f"{event.severity or 'default'})"}))
+    session.flush()

@@ -15,7 +15,7 @@ from watchkeeper.oncall import escalation
 from watchkeeper.oncall import policies
 from watchkeeper.oncall import service as oncall
 from watchkeeper.oncall.schemas import (
-    CoverageRead, EscalationRead, OnCallRead, ReassignIn, OverrideCreate, OverrideRead, PolicyCreate, PolicyRead, ScheduleCreate, ScheduleRead,
+    CoverageRead, EscalationRead, OnCallRead, ReassignIn, ResponseRow, OverrideCreate, OverrideRead, PolicyCreate, PolicyRead, ScheduleCreate, ScheduleRead,
     TimelineRead,
 )
 
@@ -136,3 +136,10 @@ def escalate(escalation_id: int, session: SessionDep, actor: CurrentActor):
              summary="Page a person now; the policy carries on if they do not acknowledge")
 def reassign(escalation_id: int, body: ReassignIn, session: SessionDep, actor: CurrentActor):
     return escalation.reassign(session, escalation_id=escalation_id, person=body.person, actor=actor)
+
+
+@router.get("/response", response_model=list[ResponseRow],
+            summary="MTTA/MTTR and response-target breaches per service, team or person")
+def response_report(session: SessionDep, actor: CurrentActor, by: Annotated[str, Query(max_length=10)] = "service",
+                    days: Annotated[int, Query(ge=1, le=escalation.MAX_REPORT_DAYS)] = 30):
+    return escalation.response_report(session, actor=actor, by=by, days=days)

@@ -178,3 +178,16 @@ def escalation_reassign(ctx: typer.Context, escalation_id: Annotated[int, typer.
     with session_scope(ctx) as session:
         row = escalation.reassign(session, escalation_id=escalation_id, person=person, actor=local_actor())
     emit(ctx, row.model_dump(exclude={"events"}))
+
+
+@oncall_app.command("response")
+def response(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option(help="service, team or person (who acknowledged).")] = "service",
+    days: Annotated[int, typer.Option(help="Escalations started in the last N days (1-366).")] = 30,
+) -> None:
+    """Response SLAs: MTTA, MTTR and missed response targets per service, team or person."""
+    with session_scope(ctx) as session:
+        rows = escalation.response_report(session, actor=local_actor(), by=by, days=days)
+    emit(ctx, [r.model_dump() for r in rows],
+         columns=["key", "escalations", "acknowledged", "resolved", "mtta_s", "mttr_s", "ack_breaches", "resolve_breaches"])

@@ -8,7 +8,8 @@ DOMAIN = Domain(
     panels=(PanelSpec("oncall", 15, "watchkeeper.oncall.panels:overview"),),
     models=("watchkeeper.oncall.models",),
     # Escalation steps: durable timers claimed with leases (escalation.py).
-    jobs=(JobSpec("oncall.step", "watchkeeper.oncall.jobs:step", max_attempts=10),),
+    jobs=(JobSpec("oncall.step", "watchkeeper.oncall.jobs:step", max_attempts=10),
+          JobSpec("oncall.sla_check", "watchkeeper.oncall.jobs:sla_check", max_attempts=10)),
     api=("watchkeeper.oncall.api:router",),
     cli=(Verb("oncall", "On-call: who, schedules, overrides, policies, coverage.", "watchkeeper.oncall.cli:oncall_app"),),
     config=(ConfigSection(

@@ -45,12 +45,16 @@ from watchkeeper.notify.schemas import Message
 from watchkeeper.oncall import policies
 from watchkeeper.oncall import service as schedules
 from watchkeeper.oncall.models import Escalation, EscalationEvent
-from watchkeeper.oncall.schemas import EscalationEventRead, EscalationLevel, EscalationRead, PolicyRead
+from watchkeeper.oncall.events import ResponseTargetMissed
+from watchkeeper.oncall.schemas import (
+    EscalationEventRead, EscalationLevel, EscalationRead, PolicyRead, ResponseRow, ResponseTarget,
+)
 from watchkeeper.queue import service as queue
 
 log = logging.getLogger(__name__)
 
 STEP_JOB = "oncall.step"
+SLA_JOB = "oncall.sla_check"
 OPEN = ("active", "acknowledged", "exhausted")
 SYSTEM = Actor.system("oncall", "worker")
 MAX_LIST = 500
@@ -70,6 +74,9 @@ def _read(row: Escalation, events_: list[EscalationEvent] | None = None) -> Esca
         status=row.status, level=row.last_level + 1 if row.last_level is not None else None, loop=row.loop,
         next_level=row.level + 1 if pending else None, next_step_at=row.next_step_at if pending else None,
         started_at=row.started_at, acked_at=row.acked_at, acked_by=row.acked_by, resolved_at=row.resolved_at,
+        ack_target=dt.timedelta(seconds=row.ack_target_s) if row.ack_target_s is not None else None,
+        resolve_target=dt.timedelta(seconds=row.resolve_target_s) if row.resolve_target_s is not None else None,
+        ack_breached=row.ack_breached_at is not None, resolve_breached=row.resolve_breached_at is not None,
         events=[EscalationEventRead(at=e.at, kind=e.kind, level=e.level + 1 if e.level is not None else None, loop=e.loop,
                                     people=list(e.people or []), actor=e.actor, detail=e.detail) for e in events_ or []],
     )
@@ -189,7 +196,10 @@ def start(session: Session, *, ref: str, policy: str, service: str | None, summa
     earlier = 0
     if any(level.mode == "round_robin" for level in pol.levels):  # where this escalation's rotation starts
         earlier = session.execute(select(func.count()).select_from(Escalation).where(Escalation.policy == pol.name)).scalar() or 0
+    target = _target_for(pol, severity)
     row = Escalation(
+        ack_target_s=int(target.ack.total_seconds()) if target and target.ack else None,
+        resolve_target_s=int(target.resolve.total_seconds()) if target and target.resolve else None,
         ref=ref, open_ref=ref, service=service, team=_team_of(session, service, pol), policy=pol.name,
         levels=[level.model_dump(mode="json") for level in pol.levels], repeat=pol.repeat, summary=summary[:1000],
         severity=severity, ack_url=ack_url, status="active", level=0, loop=0, seq=0, next_step_at=now, rr_offset=earlier,
@@ -206,9 +216,18 @@ def start(session: Session, *, ref: str, policy: str, service: str | None, summa
     session.add(EscalationEvent(escalation_id=row.id, at=now, kind="started", people=[], actor=actor.name,
                                 detail={"policy": pol.name, "ref": ref}))
     _schedule(session, row, now)
+    for kind, seconds in (("ack", row.ack_target_s), ("resolve", row.resolve_target_s)):
+        if seconds is not None:  # a durable timer like the steps: the target is checked when it passes
+            queue.enqueue(session, kind=SLA_JOB, payload={"escalation_id": row.id, "kind": kind},
+                          run_after=now + dt.timedelta(seconds=seconds), dedupe_key=f"{SLA_JOB}:e{row.id}:{kind}", max_attempts=10)
     audit.record(session, actor=actor, action="oncall.escalation.start", target=f"escalation:{row.id}",
                  after={"ref": ref, "policy": pol.name, "service": service, "summary": row.summary})
     return _read(row)
+
+
+def _target_for(policy: PolicyRead, severity: str | None) -> ResponseTarget | None:
+    by_severity = {t.severity: t for t in policy.response_targets}
+    return by_severity.get(severity or "") or by_severity.get("default")
 
 
 def _schedule(session: Session, row: Escalation, when: dt.datetime) -> None:
@@ -415,3 +434,72 @@ def reassign(session: Session, *, escalation_id: int, person: str, actor: Actor,
     audit.record(session, actor=actor, action="oncall.escalation.reassign", target=f"escalation:{row.id}",
                  before=before, after={"status": "active", "reassigned_to": person}, note=note)
     return _read(row, _events(session, row.id))
+
+
+# ---------------------------------------------------------------------------- response SLAs
+
+
+def check_sla(session: Session, *, escalation_id: int, kind: str) -> dict[str, Any]:
+    """The `oncall.sla_check` job, run when a response target passes: flag the escalation when
+    it was not acknowledged (kind "ack") or resolved ("resolve") in time, record it in its
+    history and publish ResponseTargetMissed (the alert pipeline flags its alerts). Once."""
+    try:
+        row = _row(session, escalation_id, lock=True)
+    except EscalationNotFound:
+        return {"skipped": "escalation deleted"}
+    seconds = row.ack_target_s if kind == "ack" else row.resolve_target_s
+    if seconds is None:
+        return {"skipped": "no target"}
+    due = row.started_at + dt.timedelta(seconds=seconds)
+    done_at = row.acked_at if kind == "ack" else row.resolved_at
+    if kind == "ack" and done_at is None and row.resolved_at is not None:
+        done_at = row.resolved_at  # resolved without an acknowledgement: nobody needs to ack any more
+    flagged = row.ack_breached_at if kind == "ack" else row.resolve_breached_at
+    if flagged is not None or (done_at is not None and done_at <= due):
+        return {"escalation_id": row.id, "kind": kind, "breached": flagged is not None}
+    now = clock.utcnow()
+    if kind == "ack":
+        row.ack_breached_at = now
+    else:
+        row.resolve_breached_at = now
+    session.add(EscalationEvent(escalation_id=row.id, at=now, kind=f"{kind}_breached", people=[],
+                                detail={"target_seconds": seconds, "due": due.isoformat()}))
+    session.flush()
+    events.publish(session, ResponseTargetMissed(escalation_id=row.id, ref=row.ref, kind=kind, service=row.service,
+                                                 severity=row.severity, target_seconds=seconds))
+    return {"escalation_id": row.id, "kind": kind, "breached": True}
+
+
+MAX_REPORT_DAYS = 366
+
+
+def response_report(session: Session, *, actor: Actor, by: str = "service", days: int = 30,
+                    now: dt.datetime | None = None) -> list[ResponseRow]:
+    """MTTA / MTTR and response-target breaches of the escalations started in the last `days`,
+    per service, team or person (a person: the escalations they acknowledged), for the
+    escalations the actor may read (`oncall.read`)."""
+    require(actor, "oncall.read")
+    if by not in ("service", "team", "person"):
+        raise InvalidInput("by is one of service, team, person", field="by")
+    if not 1 <= days <= MAX_REPORT_DAYS:
+        raise InvalidInput(f"days must be between 1 and {MAX_REPORT_DAYS}", field="days")
+    since = (now or clock.utcnow()) - dt.timedelta(days=days)
+    rows = session.execute(select(Escalation).where(Escalation.started_at >= since)).scalars()
+    groups: dict[str, list[Escalation]] = {}
+    for r in rows:
+        if not actor.can("oncall.read", team=r.team, service=r.service):
+            continue
+        key = {"service": r.service or "-", "team": r.team or "-", "person": r.acked_by}[by]
+        if key is None:
+            continue  # per person: only acknowledged escalations have one
+        groups.setdefault(key, []).append(r)
+    out = []
+    for key, items in sorted(groups.items()):
+        acks = [(r.acked_at - r.started_at).total_seconds() for r in items if r.acked_at]
+        fixes = [(r.resolved_at - r.started_at).total_seconds() for r in items if r.resolved_at]
+        out.append(ResponseRow(
+            key=key, escalations=len(items), acknowledged=len(acks), resolved=len(fixes),
+            mtta_s=round(sum(acks) / len(acks), 3) if acks else None, mttr_s=round(sum(fixes) / len(fixes), 3) if fixes else None,
+            ack_breaches=sum(r.ack_breached_at is not None for r in items),
+            resolve_breaches=sum(r.resolve_breached_at is not None for r in items)))
+    return out

@@ -1,4 +1,4 @@
-"""Worker jobs of on-call: one escalation step (a durable timer; see escalation.py)."""
+"""Worker jobs of on-call: one escalation step, one response-target check (durable timers; see escalation.py)."""
 
 from __future__ import annotations
 
@@ -14,3 +14,8 @@ def step(session: Session, payload: dict[str, Any], ctx: JobContext) -> dict:
     """Page the level (or reassignee) the timer stands for, in the job's transaction."""
     return escalation.step(session, escalation_id=int(payload["escalation_id"]), seq=int(payload["seq"]),
                            settings=ctx.settings)
+
+
+def sla_check(session: Session, payload: dict[str, Any], ctx: JobContext) -> dict:
+    """Flag a response target that passed unmet (see escalation.check_sla)."""
+    return escalation.check_sla(session, escalation_id=int(payload["escalation_id"]), kind=str(payload["kind"]))

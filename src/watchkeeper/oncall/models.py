@@ -56,6 +56,7 @@ class Policy(TimestampMixin, Base):
     services: Mapped[list] = mapped_column(JSONType, default=list)
     levels: Mapped[list] = mapped_column(JSONType)
     repeat: Mapped[int] = mapped_column(Integer, default=0)
+    response_targets: Mapped[list] = mapped_column(JSONType, default=list, server_default="[]")
     managed_by: Mapped[str] = mapped_column(String(20), default="runtime")
 
 
@@ -95,6 +96,11 @@ class Escalation(Base):
     acked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     acked_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Response SLAs (the policy's target for the severity, at the start) and when each was missed.
+    ack_target_s: Mapped[int | None] = mapped_column(Integer)
+    resolve_target_s: Mapped[int | None] = mapped_column(Integer)
+    ack_breached_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolve_breached_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class EscalationEvent(Base):

@@ -18,7 +18,7 @@ from watchkeeper.catalog import teams
 from watchkeeper.errors import Conflict, InvalidInput, NotFound
 from watchkeeper.oncall import service as schedules
 from watchkeeper.oncall.models import Policy, Schedule
-from watchkeeper.oncall.schemas import EscalationLevel, OnCallRead, PolicyCreate, PolicyRead
+from watchkeeper.oncall.schemas import EscalationLevel, OnCallRead, PolicyCreate, PolicyRead, ResponseTarget
 
 
 class PolicyNotFound(NotFound):
@@ -34,12 +34,14 @@ def _row(session: Session, name: str) -> Policy:
 
 def _read(row: Policy) -> PolicyRead:
     return PolicyRead(name=row.name, team=row.team, description=row.description, services=list(row.services or []),
-                      levels=[EscalationLevel.model_validate(x) for x in row.levels], repeat=row.repeat, managed_by=row.managed_by)
+                      levels=[EscalationLevel.model_validate(x) for x in row.levels], repeat=row.repeat,
+                      response_targets=[ResponseTarget.model_validate(x) for x in row.response_targets or []],
+                      managed_by=row.managed_by)
 
 
 def as_create(read: PolicyRead) -> PolicyCreate:
     return PolicyCreate(name=read.name, team=read.team, description=read.description, services=read.services,
-                        levels=read.levels, repeat=read.repeat)
+                        levels=read.levels, repeat=read.repeat, response_targets=read.response_targets)
 
 
 def _check_refs(session: Session, data: PolicyCreate) -> None:
@@ -65,6 +67,7 @@ def _check_refs(session: Session, data: PolicyCreate) -> None:
 def _assign(row: Policy, data: PolicyCreate) -> None:
     row.team, row.description, row.services, row.repeat = data.team, data.description, list(data.services), data.repeat
     row.levels = [level.model_dump(mode="json") for level in data.levels]
+    row.response_targets = [t.model_dump(mode="json") for t in data.response_targets]
 
 
 def _require_services(session: Session, actor: Actor, permission: str, names: list[str]) -> None:

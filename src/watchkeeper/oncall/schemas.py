@@ -182,6 +182,24 @@ class EscalationLevel(Strict):
         return value
 
 
+class ResponseTarget(Strict):
+    """How fast an escalation of this `severity` (the alert's severity label; "default" for any
+    severity without a target of its own) must be acknowledged and resolved."""
+
+    severity: str = Field("default", min_length=1, max_length=30)
+    ack: Duration | None = Field(None, description="Time to acknowledge, e.g. 5m.")
+    resolve: Duration | None = Field(None, description="Time to resolve, e.g. 4h.")
+
+    @model_validator(mode="after")
+    def _some(self) -> "ResponseTarget":
+        if self.ack is None and self.resolve is None:
+            raise ValueError(f"response target '{self.severity}' needs ack, resolve or both")
+        for name, value in (("ack", self.ack), ("resolve", self.resolve)):
+            if value is not None and not dt.timedelta(seconds=1) <= value <= dt.timedelta(days=30):
+                raise ValueError(f"response target '{self.severity}': {name} is between 1s and 30d")
+        return self
+
+
 class PolicyCreate(Strict):
     """An escalation policy: `levels` in order, each paged until its timeout passes unanswered;
     the whole policy repeats `repeat` more times. `services` use it as their policy (a service
@@ -193,6 +211,18 @@ class PolicyCreate(Strict):
     services: list[str] = Field(default_factory=list, max_length=100)
     levels: list[EscalationLevel] = Field(min_length=1, max_length=10)
     repeat: int = Field(0, ge=0, le=10)
+    response_targets: list[ResponseTarget] = Field(
+        default_factory=list, max_length=20,
+        description="Response SLAs per severity: time to acknowledge and to resolve; breaches are flagged.")
+
+    @field_validator("response_targets")
+    @classmethod
+    def _one_per_severity(cls, value: list[ResponseTarget]) -> list[ResponseTarget]:
+        names = [t.severity for t in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"response_targets: severity {', '.join(dupes)} is listed twice; list each once")
+        return value
 
     @field_validator("services")
     @classmethod
@@ -212,6 +242,7 @@ class PolicyRead(BaseModel):
     services: list[str]
     levels: list[EscalationLevel]
     repeat: int
+    response_targets: list[ResponseTarget] = Field(default_factory=list)
     managed_by: str
 
 
@@ -251,7 +282,25 @@ class EscalationRead(BaseModel):
     acked_at: dt.datetime | None
     acked_by: str | None
     resolved_at: dt.datetime | None
+    ack_target: dt.timedelta | None = None
+    resolve_target: dt.timedelta | None = None
+    ack_breached: bool = False
+    resolve_breached: bool = False
     events: list[EscalationEventRead] = Field(default_factory=list)
+
+
+class ResponseRow(BaseModel):
+    """Response times of the escalations started in a window, for one service, team or person
+    (a person: the escalations they acknowledged). Times in seconds; None when none."""
+
+    key: str
+    escalations: int
+    acknowledged: int
+    resolved: int
+    mtta_s: float | None
+    mttr_s: float | None
+    ack_breaches: int
+    resolve_breaches: int
 
 
 class ReassignIn(Strict):

@@ -1,4 +1,4 @@
-"""create oncall_escalation
+"""create oncall_escalation; oncall_policy.response_targets
 
 Revision ID: 0803
 Revises: 0802
@@ -18,6 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column('oncall_policy', sa.Column('response_targets', sa.JSON().with_variant(
+        postgresql.JSONB(astext_type=Text()), 'postgresql'), server_default='[]', nullable=False))
     op.create_table('oncall_escalation',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('ref', sa.String(length=200), nullable=False),
@@ -42,6 +44,10 @@ def upgrade() -> None:
     sa.Column('acked_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('acked_by', sa.String(length=200), nullable=True),
     sa.Column('resolved_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ack_target_s', sa.Integer(), nullable=True),
+    sa.Column('resolve_target_s', sa.Integer(), nullable=True),
+    sa.Column('ack_breached_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolve_breached_at', watchkeeper.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_oncall_escalation')),
     sa.UniqueConstraint('open_ref', name=op.f('uq_oncall_escalation_open_ref'))
     )
@@ -81,3 +87,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_oncall_escalation_policy'))
 
     op.drop_table('oncall_escalation')
+    with op.batch_alter_table('oncall_policy', schema=None) as batch_op:
+        batch_op.drop_column('response_targets')

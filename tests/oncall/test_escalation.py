@@ -159,6 +159,12 @@ def test_a_missing_policy_is_reported_on_the_group_and_pages_nobody(session, pag
                       "receiver service-default: service 'search-api' has no escalation policy; "
                       "list it under an oncall.policies[].services"]
     assert smtp_server.messages == [] and _escalations(session) == []
+    explained = alerting.explain_route(session, labels={"alertname": "X", "service": "checkout"}, actor=SYSTEM)
+    assert [(r["receiver"], r["channels"]) for r in explained.routes] == [("policy:nope", [])]
+    configure(session, receivers=[email_receiver("ops", smtp_server.port)],
+              route={"receiver": "ops", "routes": [{"matchers": ['service="checkout"'], "receiver": "service-default"}]})
+    explained = alerting.explain_route(session, labels={"alertname": "X", "service": "checkout"}, actor=SYSTEM)
+    assert [(r["receiver"], r["channels"]) for r in explained.routes] == [("service-default", ["escalation policy pay-policy"])]
     with pytest.raises(ValueError, match="not a policy reference"):
         configure(session, receivers=[email_receiver("ops", smtp_server.port)],
                   route={"receiver": "ops", "routes": [{"receiver": "policy:Bad Name"}]})

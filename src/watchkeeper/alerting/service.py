@@ -336,7 +336,7 @@ def _explain(session: Session, labels: dict[str, str]) -> RouteExplain:
             "route": r.path, "receiver": r.receiver, "group_by": list(r.group_by),
             "group_labels": r.group_labels(labels, service), "group_wait": r.group_wait.total_seconds(),
             "group_interval": r.group_interval.total_seconds(), "repeat_interval": r.repeat_interval.total_seconds(),
-            "why": list(r.trail), "channels": [c.get("type") for c in (routing.receiver_channels(session, r.receiver) or [])] if r.receiver else [],
+            "why": list(r.trail), "channels": _channel_kinds(session, r.receiver, service),
         })
     fp = fingerprint_of(labels)
     reason = suppress.Chain(session, clock.utcnow(), ingest_only=False).check(labels, fingerprint=fp)
@@ -381,6 +381,15 @@ def reapply_suppression(session: Session, *, service: str | None = None) -> int:
 def on_window_changed(session: Session, event) -> None:
     """Subscriber: a maintenance window changed (maintenance.events.WindowChanged)."""
     reapply_suppression(session, service=event.service)
+
+
+def _channel_kinds(session: Session, receiver: str | None, service: str | None) -> list[str]:
+    if not receiver:
+        return []
+    if escalations.is_policy(receiver):  # pages people through an on-call escalation policy
+        policy, _error = escalations.policy_for(session, receiver, service)
+        return [f"escalation policy {policy}"] if policy else []
+    return [c.get("type") for c in (routing.receiver_channels(session, receiver) or [])]
 
 
 def simulate(session: Session, *, alerts: list[AlertIn], actor: Actor) -> list[RouteExplain]:

@@ -277,3 +277,31 @@ def test_response_targets_flag_a_late_ack_on_the_alert_and_the_report_gives_mtta
     with pytest.raises(ValueError, match="listed twice"):
         PolicyCreate(name="x", team="payments", levels=current.levels,
                      response_targets=[ResponseTarget(ack="1m"), ResponseTarget(ack="2m")])
+
+
+def test_a_person_with_a_webhook_contact_method_gets_the_page_as_json_and_the_unreachable_are_skipped(session, paging, smtp_server):
+    from tests.fakes.webhook import Recorder
+
+    worker = paging
+    hook = Recorder()
+    try:
+        teams.create_person(session, data=PersonCreate(handle="eve", contact_methods=[
+            ContactMethod(kind="webhook", address=hook.url), ContactMethod(kind="sms", address="+10000000")]), actor=SYSTEM)
+        teams.create_person(session, data=PersonCreate(handle="nat"), actor=SYSTEM)  # no way to reach nat
+        policies.update_policy(session, data=PolicyCreate(name="pay-policy", team="payments", services=["checkout"], levels=[
+            EscalationLevel(targets=[EscalationTarget(kind="person", name="nat")], timeout="5m"),
+            EscalationLevel(targets=[EscalationTarget(kind="person", name="eve")], timeout="5m")]), actor=SYSTEM)
+        ingest(session, alert(service="checkout"))
+        session.commit()
+        clock.advance(dt.timedelta(seconds=31))
+        worker.run_once()  # nat cannot be reached: level 2 is paged at once, not in 5 minutes
+        assert smtp_server.messages == [] and len(hook.requests) == 1
+        page = hook.requests[0]["json"]
+        assert (page["kind"], page["level"], page["person"], page["service"]) == ("oncall.page", 2, "eve", "checkout")
+        assert "/ack/" in page["ack_url"]
+        (row,) = _escalations(session)
+        history = escalation.get_escalation(session, escalation_id=row.id, actor=SYSTEM).events
+        assert [(e.kind, e.level, e.people, (e.detail or {}).get("unreachable")) for e in history] == [
+            ("started", None, [], None), ("notified", 1, [], ["nat"]), ("notified", 2, ["eve"], None), ("exhausted", None, [], None)]
+    finally:
+        hook.close()

@@ -305,3 +305,18 @@ def test_a_person_with_a_webhook_contact_method_gets_the_page_as_json_and_the_un
             ("started", None, [], None), ("notified", 1, [], ["nat"]), ("notified", 2, ["eve"], None), ("exhausted", None, [], None)]
     finally:
         hook.close()
+
+
+def test_a_step_that_runs_twice_or_late_pages_once(session, paging, smtp_server, settings):
+    """A step job run a second time (a lease that ran out under a stuck worker) or a timer left
+    from before an acknowledgement finds another seq and writes nothing."""
+    smtp = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": smtp_server.port})
+    started = escalation.start(session, ref="test:twice", policy="pay-policy", service="checkout", summary="twice")
+    first = escalation.step(session, escalation_id=started.id, seq=0, settings=smtp)
+    again = escalation.step(session, escalation_id=started.id, seq=0, settings=smtp)
+    assert first["paged"] == ["ann"] and "stale timer" in again["skipped"]
+    escalation.acknowledge_refs(session, refs=["test:twice"], actor=SYSTEM)
+    late = escalation.step(session, escalation_id=started.id, seq=1, settings=smtp)
+    assert late == {"skipped": "stale timer (status acknowledged, seq 2 != 1)"}
+    keys = session.execute(select(Outbox.idempotency_key).where(Outbox.ref == f"escalation:{started.id}")).scalars().all()
+    assert keys == [f"oncall:e{started.id}:l0:r0:ann:email0"]

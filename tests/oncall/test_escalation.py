@@ -81,7 +81,7 @@ def test_levels_are_paged_at_their_timeouts_until_the_alert_is_acknowledged(sess
         worker.run_once()
         assert _to(smtp_server) == ["ann@example.com"]  # level 1: who is on call on "pay" now
         page = smtp_server.messages[0]
-        assert str(page["Subject"]) == "[PAGE] HighErrorRate firing on checkout"
+        assert str(page["Subject"]) == "[PAGE] HighErrorRate firing on checkout: HighErrorRate is happening"
         body = page.get_body(preferencelist=("plain",)).get_content()
         assert "level 1 of escalation policy 'pay-policy'" in body and "/ack/" in body
         clock.advance(dt.timedelta(minutes=4, seconds=59))

@@ -63,22 +63,15 @@ def page(session: Session, group: AlertGroup, policy: str, firing: list, setting
     """Start the group's escalation unless one is open. Returns its id when started."""
     labels = dict(group.group_labels or {})
     name = labels.get("alertname") or "alerts"
+    first = session.execute(select(Alert.severity, Alert.annotations).where(Alert.id == firing[0].id)).first() if firing else None
+    said = str((first.annotations or {}).get("summary") or "")[:300] if first else ""
     summary = f"{name} firing" + (f" on {group.service}" if group.service else "") + \
-        (f" ({len(firing)} alerts)" if len(firing) > 1 else "")
-    severity = labels.get("severity") or _severity(session, firing)
+        (f" ({len(firing)} alerts)" if len(firing) > 1 else "") + (f": {said}" if said else "")
+    severity = labels.get("severity") or (first.severity if first else None)
     ack = links.url(settings, links.sign(settings, action="ack", target=f"g:{group.id}", receiver=group.receiver))
     started = escalation.start(session, ref=f"group:{group.id}", policy=policy, service=group.service, summary=summary,
                                severity=severity, ack_url=ack, actor=SYSTEM)
     return started.id if started else None
-
-
-def _severity(session: Session, firing: list) -> str | None:
-    if not firing:
-        return None
-    first = firing[0]
-    if hasattr(first, "severity"):
-        return first.severity
-    return session.execute(select(Alert.severity).where(Alert.id == first.id)).scalar()
 
 
 def end(session: Session, group_id: int, reason: str) -> None:

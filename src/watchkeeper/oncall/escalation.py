@@ -28,6 +28,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -270,10 +271,16 @@ def _page(session: Session, row: Escalation, people: list[str], *, key: str, lev
             unreachable.append(person)
             continue
         message = _message(row, level=level, loop=loop, people=people, person=person, settings=settings)
+        usable = 0
         for method, channel in methods:
-            notify.enqueue(session, key=f"{key}:{person}:{method}", receiver=f"person:{person}", channel=channel,
-                           message=message, ref=f"escalation:{row.id}")
-        reached.append(person)
+            try:
+                notify.enqueue(session, key=f"{key}:{person}:{method}", receiver=f"person:{person}", channel=channel,
+                               message=message, ref=f"escalation:{row.id}")
+                usable += 1
+            except ValidationError as exc:  # a malformed address must not hold up the whole step
+                log.warning("skipping an unusable contact method", extra={"person": person, "method": method,
+                                                                         "error": str(exc).splitlines()[0]})
+        (reached if usable else unreachable).append(person)
     return reached, unreachable
 
 

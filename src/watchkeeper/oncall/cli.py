@@ -16,7 +16,7 @@ from watchkeeper.oncall import policies
 from watchkeeper.oncall import service as oncall
 from watchkeeper.oncall.schemas import OverrideCreate
 
-oncall_app = typer.Typer(help="On-call: schedules, overrides, escalation policies, coverage gaps.", no_args_is_help=True)
+oncall_app = typer.Typer(help="On-call: schedules, overrides, escalation policies, escalations, response SLAs, coverage gaps.", no_args_is_help=True)
 schedule_app = typer.Typer(help="On-call schedules and their final timeline.", no_args_is_help=True)
 override_app = typer.Typer(help="Overrides: someone covers a schedule from–to.", no_args_is_help=True)
 policy_app = typer.Typer(help="Escalation policies.", no_args_is_help=True)

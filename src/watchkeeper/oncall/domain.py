@@ -11,7 +11,7 @@ DOMAIN = Domain(
     jobs=(JobSpec("oncall.step", "watchkeeper.oncall.jobs:step", max_attempts=10),
           JobSpec("oncall.sla_check", "watchkeeper.oncall.jobs:sla_check", max_attempts=10)),
     api=("watchkeeper.oncall.api:router",),
-    cli=(Verb("oncall", "On-call: who, schedules, overrides, policies, coverage.", "watchkeeper.oncall.cli:oncall_app"),),
+    cli=(Verb("oncall", "On-call: who, schedules, overrides, policies, escalations, response SLAs, coverage.", "watchkeeper.oncall.cli:oncall_app"),),
     config=(ConfigSection(
         "oncall", "watchkeeper.oncall.schemas:OncallConfig", "optional",
         "On-call schedules (layers of rotations, restrictions) and escalation policies (levels, timeouts, repeat, "

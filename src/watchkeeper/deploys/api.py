@@ -1,4 +1,4 @@
-"""/api/v1/deploys: records, the gate, overrides, freezes and policies (thin: parse, call the service)."""
+"""/api/v1/deploys: records, the gate, overrides, freezes, policies, rollouts, rollbacks and drills (thin: parse, call the service)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from typing import Literal
 from fastapi import APIRouter, Query, Response, status
 
 from watchkeeper.api.deps import CurrentActor, SessionDep
-from watchkeeper.deploys import freezes, gate
+from watchkeeper.deploys import freezes, gate, rollout
+from watchkeeper.deploys import rollback as rollbacks
 from watchkeeper.deploys import service as deploys
 from watchkeeper.deploys.schemas import (
+    AbortRequest,
     DeployFinish,
     DeployRead,
     DeployStart,
+    DrillRequest,
     FreezeCreate,
     FreezeRead,
     GateRequest,
@@ -20,7 +23,10 @@ from watchkeeper.deploys.schemas import (
     OverrideCreate,
     OverrideRead,
     PolicyRead,
+    RollbackRead,
+    RollbackRequest,
     ServiceDeployConfig,
+    StepRead,
 )
 from watchkeeper.errors import InvalidInput
 
@@ -112,6 +118,53 @@ def set_policy(service: str, body: ServiceDeployConfig, session: SessionDep, act
 def delete_policy(service: str, session: SessionDep, actor: CurrentActor):
     freezes.delete_policy(session, service=service, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# ---------------------------------------------------------------------------- rollouts, rollbacks, drills
+
+
+@router.post("/deploys/rollouts", response_model=DeployRead, status_code=status.HTTP_201_CREATED,
+             summary="Record a deploy and start its gradual rollout by the service's plan (run by the worker)")
+def start_rollout(body: DeployStart, session: SessionDep, actor: CurrentActor):
+    return rollout.start_rollout(session, data=body, actor=actor)
+
+
+@router.get("/deploys/{deploy_id}/steps", response_model=list[StepRead], summary="A rollout's steps with their analysis")
+def rollout_steps(deploy_id: int, session: SessionDep, actor: CurrentActor):
+    return rollout.steps(session, deploy_id=deploy_id, actor=actor)
+
+
+@router.post("/deploys/{deploy_id}/approve-step", response_model=DeployRead, summary="Let a rollout waiting for approval go on")
+def approve_step(deploy_id: int, session: SessionDep, actor: CurrentActor):
+    return rollout.approve_step(session, deploy_id=deploy_id, actor=actor)
+
+
+@router.post("/deploys/{deploy_id}/abort", response_model=DeployRead, summary="Stop a rollout and roll it back")
+def abort_rollout(deploy_id: int, body: AbortRequest, session: SessionDep, actor: CurrentActor):
+    return rollout.abort_rollout(session, deploy_id=deploy_id, reason=body.reason, actor=actor)
+
+
+@router.get("/deploys/rollbacks", response_model=list[RollbackRead], summary="Rollbacks and drills, newest first")
+def list_rollbacks(session: SessionDep, actor: CurrentActor, service: str | None = Name, limit: int = Query(50, ge=1, le=1000)):
+    return rollbacks.list_rollbacks(session, actor=actor, service=service, limit=limit)
+
+
+@router.post("/deploys/rollbacks", response_model=RollbackRead, status_code=status.HTTP_202_ACCEPTED,
+             summary="Queue a rollback of a service to its rollback target, timed to healthy (run by the worker)")
+def request_rollback(body: RollbackRequest, session: SessionDep, actor: CurrentActor):
+    return rollbacks.request_rollback(session, service=body.service, environment=body.environment, to_version=body.to_version,
+                                      actor=actor)
+
+
+@router.post("/deploys/drills", response_model=RollbackRead, status_code=status.HTTP_202_ACCEPTED,
+             summary="Queue a rollback drill: back to the previous version and forward again, each leg timed")
+def request_drill(body: DrillRequest, session: SessionDep, actor: CurrentActor):
+    return rollbacks.request_drill(session, service=body.service, environment=body.environment, actor=actor)
+
+
+@router.get("/deploys/rollbacks/{rollback_id}", response_model=RollbackRead, summary="One rollback or drill with its timed legs")
+def get_rollback(rollback_id: int, session: SessionDep, actor: CurrentActor):
+    return rollbacks.get_rollback(session, rollback_id=rollback_id, actor=actor)
 
 
 @router.get("/deploys/{deploy_id}", response_model=DeployRead, summary="One deploy")

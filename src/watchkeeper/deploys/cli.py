@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from watchkeeper.cli.common import emit, local_actor, session_scope, validated
-from watchkeeper.deploys import freezes, gate
+from watchkeeper.deploys import freezes, gate, rollout
+from watchkeeper.deploys import rollback as rollbacks
 from watchkeeper.deploys import service as deploys
 from watchkeeper.deploys.schemas import (
     DeployFinish,
@@ -147,3 +148,89 @@ def list_freezes(ctx: typer.Context, service: Annotated[str | None, typer.Option
         rows = freezes.list_freezes(session, actor=local_actor(), service=service)
     emit(ctx, [r.model_dump() for r in rows],
          columns=["name", "kind", "service", "team", "cron", "timezone", "duration_seconds", "active_now", "current_end", "next_start"])
+
+
+# ---------------------------------------------------------------------------- rollouts, rollbacks, drills
+
+ROLLBACK_COLUMNS = ["id", "service", "kind", "trigger", "status", "from_version", "to_version", "time_to_healthy_seconds",
+                    "target_seconds", "finished_at", "reason"]
+
+
+@deploy_app.command("rollout")
+def start_rollout(ctx: typer.Context, service: Service, version: VersionOpt, environment: EnvOpt = "production",
+                  commit: Annotated[str | None, typer.Option("--commit", help="Git commit (hex).")] = None,
+                  tests_url: TestsUrl = None, tests_status: TestsStatus = None, tests_passed: Passed = 0, tests_failed: Failed = 0,
+                  tests_skipped: Skipped = 0) -> None:
+    """Record a deploy and start its gradual rollout by the service's plan; the worker runs the steps."""
+    data = validated(DeployStart, {"service": service, "version": version, "environment": environment, "commit": commit,
+                                   "tests": _evidence(tests_url, tests_status, tests_passed, tests_failed, tests_skipped)})
+    with session_scope(ctx) as session:
+        row = rollout.start_rollout(session, data=data, actor=local_actor())
+    emit(ctx, row.model_dump())
+
+
+@deploy_app.command("steps")
+def show_steps(ctx: typer.Context, deploy_id: Annotated[int, typer.Argument(help="Deploy id.")]) -> None:
+    """A rollout's steps: weight, status, how often the traffic hook ran, the analysis."""
+    with session_scope(ctx) as session:
+        rows = rollout.steps(session, deploy_id=deploy_id, actor=local_actor())
+    emit(ctx, rows, columns=["idx", "weight", "status", "hook_runs", "hook_at", "finished_at", "reason"])
+
+
+@deploy_app.command("approve-step")
+def approve_step(ctx: typer.Context, deploy_id: Annotated[int, typer.Argument(help="Deploy id.")]) -> None:
+    """Let a rollout that waits for approval go on to its next step."""
+    with session_scope(ctx) as session:
+        row = rollout.approve_step(session, deploy_id=deploy_id, actor=local_actor())
+    emit(ctx, row.model_dump())
+
+
+@deploy_app.command("abort")
+def abort(ctx: typer.Context, deploy_id: Annotated[int, typer.Argument(help="Deploy id.")],
+          reason: Annotated[str, typer.Option("--reason", help="Why (required).")]) -> None:
+    """Stop a rollout and roll it back (traffic to 0 %, then the rollback hook), timed to healthy."""
+    with session_scope(ctx) as session:
+        row = rollout.abort_rollout(session, deploy_id=deploy_id, reason=reason, actor=local_actor())
+    emit(ctx, row.model_dump())
+
+
+def _run_now(ctx: typer.Context, row, now: bool) -> None:
+    if now:
+        from watchkeeper.cli.common import state
+
+        container = state(ctx).container()
+        row = rollbacks.execute(container.session_factory, rollback_id=row.id, settings=container.settings)
+    emit(ctx, row.model_dump())
+    if row.status == "failed":
+        typer.echo(f"error: {row.kind} {row.id} of '{row.service}' failed: {row.reason}", err=True)
+        raise typer.Exit(1)
+
+
+NowOpt = Annotated[bool, typer.Option("--now", help="Run it in this process and wait, instead of queuing it for a worker.")]
+
+
+@deploy_app.command("rollback")
+def rollback(ctx: typer.Context, service: Service, environment: EnvOpt = "production",
+             to: Annotated[str | None, typer.Option("--to", help="Version to return to (default: the rollback target).")] = None,
+             now: NowOpt = False) -> None:
+    """Roll the service back with its rollback hook and time it until healthy. Exit 1 when it fails."""
+    with session_scope(ctx) as session:
+        row = rollbacks.request_rollback(session, service=service, environment=environment, to_version=to, actor=local_actor())
+    _run_now(ctx, row, now)
+
+
+@deploy_app.command("drill")
+def drill(ctx: typer.Context, service: Service, environment: EnvOpt = "production", now: NowOpt = False) -> None:
+    """Rollback drill: back to the previous version, then forward again; each leg timed against the target."""
+    with session_scope(ctx) as session:
+        row = rollbacks.request_drill(session, service=service, environment=environment, actor=local_actor())
+    _run_now(ctx, row, now)
+
+
+@deploy_app.command("rollbacks")
+def list_rollbacks(ctx: typer.Context, service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
+                   limit: Annotated[int, typer.Option(help="How many, newest first (1-1000).")] = 20) -> None:
+    """Rollbacks and drills with their measured time-to-healthy."""
+    with session_scope(ctx) as session:
+        rows = rollbacks.list_rollbacks(session, actor=local_actor(), service=service, limit=limit)
+    emit(ctx, [r.model_dump() for r in rows], columns=ROLLBACK_COLUMNS)

@@ -1,14 +1,21 @@
 """Deployments: records, the deploy gate, rollbacks and drills, gradual rollouts, the change
 calendar (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain, Provider, Verb
+from watchkeeper.domain import ConfigSection, Domain, JobSpec, Provider, Verb
 
 DOMAIN = Domain(
     name="deploys",
     package="watchkeeper.deploys",
     models=("watchkeeper.deploys.models",),
+    jobs=(
+        # Two attempts: the second finds the rollback `running` (its worker died) and fails it
+        # with that reason instead of running a hook twice.
+        JobSpec("deploys.rollback", "watchkeeper.deploys.jobs:run_rollback", max_attempts=2),
+        # A step taken back from a dead worker resumes from its recorded state (rollout.py).
+        JobSpec("deploys.rollout", "watchkeeper.deploys.jobs:run_rollout_step", max_attempts=5),
+    ),
     api=("watchkeeper.deploys.api:router",),
-    cli=(Verb("deploy", "Deploys: start, finish, check (the gate for CI), list, overrides, freezes.",
+    cli=(Verb("deploy", "Deploys: start, finish, check (the gate for CI), rollout, rollback, drill, overrides, freezes.",
               "watchkeeper.deploys.cli:deploy_app"),),
     config=(ConfigSection("deploys", "watchkeeper.deploys.schemas:DeploysConfig", "object",
                           "Deploy policies per service (rollback, deploy and traffic hooks, health, error-budget policy, "

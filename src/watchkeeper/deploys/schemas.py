@@ -260,6 +260,38 @@ class RollbackRead(BaseModel):
     reason: str | None
 
 
+class RollbackRequest(Strict):
+    service: str = Field(min_length=1, max_length=100)
+    environment: str = Field("production", pattern=ENVIRONMENT)
+    to_version: Version | None = Field(None, description="Default: the rollback target of the deploy running now.")
+
+    @field_validator("to_version")
+    @classmethod
+    def _version(cls, value: str | None) -> str | None:
+        return check_version(value) if value is not None else None
+
+
+class DrillRequest(Strict):
+    service: str = Field(min_length=1, max_length=100)
+    environment: str = Field("production", pattern=ENVIRONMENT)
+
+
+class AbortRequest(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class StepRead(BaseModel):
+    idx: int
+    weight: int
+    status: str
+    hook_runs: int
+    hook_at: dt.datetime | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    analysis: dict[str, Any]
+    reason: str | None
+
+
 # ---------------------------------------------------------------------------- watchkeeper.yaml: deploys:
 
 

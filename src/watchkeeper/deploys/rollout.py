@@ -174,6 +174,8 @@ def advance(session_factory: Callable[[], Session], *, deploy_id: int, idx: int,
         need_hook = step.hook_at is None
         resumed = step.status == "running"
         step.status, step.started_at = "running", step.started_at or clock.utcnow()
+        if resumed:  # taken back from a worker that died mid-step: say so on the step
+            step.analysis = {**step.analysis, "resumed": int(step.analysis.get("resumed", 0)) + 1}
         if need_hook:
             step.hook_runs += 1
         service = row.service
@@ -185,7 +187,7 @@ def advance(session_factory: Callable[[], Session], *, deploy_id: int, idx: int,
         result = hooks.run(policy.traffic, values=values, settings=settings)
         with session_factory() as s:
             row, step = _load(s, deploy_id, idx)
-            step.analysis = {**step.analysis, "hook": result.as_dict(), **({"resumed": True} if resumed else {})}
+            step.analysis = {**step.analysis, "hook": result.as_dict()}
             if not result.ok:
                 step.status, step.finished_at, step.reason = "failed", clock.utcnow(), f"traffic hook failed: {result.reason}"
                 _roll_back(s, row, trigger="analysis", reason=f"step {idx + 1} ({step.weight} %): {step.reason}")

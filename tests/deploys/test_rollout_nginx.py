@@ -5,10 +5,14 @@ rolled back automatically, with its time-to-healthy measured; a good one reaches
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -59,9 +63,30 @@ def splitter(tmp_path):
             time.sleep(0.05)
         yield {"dir": d, "url": url, "v1": v1, "nginx": nginx}
     finally:
-        proc.kill()
+        # nginx's master and its workers (a reload starts new ones) are one process group: kill it whole
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+        _wait_group_gone(proc.pid)
         v1.__exit__()
+
+
+def _wait_group_gone(pgid: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        alive = False
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive = True
+                break
+        if not alive:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"nginx's process group {pgid} is still running")
 
 
 def _setup(session, splitter, new_port: int) -> None:

@@ -230,6 +230,16 @@ MATRIX: dict[tuple[str, str], Row] = {
     ('GET', '/api/v1/deploys/policies/{service}'): Row("U AADA DA A"),
     ('PUT', '/api/v1/deploys/policies/{service}'): Row("U DADD DD A", body={"service": "s", "budget": {"min_remaining": 0.1}}),
     ('DELETE', '/api/v1/deploys/policies/{service}'): Row("U DADD DD A", status=204),
+    ('POST', '/api/v1/deploys/rollouts'): Row("U DADD DD A", status=201, body={"service": "s", "version": "9.9.9"}),
+    ('GET', '/api/v1/deploys/{deploy_id}/steps'): Row("U AADA DA A"),
+    ('POST', '/api/v1/deploys/{deploy_id}/approve-step'): Row("U DADD DD A", status=409,
+        why='the seeded deploy has no step waiting for approval: allowed callers get the conflict'),
+    ('POST', '/api/v1/deploys/{deploy_id}/abort'): Row("U DADD DD A", status=409, body={"reason": "matrix test"},
+        why='the seeded deploy is not a running rollout: allowed callers get the conflict'),
+    ('GET', '/api/v1/deploys/rollbacks'): Row("U AAAA DA A"),
+    ('POST', '/api/v1/deploys/rollbacks'): Row("U DADD DD A", status=202, body={"service": "s"}),
+    ('POST', '/api/v1/deploys/drills'): Row("U DADD DD A", status=202, body={"service": "s"}),
+    ('GET', '/api/v1/deploys/rollbacks/{rollback_id}'): Row("U AADA DA A"),
     ('GET', '/api/v1/deploys/{deploy_id}'): Row("U AADA DA A"),
     ('POST', '/api/v1/deploys/{deploy_id}/finish'): Row("U DADD DD A", body={"outcome": "succeeded"}),
     ('GET', '/api/v1/incidents'): Row("U AAAA DA A"),
@@ -278,6 +288,7 @@ def _path(path: str, w: World) -> str:
         "deploy_id": w.deploy_id, "gate_override_id": w.gate_override_id, "incident_id": w.incident_id,
         "step": "hello", "step_run_id": w.step_run_id,
         "escalation_id": w.escalation_id,
+        "rollback_id": w.rollback_id,
     }
 
     def value(match: re.Match) -> str:

@@ -81,6 +81,7 @@ INTERNAL_MODULES: dict[str, str] = {
 # Single functions that take a session and need no actor, each with its reason.
 INTERNAL: dict[str, str] = {
     # deploys
+    "watchkeeper.deploys.rollback.queue_rollback": "writes a rollback row and its job, for the checked requests and the rollout worker",
     "watchkeeper.deploys.service.publish": "puts a deploy on the timelines, called by the checked functions that changed it",
     "watchkeeper.deploys.service.announce_finish": "publishes a finished deploy, called by finish_deploy and the rollout worker",
     "watchkeeper.deploys.freezes.in_force": "freezes and windows in force for a service, for the gate's rules",
@@ -416,6 +417,11 @@ def _deploy_arguments(w: World) -> dict[str, dict[str, Any]]:
         "watchkeeper.deploys.service.start_deploy": {"data": DeployStart(service="s", version="9.9.9")},
         "watchkeeper.deploys.service.finish_deploy": {"deploy_id": w.deploy_id, "data": DeployFinish(outcome="succeeded")},
         "watchkeeper.deploys.service.get_deploy": {"deploy_id": w.deploy_id},
+        "watchkeeper.deploys.rollout.start_rollout": {"data": DeployStart(service="s", version="9.9.9")},
+        "watchkeeper.deploys.rollout.approve_step": {"deploy_id": w.deploy_id},
+        "watchkeeper.deploys.rollout.abort_rollout": {"deploy_id": w.deploy_id},
+        "watchkeeper.deploys.rollout.steps": {"deploy_id": w.deploy_id},
+        "watchkeeper.deploys.rollback.get_rollback": {"rollback_id": w.rollback_id},
         "watchkeeper.deploys.gate.check": {"data": GateRequest(service="s", version="9.9.9")},
         "watchkeeper.deploys.gate.request_override": {"data": OverrideCreate(service="s", version="9.9.9", reason="permission test reason")},
         "watchkeeper.deploys.gate.approve_override": {"override_id": w.gate_override_id},

@@ -1,7 +1,7 @@
 """One of everything, made through the service layers by the system actor: a team `t` with a
 service `s`, a second team `o`, a person `p`, monitor `m`, rule `r`, SLO `o`, receiver `rcv`,
-maintenance window `w`, backup job `bk` (with a queued run), a deploy of `s` in progress with a deploy
-policy, freeze `fz` and a pending PROD gate override, an incident on `s`, a runbooks folder with `s.md` (step `hello`,
+maintenance window `w`, backup job `bk` (with a queued run), deploys of `s` with a deploy
+policy, freeze `fz`, a pending PROD gate override and a queued drill, an incident on `s`, a runbooks folder with `s.md` (step `hello`,
 a queued run), stakeholder role `role`, an alert, a silence, an outbox row, a waiver,
 an attestation, a sign-off, an audit finding, a job, and a user `u` (viewer) with a token and a
 UI session. The permission tests (tests/auth/test_service_permissions.py and
@@ -43,6 +43,7 @@ class World:
     step_run_id: int = 0
     runbooks_path: str = ""
     escalation_id: int = 0
+    rollback_id: int = 0
 
 
 def seed_world(session) -> World:
@@ -93,7 +94,7 @@ def seed_world(session) -> World:
 
     backups.create_backup(session, data=backup_create("bk"), actor=SYSTEM)
     backup_run = backups.request_run(session, name="bk", kind="backup", actor=SYSTEM)
-    deploy, gate_override = seed_deploys(session)
+    deploy, gate_override, drill = seed_deploys(session)
     from watchkeeper.incidents import service as incidents
     from watchkeeper.incidents.schemas import IncidentCreate
 
@@ -115,29 +116,39 @@ def seed_world(session) -> World:
                                       max_failures=5, window_seconds=60)
     session.flush()
     group_id = session.execute(select(AlertGroup.id)).scalars().first() or 0
-    return World(escalation_id=paging.id, incident_id=incident.id, step_run_id=step_run.id, runbooks_path=runbooks_path, override_id=override.id, backup_run_id=backup_run.id, deploy_id=deploy, gate_override_id=gate_override, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0,
+    return World(escalation_id=paging.id, incident_id=incident.id, step_run_id=step_run.id, runbooks_path=runbooks_path, override_id=override.id, backup_run_id=backup_run.id, deploy_id=deploy, gate_override_id=gate_override, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0, rollback_id=drill,
                  waiver_id=waiver.id, attestation_id=attestation.id, signoff_id=signoff.id,
                  finding_id=run.findings[0].id, job_id=job_id, token_prefix=token.prefix, cookie=cookie)
 
 
-def seed_deploys(session) -> tuple[int, int]:
-    """A deploy of `s` in progress, its deploy policy, freeze `fz`, a pending PROD override."""
+def seed_deploys(session) -> tuple[int, int, int]:
+    """Deploys of `s` (0.9.0 succeeded, 1.0.0 in progress), its deploy policy, freeze `fz`, a
+    pending PROD override, a queued drill."""
     from watchkeeper.deploys import freezes, gate
     from watchkeeper.deploys import service as deploys
     from watchkeeper.deploys.schemas import DeployStart, OverrideCreate
 
+    from watchkeeper.deploys import rollback
+    from watchkeeper.deploys.schemas import DeployFinish
+
+    earlier = deploys.start_deploy(session, data=DeployStart(service="s", version="0.9.0"), actor=SYSTEM)
+    deploys.finish_deploy(session, deploy_id=earlier.id, data=DeployFinish(outcome="succeeded"), actor=SYSTEM)
     deploy = deploys.start_deploy(session, data=DeployStart(service="s", version="1.0.0"), actor=SYSTEM)
     freezes.set_policy(session, data=deploy_policy("s"), actor=SYSTEM)
+    drill = rollback.queue_rollback(session, service="s", environment="production", kind="drill", trigger="manual",
+                                    requested_by=SYSTEM.name)
     freezes.create_freeze(session, data=freeze_create("fz"), actor=SYSTEM)
     override = gate.request_override(session, data=OverrideCreate(service="s", version="1.0.0", stage="PROD",
                                                                   reason="seeded for the permission tests"), actor=SYSTEM)
-    return deploy.id, override.id
+    return deploy.id, override.id, drill.id
 
 
 def deploy_policy(service: str):
     from watchkeeper.deploys.schemas import ServiceDeployConfig
 
-    return ServiceDeployConfig.model_validate({"service": service, "rollback": {"command": {"command": ["true"]}}})
+    return ServiceDeployConfig.model_validate({"service": service, "rollback": {"command": {"command": ["true"]}},
+                                               "traffic": {"command": {"command": ["true"]}},
+                                               "rollout": {"steps": [{"weight": 50}, {"weight": 100}]}})
 
 
 def freeze_create(name: str):

@@ -106,9 +106,9 @@ def approve_step(session: Session, *, deploy_id: int, actor: Actor) -> DeployRea
 
 def abort_rollout(session: Session, *, deploy_id: int, reason: str, actor: Actor) -> DeployRead:
     """Stop a rollout and roll it back (permission deploy.rollback). Audited."""
+    row = _deploy_checked(session, deploy_id, actor, "deploy.rollback")
     if not reason or not reason.strip() or len(reason) > 2000:
         raise InvalidInput("give a reason (at most 2000 characters)", field="reason")
-    row = _deploy_checked(session, deploy_id, actor, "deploy.rollback")
     if row.rollout_status != "running":
         raise Conflict(f"deploy {deploy_id} has no running rollout (it is {row.rollout_status or 'not a rollout'})",
                        code="deploy.no_rollout")

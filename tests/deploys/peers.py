@@ -7,6 +7,7 @@ import http.server
 import socket
 import threading
 from pathlib import Path
+from typing import Self
 
 
 def free_port() -> int:
@@ -25,7 +26,7 @@ class VersionedService:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
+            def do_GET(self):
                 version = outer.version()
                 code = 500 if version is None or version in outer.bad else 200
                 body = f"version {version}\n".encode()
@@ -50,7 +51,7 @@ class VersionedService:
         except FileNotFoundError:
             return None
 
-    def __enter__(self) -> "VersionedService":
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -68,7 +69,7 @@ class FixedService:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 body = f"version {outer.version}\n".encode()
                 self.send_response(outer.status)
                 self.send_header("Content-Length", str(len(body)))
@@ -81,7 +82,7 @@ class FixedService:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FixedService":
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

@@ -38,3 +38,30 @@ def active(*, starts_at: dt.datetime | None, cron: str | None, tz: str, until: d
 def next_start(*, starts_at: dt.datetime | None, cron: str | None, tz: str, until: dt.datetime | None,
                after: dt.datetime, horizon: dt.timedelta = dt.timedelta(days=400)) -> dt.datetime | None:
     return next(starts(starts_at=starts_at, cron=cron, tz=tz, until=until, after=after, before=after + horizon), None)
+
+
+def rrule_or_cron_starts(*, starts_at: dt.datetime, rrule: str | None, cron: str | None, tz: str, until: dt.datetime | None,
+                         after: dt.datetime, before: dt.datetime) -> Iterator[dt.datetime]:
+    """Starts (UTC) in [after, before) of a window read as maintenance windows are: one-off at
+    `starts_at`, or recurring by an RFC 5545 RRULE or a cron line from `starts_at` on."""
+    import zoneinfo
+
+    from dateutil import rrule as _rrule
+
+    if until is not None:
+        before = min(before, until)
+    if rrule:
+        zone = zoneinfo.ZoneInfo(tz)
+        rule = _rrule.rrulestr(rrule, dtstart=starts_at.astimezone(zone))
+        for start in rule.between(after.astimezone(zone), before.astimezone(zone), inc=True):
+            if start < before:
+                yield start.astimezone(dt.UTC)
+        return
+    if cron:
+        for start in crontab.runs(cron, after=max(after, starts_at) - _SECOND, timezone=tz):
+            if start >= before:
+                return
+            yield start
+        return
+    if after <= starts_at < before:
+        yield starts_at

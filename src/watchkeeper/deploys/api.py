@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from watchkeeper.api.deps import CurrentActor, SessionDep
-from watchkeeper.deploys import freezes, gate, rollout
+from watchkeeper.deploys import calendar, freezes, gate, rollout
 from watchkeeper.deploys import rollback as rollbacks
 from watchkeeper.deploys import service as deploys
+from watchkeeper.deploys.calendar import CalendarRead, PlannedDeploy
 from watchkeeper.deploys.schemas import (
     AbortRequest,
     DeployFinish,
@@ -38,7 +40,7 @@ Name = Query(None, max_length=100)
 @router.get("/deploys", response_model=list[DeployRead], summary="Deploys the caller may read, newest first")
 def list_deploys(session: SessionDep, actor: CurrentActor, service: str | None = Name,
                  environment: str | None = Query(None, max_length=64),
-                 status: Literal["in_progress", "succeeded", "failed", "rolled_back", "aborted"] | None = None,
+                 status: Literal["planned", "in_progress", "succeeded", "failed", "rolled_back", "aborted"] | None = None,
                  limit: int = Query(100, ge=1, le=1000)):
     return deploys.list_deploys(session, actor=actor, service=service, environment=environment, status=status, limit=limit)
 
@@ -165,6 +167,30 @@ def request_drill(body: DrillRequest, session: SessionDep, actor: CurrentActor):
 @router.get("/deploys/rollbacks/{rollback_id}", response_model=RollbackRead, summary="One rollback or drill with its timed legs")
 def get_rollback(rollback_id: int, session: SessionDep, actor: CurrentActor):
     return rollbacks.get_rollback(session, rollback_id=rollback_id, actor=actor)
+
+
+# ---------------------------------------------------------------------------- the change calendar
+
+
+@router.post("/deploys/planned", response_model=DeployRead, status_code=status.HTTP_201_CREATED,
+             summary="Put a planned deploy on the change calendar (conflicts with freezes are flagged)")
+def plan_deploy(body: PlannedDeploy, session: SessionDep, actor: CurrentActor):
+    return calendar.plan_deploy(session, data=body, actor=actor)
+
+
+@router.get("/deploys/calendar", response_model=CalendarRead,
+            summary="The change calendar: deploys, freezes, windows, maintenance, hand-offs, drills, with conflicts")
+def change_calendar(session: SessionDep, actor: CurrentActor, start: dt.datetime | None = None, end: dt.datetime | None = None,
+                    service: str | None = Name):
+    return calendar.change_calendar(session, actor=actor, start=start, end=end, service=service)
+
+
+@router.get("/deploys/calendar.ics", response_class=Response, summary="The change calendar as an iCalendar feed (RFC 5545)",
+            responses={200: {"content": {"text/calendar": {}}}})
+def change_calendar_ics(request: Request, session: SessionDep, actor: CurrentActor, start: dt.datetime | None = None,
+                        end: dt.datetime | None = None, service: str | None = Name):
+    cal = calendar.change_calendar(session, actor=actor, start=start, end=end, service=service)
+    return Response(calendar.ical(cal, base_url=str(request.base_url)), media_type="text/calendar; charset=utf-8")
 
 
 @router.get("/deploys/{deploy_id}", response_model=DeployRead, summary="One deploy")

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 
 from watchkeeper.cli.common import emit, local_actor, session_scope, validated
-from watchkeeper.deploys import freezes, gate, rollout
+from watchkeeper.deploys import calendar, freezes, gate, rollout
 from watchkeeper.deploys import rollback as rollbacks
 from watchkeeper.deploys import service as deploys
+from watchkeeper.deploys.calendar import PlannedDeploy
 from watchkeeper.deploys.schemas import (
     DeployFinish,
     DeployStart,
@@ -234,3 +235,55 @@ def list_rollbacks(ctx: typer.Context, service: Annotated[str | None, typer.Opti
     with session_scope(ctx) as session:
         rows = rollbacks.list_rollbacks(session, actor=local_actor(), service=service, limit=limit)
     emit(ctx, [r.model_dump() for r in rows], columns=ROLLBACK_COLUMNS)
+
+
+# ---------------------------------------------------------------------------- the change calendar
+
+
+@deploy_app.command("plan")
+def plan(ctx: typer.Context, service: Service, version: VersionOpt,
+         at: Annotated[str, typer.Option("--at", help="When, with a zone, e.g. 2026-12-10T14:00:00Z.")],
+         environment: EnvOpt = "production",
+         note: Annotated[str | None, typer.Option("--note", help="What it is for.")] = None) -> None:
+    """Put a planned deploy on the change calendar (a freeze or a missing window is flagged as a conflict)."""
+    data = validated(PlannedDeploy, {"service": service, "version": version, "environment": environment, "at": at, "note": note})
+    with session_scope(ctx) as session:
+        row = calendar.plan_deploy(session, data=data, actor=local_actor())
+    emit(ctx, row.model_dump())
+
+
+def _when(value: str | None, option: str):
+    if value is None:
+        return None
+    import datetime as dt
+
+    from watchkeeper.errors import InvalidInput
+
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{option} {value[:40]!r} is not a time like 2026-12-07T00:00Z", field=option) from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{option} needs a zone offset or Z, e.g. 2026-12-07T00:00Z", field=option)
+    return parsed
+
+
+@deploy_app.command("calendar")
+def show_calendar(ctx: typer.Context,
+                  start: Annotated[str | None, typer.Option("--start", help="From (default: a week ago).")] = None,
+                  end: Annotated[str | None, typer.Option("--end", help="To (default: five weeks after the start; at most 92 days).")] = None,
+                  service: Annotated[str | None, typer.Option("--service", help="Only what applies to this service.")] = None,
+                  ics: Annotated[str | None, typer.Option("--ics", help="Write an iCalendar file here instead.")] = None) -> None:
+    """The change calendar: deploys, freezes, windows, maintenance, on-call hand-offs, drills — conflicts first."""
+    with session_scope(ctx) as session:
+        cal = calendar.change_calendar(session, actor=local_actor(), start=_when(start, "--start"), end=_when(end, "--end"),
+                                       service=service)
+    if ics:
+        from pathlib import Path
+
+        Path(ics).write_bytes(calendar.ical(cal))
+        emit(ctx, {"file": ics, "entries": len(cal.entries), "conflicts": len(cal.conflicts)})
+        return
+    for c in cal.conflicts:
+        typer.echo(f"conflict [{c.kind}]: {c.message}", err=True)
+    emit(ctx, [e.model_dump() for e in cal.entries], columns=["start", "end", "kind", "title", "service", "team"])

@@ -277,3 +277,8 @@ def delete_policy(session: Session, *, service: str, actor: Actor) -> None:
     session.delete(row)
     session.flush()
     audit.record(session, actor=actor, action="deploy.policy_delete", target=f"service:{service}", before=before)
+
+
+def in_force_at(f: Freeze, at: dt.datetime) -> bool:
+    """Whether an occurrence of the freeze or window covers `at` (pure)."""
+    return _occurrence(f, at) is not None

@@ -24,7 +24,7 @@ from watchkeeper.deploys.schemas import DeployFinish, DeployRead, DeployStart
 from watchkeeper.errors import Conflict, InvalidInput, NotFound
 
 OUTCOMES = ("succeeded", "failed", "rolled_back", "aborted")
-STATUSES = ("in_progress",) + OUTCOMES
+STATUSES = ("planned", "in_progress") + OUTCOMES
 
 
 def _get(session: Session, deploy_id: int) -> Deploy:
@@ -77,7 +77,10 @@ def finish_deploy(session: Session, *, deploy_id: int, data: DeployFinish, actor
     row = _get(session, deploy_id)
     svc = catalog.find_service(session, name=row.service)
     require(actor, "deploy.update", team=svc.team if svc else None, service=row.service)
-    if row.status != "in_progress":
+    if row.status == "planned" and data.outcome != "aborted":
+        raise Conflict(f"deploy {deploy_id} is only planned: cancel it with outcome aborted, and record the real deploy "
+                       "with `deploy start`", code="deploy.planned")
+    if row.status not in ("in_progress", "planned"):
         raise Conflict(f"deploy {deploy_id} already finished ({row.status}); a deploy finishes once", code="deploy.finished")
     _finish(row, data.outcome, data.reason)
     session.flush()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from watchkeeper.api.deps import CurrentActor, SessionDep
 from watchkeeper.deploys import calendar, freezes, gate, rollout
+from watchkeeper.deploys import releasenotes as notes
 from watchkeeper.deploys import rollback as rollbacks
 from watchkeeper.deploys import service as deploys
 from watchkeeper.deploys.calendar import CalendarRead, PlannedDeploy
@@ -191,6 +192,14 @@ def change_calendar_ics(request: Request, session: SessionDep, actor: CurrentAct
                         end: dt.datetime | None = None, service: str | None = Name):
     cal = calendar.change_calendar(session, actor=actor, start=start, end=end, service=service)
     return Response(calendar.ical(cal, base_url=str(request.base_url)), media_type="text/calendar; charset=utf-8")
+
+
+@router.get("/deploys/release-notes", response_class=Response, responses={200: {"content": {"text/markdown": {}}}},
+            summary="Markdown release notes from the git history between two deployed versions (the policy's repository)")
+def release_notes(session: SessionDep, actor: CurrentActor, service: str = Query(max_length=100),
+                  from_version: str = Query(alias="from", max_length=200), to_version: str = Query(alias="to", max_length=200)):
+    text = notes.release_notes(session, service=service, from_version=from_version, to_version=to_version, actor=actor)
+    return Response(text, media_type="text/markdown; charset=utf-8")
 
 
 @router.get("/deploys/{deploy_id}", response_model=DeployRead, summary="One deploy")

@@ -8,6 +8,7 @@ import typer
 
 from watchkeeper.cli.common import emit, local_actor, session_scope, validated
 from watchkeeper.deploys import calendar, freezes, gate, rollout
+from watchkeeper.deploys import releasenotes as notes
 from watchkeeper.deploys import rollback as rollbacks
 from watchkeeper.deploys import service as deploys
 from watchkeeper.deploys.calendar import PlannedDeploy
@@ -287,3 +288,15 @@ def show_calendar(ctx: typer.Context,
     for c in cal.conflicts:
         typer.echo(f"conflict [{c.kind}]: {c.message}", err=True)
     emit(ctx, [e.model_dump() for e in cal.entries], columns=["start", "end", "kind", "title", "service", "team"])
+
+
+def releasenotes(ctx: typer.Context, service: Service,
+                 from_version: Annotated[str, typer.Option("--from", help="The earlier deployed version.")],
+                 to_version: Annotated[str, typer.Option("--to", help="The later deployed version.")],
+                 repo: Annotated[str | None, typer.Option("--repo", help="A git clone (default: the policy's repository).")] = None) -> None:
+    """Release notes (Markdown) from the git history between two deploy records: Conventional Commits grouped,
+    breaking changes first, incident and action-item references, deploys in between that failed or were rolled back."""
+    with session_scope(ctx) as session:
+        text = notes.release_notes(session, service=service, from_version=from_version, to_version=to_version,
+                                   actor=local_actor(), repository=repo)
+    typer.echo(text, nl=False)

@@ -16,7 +16,9 @@ DOMAIN = Domain(
     ),
     api=("watchkeeper.deploys.api:router",),
     cli=(Verb("deploy", "Deploys: start, finish, check (the gate for CI), rollout, rollback, drill, overrides, freezes.",
-              "watchkeeper.deploys.cli:deploy_app"),),
+              "watchkeeper.deploys.cli:deploy_app"),
+         Verb("releasenotes", "Release notes (Markdown) from git between two deployed versions of a service.",
+              "watchkeeper.deploys.cli:releasenotes")),
     config=(ConfigSection("deploys", "watchkeeper.deploys.schemas:DeploysConfig", "object",
                           "Deploy policies per service (rollback, deploy and traffic hooks, health, error-budget policy, "
                           "rollout plan), change freezes and change windows; see docs/deploys.md."),),

@@ -443,6 +443,15 @@ class ServiceDeployConfig(Strict):
     rollout: RolloutPlan | None = None
     drill_legs: list[Literal["rollback", "forward"]] = Field(["rollback", "forward"], min_length=1, max_length=2,
                                                              description="Which legs a drill runs.")
+    repository: str | None = Field(None, max_length=1000,
+                                   description="Absolute path of a git clone of the service's code (release notes).")
+
+    @field_validator("repository")
+    @classmethod
+    def _repo(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("/") or any(ord(c) < 0x20 for c in value)):
+            raise ValueError("repository must be an absolute path without control characters, e.g. /srv/git/shop")
+        return value
 
 
 class FreezeCreate(Strict):

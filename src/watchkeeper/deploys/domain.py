@@ -1,7 +1,7 @@
 """Deployments: records, the deploy gate, rollbacks and drills, gradual rollouts, the change
 calendar (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain, JobSpec, Provider, Verb
+from watchkeeper.domain import ConfigSection, Domain, JobSpec, NavLink, Provider, Verb
 
 DOMAIN = Domain(
     name="deploys",
@@ -15,6 +15,8 @@ DOMAIN = Domain(
         JobSpec("deploys.rollout", "watchkeeper.deploys.jobs:run_rollout_step", max_attempts=5),
     ),
     api=("watchkeeper.deploys.api:router",),
+    pages=("watchkeeper.web.deploys_pages:router",),
+    nav=(NavLink("Deploys", "/deploys", 60), NavLink("Change calendar", "/deploys/calendar", 75, "more")),
     cli=(Verb("deploy", "Deploys: start, finish, check (the gate for CI), rollout, rollback, drill, overrides, freezes.",
               "watchkeeper.deploys.cli:deploy_app"),
          Verb("releasenotes", "Release notes (Markdown) from git between two deployed versions of a service.",

@@ -410,6 +410,7 @@ def _verified():
 
 
 def _deploy_arguments(w: World) -> dict[str, dict[str, Any]]:
+    from watchkeeper.deploys.calendar import PlannedDeploy
     from watchkeeper.deploys.schemas import DeployFinish, DeployStart, GateRequest, OverrideCreate
 
     policy = deploy_policy("s").model_dump(mode="json", exclude_none=True)
@@ -422,6 +423,9 @@ def _deploy_arguments(w: World) -> dict[str, dict[str, Any]]:
         "watchkeeper.deploys.rollout.abort_rollout": {"deploy_id": w.deploy_id},
         "watchkeeper.deploys.rollout.steps": {"deploy_id": w.deploy_id},
         "watchkeeper.deploys.rollback.get_rollback": {"rollback_id": w.rollback_id},
+        "watchkeeper.deploys.calendar.plan_deploy": {"data": PlannedDeploy(service="s", version="9.9.9",
+                                                                           at=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))},
+        "watchkeeper.deploys.releasenotes.release_notes": {"from_version": "0.9.0", "to_version": "1.0.0"},
         "watchkeeper.deploys.gate.check": {"data": GateRequest(service="s", version="9.9.9")},
         "watchkeeper.deploys.gate.request_override": {"data": OverrideCreate(service="s", version="9.9.9", reason="permission test reason")},
         "watchkeeper.deploys.gate.approve_override": {"override_id": w.gate_override_id},

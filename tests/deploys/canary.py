@@ -11,7 +11,12 @@ from tests.factories.catalog import make_service
 from watchkeeper.deploys import calendar, freezes, rollout
 from watchkeeper.deploys import service as deploys
 from watchkeeper.deploys.calendar import PlannedDeploy
-from watchkeeper.deploys.schemas import DeployFinish, DeployStart, FreezeCreate, ServiceDeployConfig
+from watchkeeper.deploys.schemas import (
+    DeployFinish,
+    DeployStart,
+    FreezeCreate,
+    ServiceDeployConfig,
+)
 
 HOOK = "import sys; open(sys.argv[1], 'a').write(sys.argv[2] + '\\n')"
 TESTS = {"url": "https://ci.example.com/runs/77", "status": "passed", "passed": 412, "skipped": 3}
@@ -35,7 +40,7 @@ def seed_canary(session, *, bad_url: str, log_path: str) -> int:
 
 
 def seed_calendar(session) -> None:
-    now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     freezes.create_freeze(session, data=FreezeCreate.model_validate(
         {"name": "weekend", "cron": "0 16 * * 5", "timezone": "Europe/Berlin", "duration": "64h", "reason": "no weekend changes"}),
         actor=SYSTEM)

@@ -17,7 +17,7 @@ from watchkeeper.deploys.calendar import PlannedDeploy
 from watchkeeper.deploys.schemas import FreezeCreate
 from watchkeeper.errors import Conflict, InvalidInput, PermissionDenied
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 START = dt.datetime(2026, 3, 2, tzinfo=UTC)
 END = dt.datetime(2026, 3, 9, tzinfo=UTC)
 

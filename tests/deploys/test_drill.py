@@ -51,6 +51,21 @@ def shop(session, tmp_path):
         yield svc
 
 
+def _procedure(session, tmp_path, *, reviewed: bool) -> None:
+    """The service's rollback procedure, a runbook of kind rollback-procedure (the runbooks domain)."""
+    from tests.factories.world import runbooks_config
+    from watchkeeper import clock
+    from watchkeeper.runbooks import service as runbooks
+
+    folder = tmp_path / "runbooks"
+    folder.mkdir(exist_ok=True)
+    review = f"last_reviewed: {{date: {clock.utcnow().date().isoformat()}, by: bob}}\n" if reviewed else ""
+    (folder / "rollback.md").write_text(f"---\ntitle: Rolling back shop\nservices: [shop]\nkind: rollback-procedure\n{review}---\n"
+                                        "# Rolling back shop\n\n`watchkeeper deploy rollback shop`\n", encoding="utf-8")
+    runbooks.configure(session, data=runbooks_config(str(folder)), actor=SYSTEM)
+    runbooks.sync(session, actor=SYSTEM, strict=True)
+
+
 def _evidence(session):
     return evidence.rollback_drilled(session, catalog.lookup_service(session, name="shop"))
 
@@ -71,8 +86,14 @@ def test_a_drill_rolls_back_and_forward_and_turns_the_item_pass(session, tmp_pat
     assert (tmp_path / "hook.log").read_text().split() == ["1.0.0", "2.0.0"]
     assert shop.version() == "2.0.0"  # rolled forward again
     ev = _evidence(session)
+    assert ev.status == Status.FAIL and ev.reason.startswith(f"drill #{done.id} reached healthy in")
+    assert "no rollback procedure document names 'shop'" in ev.reason
+    _procedure(session, tmp_path, reviewed=False)
+    assert "the rollback procedure is not reviewed: 'rollback.md' has never been reviewed" in _evidence(session).reason
+    _procedure(session, tmp_path, reviewed=True)
+    ev = _evidence(session)
     assert ev.status == Status.PASS and ev.reason.startswith(f"drill #{done.id} reached healthy in")
-    assert "rollback procedure document is not checked yet" in ev.reason
+    assert "rollback procedure 'rollback.md' reviewed" in ev.reason
     assert [e.kind for e in activity][-1] == "deploy.drill_finished"
 
 
@@ -120,7 +141,8 @@ def test_a_real_rollback_marks_the_deploy_and_counts_as_evidence(session, tmp_pa
     rolled = deploys.get_deploy(session, deploy_id=current.id, actor=SYSTEM)
     assert rolled.status == "rolled_back" and f"rollback #{done.id}" in rolled.reason
     assert activity[-1].kind == "deploy.rolled_back" and "rolled back to 1.0.0" in activity[-1].summary
-    assert _evidence(session).status == Status.PASS
+    assert _evidence(session).status == Status.FAIL  # measured under target, but no rollback procedure yet
+    assert "took" not in _evidence(session).reason and "no rollback procedure document" in _evidence(session).reason
 
 
 def test_a_job_that_finds_its_rollback_running_does_not_run_the_hook_again(session, tmp_path, shop):

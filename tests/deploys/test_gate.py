@@ -76,8 +76,7 @@ def shop(session, frozen_clock):
 def test_a_tested_version_with_nothing_against_it_is_allowed(session, shop):
     result = _check(session, tests=PASSED)
     assert (result.allowed, result.exit_code, result.reasons, result.stage) == (True, 0, [], "POC")
-    assert [r.rule for r in result.not_checked] == ["incident"]  # the incidents domain is not installed yet
-    assert "not installed" in result.not_checked[0].reason
+    assert result.not_checked == []
 
 
 def test_tests_rule(session, shop):
@@ -184,6 +183,28 @@ def test_slo_budget_rule(session, shop):
     assert "shop-availability has" in refused.reasons[0].reason and "(exhausted)" in refused.reasons[0].reason
     freezes.set_policy(session, data=ServiceDeployConfig.model_validate({"service": "shop", "budget": {"enforce": False}}), actor=SYSTEM)
     assert _check(session, tests=PASSED).exit_code == 0
+
+
+def test_incident_rule(session, shop):
+    from watchkeeper.incidents import service as incidents
+    from watchkeeper.incidents.schemas import IncidentCreate
+
+    make_service(session, name="db", team="payments")
+    from watchkeeper.catalog import service as catalog
+    from watchkeeper.catalog.schemas import ServiceUpdate
+
+    catalog.update_service(session, name="shop", data=ServiceUpdate(depends_on=["db"]), actor=SYSTEM)
+    minor = incidents.declare(session, data=IncidentCreate(title="slow search", severity="SEV3", services=["shop"]), actor=SYSTEM)
+    assert _check(session, tests=PASSED).exit_code == 0  # SEV3 does not stop deploys
+    major = incidents.declare(session, data=IncidentCreate(title="checkout down", severity="SEV2", services=["shop"]), actor=SYSTEM)
+    refused = _check(session, tests=PASSED)
+    assert (_rules(refused), refused.exit_code) == (["incident"], 3)
+    assert refused.reasons[0].reason == f"open incident: #{major.id} SEV2 'checkout down' on shop ({major.status})"
+    incidents.resolve(session, incident_id=major.id, actor=SYSTEM)
+    assert _check(session, tests=PASSED).exit_code == 0
+    dep = incidents.declare(session, data=IncidentCreate(title="db failover", severity="SEV1", services=["db"]), actor=SYSTEM)
+    assert _check(session, tests=PASSED).reasons[0].reason.startswith(f"open incident: #{dep.id} SEV1 'db failover' on dependency db")
+    assert minor.id != dep.id
 
 
 def test_unknown_service_is_bad_input(session, shop):

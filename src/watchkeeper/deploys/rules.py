@@ -19,6 +19,7 @@ from watchkeeper.deploys.schemas import GateReason, RollbackTarget, TestEvidence
 from watchkeeper.evidence import Status
 
 RULES = ("tests", "rollback_target", "rollback_drilled", "freeze", "change_window", "readiness", "slo_budget", "incident")
+SEVERE = ("SEV1", "SEV2")
 _SYSTEM = Actor.system("deploy-gate", "system")  # reads SLO budgets for the gate, whoever asks
 
 
@@ -83,7 +84,7 @@ def rule_rollback_target(target: RollbackTarget | None, stage: Stage) -> str | N
 def rule_rollback_drilled(session: Session, svc: ServiceRead, stage: Stage) -> str | None:
     if stage != Stage.PROD:
         return None
-    ev = evidence.rollback_drilled(session, svc)
+    ev = evidence.drill_evidence(session, svc)
     return None if ev.status == Status.PASS else f"rollback not proven: {ev.reason}"
 
 
@@ -136,11 +137,19 @@ def rule_slo_budget(session: Session, svc: ServiceRead) -> str | None:
 
 
 def open_incidents(session: Session, svc: ServiceRead) -> list[str] | None:
-    """Open SEV1/SEV2 incidents on the service or one of its dependencies, as one line each;
-    None when this installation cannot tell. The incidents domain is being built concurrently
-    and is not on main yet: TODO(lead) on rebase, ask watchkeeper.incidents here (through a
-    service function that lists open incidents by service and severity)."""
-    return None
+    """Open SEV1/SEV2 incidents (not drills) on the service or one of its dependencies, one
+    line each (the incidents domain's `open_for_services`). None would mean "cannot tell"."""
+    from watchkeeper.incidents import service as incidents
+
+    watched = [svc.name, *svc.depends_on]
+    out = []
+    for row in incidents.open_for_services(session, watched):
+        if row.severity not in SEVERE:
+            continue
+        on = [s for s in row.services if s in watched]
+        where = "on " + ", ".join(on) if svc.name in on else "on dependency " + ", ".join(on)
+        out.append(f"#{row.id} {row.severity} '{row.title[:80]}' {where} ({row.status})")
+    return out
 
 
 def evaluate(session: Session, svc: ServiceRead, *, stage: Stage, version: str, environment: str,

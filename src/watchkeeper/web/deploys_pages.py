@@ -50,8 +50,8 @@ def calendar_page(request: Request, session: SessionDep, actor: PageActor, view:
         grid_start = first - dt.timedelta(days=first.weekday())
         days = [grid_start + dt.timedelta(days=i) for i in range(42)]
         step = dt.timedelta(days=32)
-    begin = dt.datetime.combine(days[0], dt.time(), dt.timezone.utc)
-    end = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    begin = dt.datetime.combine(days[0], dt.time(), dt.UTC)
+    end = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time(), dt.UTC)
     cal = calendar.change_calendar(session, actor=actor, start=begin, end=end, service=service or None)
     flagged = {ref for c in cal.conflicts for ref in c.refs}
     by_day: dict[dt.date, list] = {d: [] for d in days}

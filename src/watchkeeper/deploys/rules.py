@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.auth.service import Actor
 from watchkeeper.catalog.schemas import ServiceRead
 from watchkeeper.catalog.stages import Stage
-from watchkeeper.deploys import evidence, freezes
+from watchkeeper.deploys import _measured, freezes
 from watchkeeper.deploys.models import Deploy
 from watchkeeper.deploys.schemas import GateReason, RollbackTarget, TestEvidence
 from watchkeeper.evidence import Status
@@ -84,7 +84,7 @@ def rule_rollback_target(target: RollbackTarget | None, stage: Stage) -> str | N
 def rule_rollback_drilled(session: Session, svc: ServiceRead, stage: Stage) -> str | None:
     if stage != Stage.PROD:
         return None
-    ev = evidence.drill_evidence(session, svc)
+    ev = _measured.drill_evidence(session, svc)
     return None if ev.status == Status.PASS else f"rollback not proven: {ev.reason}"
 
 

@@ -84,6 +84,7 @@ INTERNAL: dict[str, str] = {
     "watchkeeper.deploys.rollback.queue_rollback": "writes a rollback row and its job, for the checked requests and the rollout worker",
     "watchkeeper.deploys.service.publish": "puts a deploy on the timelines, called by the checked functions that changed it",
     "watchkeeper.deploys.service.announce_finish": "publishes a finished deploy, called by finish_deploy and the rollout worker",
+    "watchkeeper.deploys.rollout.watch": "rolls back rollouts whose step job died (the leader's deploys.watch job)",
     "watchkeeper.deploys._measured.drill_evidence": "the measured half of rollback_drilled, for the evidence provider and the gate's rule",
     "watchkeeper.deploys.freezes.in_force": "freezes and windows in force for a service, for the gate's rules",
     "watchkeeper.deploys.freezes.policy_of": "a service's deploy policy, for the gate's rules and the worker's hooks",

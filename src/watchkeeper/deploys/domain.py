@@ -1,7 +1,17 @@
 """Deployments: records, the deploy gate, rollbacks and drills, gradual rollouts, the change
 calendar (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain, JobSpec, NavLink, Provider, Verb
+import datetime as dt
+
+from watchkeeper.domain import (
+    ConfigSection,
+    Domain,
+    JobSpec,
+    NavLink,
+    Periodic,
+    Provider,
+    Verb,
+)
 
 DOMAIN = Domain(
     name="deploys",
@@ -13,7 +23,9 @@ DOMAIN = Domain(
         JobSpec("deploys.rollback", "watchkeeper.deploys.jobs:run_rollback", max_attempts=2),
         # A step taken back from a dead worker resumes from its recorded state (rollout.py).
         JobSpec("deploys.rollout", "watchkeeper.deploys.jobs:run_rollout_step", max_attempts=5),
+        JobSpec("deploys.watch", "watchkeeper.deploys.jobs:watch_rollouts", max_attempts=3),
     ),
+    periodic=(Periodic("deploys-watch", "deploys.watch", dt.timedelta(minutes=1)),),
     api=("watchkeeper.deploys.api:router",),
     pages=("watchkeeper.web.deploys_pages:router",),
     nav=(NavLink("Deploys", "/deploys", 60), NavLink("Change calendar", "/deploys/calendar", 75, "more")),

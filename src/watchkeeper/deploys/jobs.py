@@ -17,3 +17,8 @@ def run_rollback(session: Session, payload: dict, ctx: JobContext) -> dict:
 
 def run_rollout_step(session: Session, payload: dict, ctx: JobContext) -> dict:
     return rollout.advance(ctx.session_factory, deploy_id=int(payload["deploy_id"]), idx=int(payload["step"]), settings=ctx.settings)
+
+
+def watch_rollouts(session: Session, payload: dict, ctx: JobContext) -> dict:
+    """Roll back rollouts whose step job died (rollout.watch)."""
+    return {"stopped": rollout.watch(session)}

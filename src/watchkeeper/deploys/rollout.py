@@ -242,3 +242,33 @@ def _analyse(session_factory, service: str, policy: ServiceDeployConfig, spec, s
         if i < analysis.samples - 1:
             time.sleep(analysis.interval.total_seconds())
     return {"passed": ok / analysis.samples >= analysis.min_success, "samples": analysis.samples, "ok": ok, "problems": problems[:10]}
+
+
+def watch(session: Session) -> int:
+    """Rollouts never stay half-done silently: a step whose queue job is dead (its attempts
+    used up by crashes or a bug) fails, and the rollout is rolled back (the leader runs this
+    every minute). Internal. Returns how many rollouts it stopped. Does not commit."""
+    from watchkeeper.queue.models import Job
+
+    stopped = 0
+    for row in session.execute(select(Deploy).where(Deploy.rollout_status == "running")).scalars():
+        step = session.execute(select(Step).where(Step.deploy_id == row.id, Step.status.in_(("pending", "running")))
+                               .order_by(Step.idx).limit(1)).scalar_one_or_none()
+        if step is None:
+            continue
+        keys = [f"deploys:rollout:{row.id}:{step.idx}", f"deploys:rollout:{row.id}:{step.idx}:approved"]
+        jobs = list(session.execute(select(Job).where(Job.dedupe_key.in_(keys))).scalars())
+        if not jobs or any(j.status != "dead" for j in jobs):
+            continue
+        last = max(jobs, key=lambda j: j.id)
+        step.status, step.finished_at = "failed", clock.utcnow()
+        step.reason = (f"its worker job died after {last.attempts} attempt{'s' if last.attempts != 1 else ''}: "
+                       f"{(last.last_error or 'no error recorded')[:200]}")
+        _roll_back(session, row, trigger="crash", reason=f"step {step.idx + 1} ({step.weight} %): {step.reason}")
+        _step_event(session, row, step, "failed", f"rollout of {row.service} {row.version} step {step.idx + 1}: {step.reason}; "
+                                                  "rolling back")
+        audit.record(session, actor=_WORKER, action="deploy.rollout_step", target=f"deploy:{row.id}",
+                     after={"step": step.idx, "weight": step.weight, "status": "failed", "reason": "job dead"})
+        stopped += 1
+    session.flush()
+    return stopped

@@ -64,6 +64,9 @@ def test_deploys_round_trip(session, system_actor):
     ("deploys:\n  services:\n    - service: api\n      rollout: {steps: [{weight: 50}, {weight: 5}, {weight: 100}]}\n", "test.yaml:19",
      "must not decrease"),
     ("deploys:\n  services:\n    - service: api\n      traffic: {http: {url: 'file:///etc/passwd'}}\n", "test.yaml:19", "http(s) URL"),
+    ("deploys:\n  services:\n    - service: ghost\n", "test.yaml:18:16", "unknown service 'ghost'"),
+    ("deploys:\n  freezes:\n    - {name: f, team: nobody, starts_at: '2030-01-01T00:00:00Z', duration: 1h}\n", "test.yaml:18", "unknown team 'nobody'"),
+    ("deploys:\n  services:\n    - service: api\n    - service: api\n", "test.yaml:19", "'api' is declared twice"),
     ("deploys:\n  services:\n    - service: api\n      rollback: {command: {command: [x]}, http: {url: 'https://a.example'}}\n",
      "test.yaml:19", "exactly one"),
 ])

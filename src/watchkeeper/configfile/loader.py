@@ -257,11 +257,37 @@ def _monitoring_references(cfg: WatchkeeperConfig, pos: Positions, file: str, se
                 line, col = pos.of((section, i, "service"))
                 problems.append(Problem(file, line, col, f"{section}[{i}].service", f"unknown service '{item.service}'",
                                         "declare it under `services:`" + (f"; declared services are: {', '.join(sorted(services))}" if services else "")))
+    problems.extend(_deploys_references(cfg, pos, file, services))
     for i, slo in enumerate(cfg.slos):
         if slo.monitor is not None and slo.monitor not in monitors:
             line, col = pos.of(("slos", i, "monitor"))
             problems.append(Problem(file, line, col, f"slos[{i}].monitor", f"unknown monitor '{slo.monitor}'",
                                     "declare it under `monitors:`" + (f"; declared monitors are: {', '.join(sorted(monitors))}" if monitors else "")))
+    return problems
+
+
+def _deploys_references(cfg: WatchkeeperConfig, pos: Positions, file: str, services: set[str]) -> list[Problem]:
+    """deploys.services[] and deploys.freezes[] name declared services (and teams), each once."""
+    problems: list[Problem] = []
+    teams = {t.name for t in cfg.teams}
+    section = cfg.deploys
+    for kind, items, key in (("services", section.services, "service"), ("freezes", section.freezes, "name")):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            name = getattr(item, key)
+            if name in seen:
+                line, col = pos.of(("deploys", kind, i, key))
+                problems.append(Problem(file, line, col, f"deploys.{kind}[{i}].{key}", f"'{name}' is declared twice", "remove one"))
+            seen.add(name)
+            service = getattr(item, "service", None)
+            if service is not None and service not in services:
+                line, col = pos.of(("deploys", kind, i, "service"))
+                problems.append(Problem(file, line, col, f"deploys.{kind}[{i}].service", f"unknown service '{service}'",
+                                        "declare it under `services:`"))
+            team = getattr(item, "team", None)
+            if team is not None and team not in teams:
+                line, col = pos.of(("deploys", kind, i, "team"))
+                problems.append(Problem(file, line, col, f"deploys.{kind}[{i}].team", f"unknown team '{team}'", "declare it under `teams:`"))
     return problems
 
 

@@ -2,7 +2,7 @@
 monitor of the service passes when run now (heartbeats: the last ping is on time), no SLO of
 the service burns its budget faster than the policy's `max_burn` over the short window, and
 the policy's `health.url` (if any) answers 2xx. The same samples drive a rollout step's
-analysis (plus the alert rules it names). Internal: the worker's rollback, drill and rollout
+analysis (plus the alert rules it names and its metric queries, metrics store or Prometheus). Internal: the worker's rollback, drill and rollout
 jobs call it with no transaction open while probes run."""
 
 from __future__ import annotations
@@ -84,6 +84,32 @@ def _firing(session_factory: Callable[[], Session], rules: list[str]) -> list[st
     return problems
 
 
+def _queries(session_factory: Callable[[], Session], queries: list, settings: Any) -> list[str]:
+    from watchkeeper.monitoring.metrics import language, store
+    from watchkeeper.monitoring.metrics import rules as rule_service
+
+    problems = []
+    for q in queries:
+        if q.source == "prometheus":
+            policy = egress.Egress.from_settings(settings) if settings is not None else egress.DEFAULT
+            try:
+                rows = rule_service.prometheus_query(q.prometheus_url, q.expr, 10.0, egress=policy)
+            except RuntimeError as exc:
+                problems.append(f"query {q.expr[:80]}: {str(exc)[:150]}")
+                continue
+            if rows:
+                problems.append(f"query {q.expr[:80]} holds ({rows[0][1]:g})")
+            continue
+        parsed = language.parse(q.expr)
+        retention = store.Retention.from_settings(settings) if settings is not None else store.Retention()
+        with session_factory() as s:
+            values = store.evaluate(s, parsed.query, retention=retention)
+        held = [v for v in values.values() if parsed.holds(v)]
+        if held:
+            problems.append(f"query {q.expr[:80]} holds ({held[0]:g})")
+    return problems
+
+
 def sample(session_factory: Callable[[], Session], *, service: str, policy: HealthPolicy, settings: Any = None,
            analysis: Analysis | None = None) -> Sample:
     """One look at the service now."""
@@ -104,6 +130,9 @@ def sample(session_factory: Callable[[], Session], *, service: str, policy: Heal
     if analysis is not None and analysis.alert_rules:
         checked += len(analysis.alert_rules)
         problems += _firing(session_factory, analysis.alert_rules)
+    if analysis is not None and analysis.queries:
+        checked += len(analysis.queries)
+        problems += _queries(session_factory, analysis.queries, settings)
     return Sample(ok=not problems, problems=tuple(problems), checked=checked)
 
 

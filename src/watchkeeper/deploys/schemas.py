@@ -392,14 +392,47 @@ class BudgetPolicy(Strict):
                                                               description="Only these SLOs (default: all of the service's).")
 
 
+class MetricQuery(Strict):
+    """A condition that fails the analysis when it holds, written as an alert rule's expression:
+    the metrics store's rule language (`max(http_errors{service="shop"}[1m]) > 5`), or PromQL
+    sent to `prometheus_url` (any series in the answer holds, as in Prometheus alerting)."""
+
+    expr: str = Field(min_length=1, max_length=2000)
+    source: Literal["store", "prometheus"] = "store"
+    prometheus_url: str | None = Field(None, max_length=2000)
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return http_url(value, "prometheus_url") if value is not None else None
+
+    @model_validator(mode="after")
+    def _shape(self) -> MetricQuery:
+        if self.source == "prometheus":
+            if self.prometheus_url is None:
+                raise ValueError("a prometheus query needs prometheus_url, e.g. http://prometheus:9090")
+        else:
+            from watchkeeper.monitoring.metrics import language
+
+            try:
+                language.parse(self.expr)
+            except language.RuleSyntaxError as exc:
+                raise ValueError(str(exc)) from None
+            if self.prometheus_url is not None:
+                raise ValueError("prometheus_url is for source: prometheus")
+        return self
+
+
 class Analysis(Strict):
     """What a rollout step must show before it proceeds: probes passing, SLO burn below a
-    limit, none of the named alert rules firing."""
+    limit, none of the named alert rules firing, none of the metric queries holding."""
 
     probes: bool = Field(True, description="Every monitor of the service passed its last probe.")
     min_success: float = Field(1.0, ge=0.0, le=1.0, description="Share of analysis samples that must pass.")
     max_burn: float | None = Field(None, gt=0, le=1000, description="SLO short-window burn rate limit.")
     alert_rules: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+    queries: list[MetricQuery] = Field(default_factory=list, max_length=20,
+                                       description="Metric conditions (metrics store or Prometheus) that fail a sample when they hold.")
     url: str | None = Field(None, max_length=2000, description="Optional http(s) URL sampled during the step; a non-2xx answer fails a sample.")
     samples: int = Field(5, ge=1, le=1000)
     interval: Duration = Field(dt.timedelta(seconds=1))

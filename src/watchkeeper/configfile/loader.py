@@ -317,4 +317,6 @@ def load_file(path: Path) -> WatchkeeperConfig:
         raise ConfigInvalid([Problem(str(path), 1, 1, "", "file not found", "check the path, or create one with `watchkeeper init`")]) from None
     except UnicodeDecodeError:
         raise ConfigInvalid([Problem(str(path), 1, 1, "", "file is not UTF-8 text", "save it as UTF-8")]) from None
-    return load_text(text, file=str(path))
+    cfg = load_text(text, file=str(path))
+    cfg._source_dir = path.resolve().parent
+    return cfg

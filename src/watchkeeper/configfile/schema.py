@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from pydantic import ConfigDict, Field, create_model
+from pathlib import Path
+
+from pydantic import ConfigDict, Field, PrivateAttr, create_model
 
 from watchkeeper import domains
 from watchkeeper.domain import ConfigSection, resolve
@@ -19,6 +21,9 @@ class _Base(Strict):
     model_config = ConfigDict(title="watchkeeper.yaml")
 
     version: Literal[1] = Field(1, description="Format version of this file.")
+    # The directory of the file it was read from (load_file): relative paths in sections (the
+    # runbooks folder) are taken from there. None for text loaded without a file.
+    _source_dir: Optional[Path] = PrivateAttr(default=None)
 
 
 def _field(section: ConfigSection) -> tuple[Any, Any]:

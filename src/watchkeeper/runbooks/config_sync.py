@@ -10,20 +10,28 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.auth.service import Actor
 from watchkeeper.domain import Reconciler
+from watchkeeper.errors import InvalidInput
 from watchkeeper.runbooks import service as runbooks
 from watchkeeper.runbooks.schemas import RunbooksConfig
 
 NAME = "runbooks"
+MISSING = "folder-missing"
 
 
 def _desired(cfg) -> dict[str, dict]:
     section: RunbooksConfig | None = getattr(cfg, "runbooks", None)
     if section is None:
         return {}
-    folder = runbooks.load_folder(section.path)
-    if folder.errors:
-        raise folder.errors[0]
-    return {NAME: {**section.model_dump(mode="json"), "documents": folder.digest()}}
+    path = str(runbooks.folder_path(section.path, base=getattr(cfg, "_source_dir", None)))
+    try:
+        folder = runbooks.load_folder(path)
+    except InvalidInput:
+        digest = MISSING  # configured anyway: lint and readiness say the folder is missing
+    else:
+        if folder.errors:
+            raise folder.errors[0]
+        digest = folder.digest()
+    return {NAME: {**section.model_dump(mode="json"), "path": path, "documents": digest}}
 
 
 def _current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
@@ -31,7 +39,8 @@ def _current(session: Session, actor: Actor) -> dict[str, tuple[str, dict]]:
     if config is None:
         return {}
     row = runbooks.settings_row(session)
-    return {NAME: (row.managed_by, {**config.model_dump(mode="json"), "documents": runbooks.stored_digest(session)})}
+    digest = MISSING if row.last_sync_error and row.last_sync_error.startswith(runbooks.MISSING_FOLDER) else runbooks.stored_digest(session)
+    return {NAME: (row.managed_by, {**config.model_dump(mode="json"), "documents": digest})}
 
 
 def _put(session: Session, fields: dict, actor: Actor) -> None:

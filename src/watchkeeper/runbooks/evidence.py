@@ -22,6 +22,9 @@ def runbook_reviewed(session: Session, service) -> Evidence:
     if runbooks.settings_row(session) is None:
         return Evidence(Status.UNKNOWN, "no runbooks folder is configured; add a `runbooks:` section (path: ...) to "
                                         "watchkeeper.yaml and apply it (docs/runbooks-domain.md)", link=link)
+    settings = runbooks.settings_row(session)
+    if settings.last_sync_error and settings.last_sync_error.startswith(runbooks.MISSING_FOLDER):
+        return Evidence(Status.FAIL, settings.last_sync_error, link=link)
     now = clock.utcnow()
     reviews = documents.reviewed_documents(session, service=name, kind="runbook")
     docs = runbooks.documents_of(session)

@@ -119,8 +119,11 @@ def findings(session: Session, *, service_name: str | None = None, now: dt.datet
     out: list[Finding] = []
     settings = service.settings_row(session)
     if settings is not None and settings.last_sync_error:
-        for line in settings.last_sync_error.split("; "):
-            out.append(Finding(severity="error", check="parse", path=line.split(":", 1)[0], message=line))
+        if settings.last_sync_error.startswith(service.MISSING_FOLDER):
+            out.append(Finding(severity="error", check="folder", message=settings.last_sync_error))
+        else:
+            for line in settings.last_sync_error.splitlines():
+                out.append(Finding(severity="error", check="parse", path=line.split(":", 1)[0], message=line))
     folder = service.folder_path(settings.path) if settings is not None else None
     paths = {d.path for d in all_docs}
     services = {s.name for s in catalog.list_services(session, actor=_READER)}

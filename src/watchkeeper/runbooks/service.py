@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 
 from sqlalchemy import select
@@ -35,16 +36,18 @@ from watchkeeper.runbooks.schemas import (
 )
 
 MAX_DOCUMENTS = 2000
+MISSING_FOLDER = "the runbooks folder"
 SETTINGS_ID = 1
 
 
 # ---------------------------------------------------------------------------- the folder
 
 
-def folder_path(path: str) -> Path:
-    """The folder a configured path names: absolute as written, relative from the working directory."""
+def folder_path(path: str, *, base: Path | None = None) -> Path:
+    """The folder a configured path names: absolute as written; relative from `base` (the
+    directory of the watchkeeper.yaml it was written in) or else the working directory."""
     p = Path(path).expanduser()
-    return p if p.is_absolute() else Path.cwd() / p
+    return p if p.is_absolute() else Path(os.path.normpath((base or Path.cwd()) / p))
 
 
 @dataclasses.dataclass
@@ -72,7 +75,7 @@ def load_folder(path: str) -> Folder:
     skipped). Files that fail to parse are listed in `errors`, not raised."""
     root = folder_path(path)
     if not root.is_dir():
-        raise InvalidInput(f"the runbooks folder {str(root)[:300]!r} does not exist or is not a directory; "
+        raise InvalidInput(f"{MISSING_FOLDER} {str(root)[:300]!r} does not exist or is not a directory; "
                            "check runbooks.path in watchkeeper.yaml", field="runbooks.path")
     documents: dict[str, Parsed] = {}
     errors: list[ParseError] = []
@@ -337,10 +340,9 @@ def sync(session: Session, *, actor: Actor, strict: bool = False, folder: Folder
     try:
         folder = folder or load_folder(row.path)
     except InvalidInput as exc:
+        # A folder that is not there (yet) is reported by lint and readiness, not by failing apply.
         row.last_sync_at, row.last_sync_error = now, exc.message
         session.flush()
-        if strict:
-            raise
         return SyncResult(path=row.path, created=0, updated=0, deleted=0, unchanged=0, head_commit=row.head_commit)
     if strict and folder.errors:
         raise folder.errors[0]
@@ -368,7 +370,7 @@ def sync(session: Session, *, actor: Actor, strict: bool = False, folder: Folder
             session.delete(doc)
             deleted += 1
     row.last_sync_at = now
-    row.last_sync_error = "; ".join(e.message for e in folder.errors[:5]) or None
+    row.last_sync_error = "\n".join(e.message for e in folder.errors[:20]) or None
     row.head_commit = folder.history.head
     session.flush()
     result = SyncResult(path=row.path, created=created, updated=updated, deleted=deleted, unchanged=unchanged,

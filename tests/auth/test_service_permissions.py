@@ -237,6 +237,7 @@ ACTOR_IS_NOT_A_CHECK: dict[str, str] = {
     "watchkeeper.oncall.escalation.resolve_refs": "records who resolved; the alert pipeline decided it is over",
     "watchkeeper.auth.service.change_own_password": "changes the caller's own password, the current one asked again: anyone signed in may",
     "watchkeeper.monitoring.scope.require_in_scope": "is the check",
+    "watchkeeper.runbooks.service.may": "answers whether a page shows a button; the service checks again when it is used",
     "watchkeeper.monitoring.scope.visible": "builds a list's filter; the list function requires the permission first",
 }
 

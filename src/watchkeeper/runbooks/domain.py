@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from watchkeeper.domain import ConfigSection, Domain, JobSpec, Measure, Periodic, Provider, Verb
+from watchkeeper.domain import ConfigSection, Domain, JobSpec, Measure, NavLink, Periodic, Provider, Verb
 
 DOMAIN = Domain(
     name="runbooks",
@@ -19,6 +19,8 @@ DOMAIN = Domain(
         Periodic("runbooks-review-reminders", "runbooks.review_reminders", dt.timedelta(hours=1)),
     ),
     api=("watchkeeper.runbooks.api:router",),
+    pages=("watchkeeper.web.runbooks_pages:router",),
+    nav=(NavLink("Runbooks", "/runbooks", 60, "more", permission="runbook.read"),),
     cli=(Verb("runbook", "Runbooks and required documents: list, show, lint, run, review, init, sync.",
               "watchkeeper.runbooks.cli:runbook_app"),),
     config=(ConfigSection(

@@ -135,6 +135,14 @@ def _may(session: Session, actor: Actor, permission: str, doc: RunbookDocument, 
     return any(actor.can(permission, team=team_of(session, s, cache), service=s) for s in doc.services)
 
 
+def may(session: Session, actor: Actor, permission: str, services: list[str]) -> bool:
+    """Whether the actor holds `permission` on one of `services` (none: globally). For pages
+    deciding which buttons to show; the services check again when the button is used."""
+    if not services:
+        return actor.can(permission)
+    return any(actor.can(permission, team=team_of(session, s), service=s) for s in services)
+
+
 def _require_doc(session: Session, actor: Actor, permission: str, doc: RunbookDocument) -> None:
     if _may(session, actor, permission, doc):
         return

@@ -531,7 +531,7 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "schedule": "sch", "override_id": w.override_id, "escalation_id": w.escalation_id, "person": "p",
         "incident_id": w.incident_id, "into_id": w.incident_id, "fingerprint": "0" * 16,
         "current": "not-the-password-1", "new": "another-password-12345",
-        "path": "s.md", "step": "hello", "confirm": True,
+        "path": "s.md", "step": "hello", "confirm": True, "annotations": {},
     }
     special: dict[str, dict[str, Any]] = {
         "watchkeeper.alerting.config_sync.receiver_put": {"fields": {"name": "rcv", "channels": receiver_config("rcv").model_dump(mode="json")["channels"]}},

@@ -27,7 +27,7 @@ def signed_in(session, client, personas, tmp_path):
     make_service(session, name="checkout", team="payments")
     session.commit()
     (tmp_path / "rb").mkdir()
-    (tmp_path / "rb" / "checkout.md").write_text(front(body=BODY))
+    (tmp_path / "rb" / "checkout.md").write_text(front(body=BODY, alerts=["CheckoutDown"]))
     configure(session, tmp_path / "rb", runners=[{"name": "sh", "kind": "shell"}])
     session.commit()
     r = client.post("/login", data={"username": "alice", "password": personas["alice"].password, "next": "/runbooks"},
@@ -44,7 +44,7 @@ def test_index_and_document(client, signed_in):
     page = client.get("/runbooks/view", params={"path": "checkout.md"})
     assert page.status_code == 200
     assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
-    assert 'href="javascript' not in page.text.lower() and 'href="other.md"' in page.text
+    assert 'href="javascript' not in page.text.lower() and 'href="/runbooks/view?path=other.md"' in page.text
     assert "echo hello from the step" in page.text and 'name="confirm" value="yes" required' in page.text
     assert client.get("/runbooks/view", params={"path": "nope.md"}).status_code == 404
 
@@ -73,3 +73,19 @@ def test_review_buttons(client, signed_in):
     assert approved.status_code == 303
     page = client.get("/runbooks/view", params={"path": "checkout.md"})
     assert "current" in page.text and "by alice" in page.text
+
+
+def test_the_alert_page_links_its_runbooks(client, signed_in, session):
+    from watchkeeper.alerting import service as alerting
+    from watchkeeper.alerting.schemas import AlertFilter, AlertIn
+
+    from tests.runbooks.helpers import SYSTEM
+
+    alerting.ingest(session, alerts=[AlertIn(labels={"alertname": "CheckoutDown", "service": "checkout"},
+                                             annotations={"runbook_url": "https://wiki.example.com/checkout"})],
+                    source="api", actor=SYSTEM)
+    session.commit()
+    alert = alerting.list_alerts(session, filter=AlertFilter(), actor=SYSTEM)[0]
+    page = client.get(f"/alerts/{alert.id}")
+    assert page.status_code == 200
+    assert 'href="/runbooks/view?path=checkout.md"' in page.text and 'href="https://wiki.example.com/checkout"' in page.text

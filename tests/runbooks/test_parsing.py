@@ -140,3 +140,10 @@ def test_script_and_javascript_links_render_inert():
     hrefs = re.findall(r'href="([^"]*)"', html)
     assert hrefs == ["https://example.com/ok", "other.md"], hrefs
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_links_to_sibling_documents_go_to_their_pages():
+    html = to_html("[a](other.md#fix) [b](../up.md) [c](sub/x.md) [d](https://example.com/y.md) [e](notes.txt)", path="dir/doc.md")
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert hrefs == ["/runbooks/view?path=dir/other.md#fix", "/runbooks/view?path=up.md", "/runbooks/view?path=dir/sub/x.md",
+                     "https://example.com/y.md", "notes.txt"]

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
+from watchkeeper.auth.service import Actor, require
+
 from watchkeeper.runbooks import service as _service
 from watchkeeper.runbooks.models import RunbookDocument
 from watchkeeper.runbooks.schemas import KINDS, alert_matches
@@ -77,6 +79,21 @@ def reviewed_document(session: Session, *, service: str, kind: str) -> DocumentR
     """The best document of `kind` for `service` (a current one if any), or None when there is none."""
     found = reviewed_documents(session, service=service, kind=kind)
     return found[0] if found else None
+
+
+def alert_runbooks(session: Session, *, labels: Mapping[str, str], annotations: Mapping[str, str], actor: Actor) -> list[RunbookRef]:
+    """`runbooks_for_alert` for a person looking at the alert: only the documents they may read
+    (runbook.read on one of their services); external runbook_url links are kept."""
+    require(actor, "runbook.read")
+    out = []
+    for ref in runbooks_for_alert(session, labels, annotations):
+        if ref.path is None:
+            out.append(ref)
+            continue
+        doc = next(d for d in _service.documents_of(session) if d.path == ref.path)
+        if _service.may(session, actor, "runbook.read", doc.services):
+            out.append(ref)
+    return out
 
 
 def runbooks_for_alert(session: Session, labels: Mapping[str, str], annotations: Mapping[str, str]) -> list[RunbookRef]:

@@ -246,7 +246,7 @@ def get_document(session: Session, *, path: str, actor: Actor) -> DocumentDetail
     _require_doc(session, actor, "runbook.read", doc)
     pending = session.execute(select(RunbookReview).where(RunbookReview.path == path, RunbookReview.status == "requested")
                               .order_by(RunbookReview.id.desc()).limit(1)).scalar_one_or_none()
-    return DocumentDetail(**_read(session, doc).model_dump(), body=doc.body, html=render.to_html(doc.body),
+    return DocumentDetail(**_read(session, doc).model_dump(), body=doc.body, html=render.to_html(doc.body, path=doc.path),
                           pending_review=_review_read(pending) if pending else None)
 
 

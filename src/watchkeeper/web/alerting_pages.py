@@ -16,9 +16,11 @@ from watchkeeper.alerting import service as alerting
 from watchkeeper.alerting.schemas import AlertFilter, AlertState, AlertStatus, Quality, SilenceCreate
 from watchkeeper.api.deps import SessionDep
 from watchkeeper.auth.service import Actor
+from watchkeeper.errors import PermissionDenied
 from watchkeeper.labels import split_matchers
 from watchkeeper.maintenance import service as maintenance
 from watchkeeper.maintenance.schemas import WindowCreate
+from watchkeeper.runbooks import documents as runbook_documents
 from watchkeeper.validation import zone
 from watchkeeper.web.render import FormActor, FormError, PageActor, render, submit
 
@@ -63,7 +65,16 @@ def quality_page(request: Request, session: SessionDep, actor: PageActor, days: 
 def alert_page(request: Request, alert_id: int, session: SessionDep, actor: PageActor, error: FormError = None):
     alert = alerting.get_alert(session, alert_id=alert_id, actor=actor)
     return render(request, "alerting/alert.html", alert=alert, history=alerting.history(session, alert_id=alert_id, actor=actor),
-                  notifications=alerting.notifications_for_alert(session, alert_id=alert_id, actor=actor), error=error)
+                  notifications=alerting.notifications_for_alert(session, alert_id=alert_id, actor=actor), error=error,
+                  runbooks=_runbooks(session, alert, actor))
+
+
+def _runbooks(session, alert, actor: Actor) -> list:
+    """The runbooks covering the alert (front matter or its runbook_url), those the actor may read."""
+    try:
+        return runbook_documents.alert_runbooks(session, labels=alert.labels, annotations=alert.annotations, actor=actor)
+    except PermissionDenied:
+        return []
 
 
 def _act(request: Request, session, actor: Actor, alert_id: int, fn):

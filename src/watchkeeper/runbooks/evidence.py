@@ -37,7 +37,8 @@ def runbook_reviewed(session: Session, service) -> Evidence:
     if not reviews:
         problems.append(f"no runbook names '{name}' (write one: `watchkeeper runbook init {name} --kind runbook`)")
     elif not current:
-        problems.append(reviews[0].reason)
+        problems.append(f"none of the {len(reviews)} runbook(s) of '{name}' is reviewed within its cadence by someone other "
+                        f"than its last author ({reviews[0].reason})")
     if uncovered:
         shown = "; ".join(f.message.split(";")[0] for f in uncovered[:3])
         problems.append(shown + (f"; and {len(uncovered) - 3} more uncovered alert(s)" if len(uncovered) > 3 else ""))

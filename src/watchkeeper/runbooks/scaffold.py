@@ -6,6 +6,7 @@ file is reviewed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -63,7 +64,7 @@ def render(session: Session, *, service: str, kind: str, actor: Actor) -> str:
              "dr-plan": f"{svc.display_name or svc.name}: disaster-recovery plan", "other": svc.name}[kind]
     quoted = ", ".join(f"'{a}'" if "{" in a else a for a in alerts)
     front = "\n".join([
-        "---", f"title: {title}", f"services: [{svc.name}]", f"alerts: [{quoted}]", f"kind: {kind}",
+        "---", f"title: {json.dumps(title)}", f"services: [{svc.name}]", f"alerts: [{quoted}]", f"kind: {kind}",
         f"owners: []            # people handles of team {svc.team}", "reviewers: []", "review_every: 90d",
         "# last_reviewed: {date: YYYY-MM-DD, by: HANDLE}   # set by the reviewer (not the author)", "---", ""])
     facts = "\n".join([

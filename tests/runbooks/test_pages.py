@@ -89,3 +89,12 @@ def test_the_alert_page_links_its_runbooks(client, signed_in, session):
     page = client.get(f"/alerts/{alert.id}")
     assert page.status_code == 200
     assert 'href="/runbooks/view?path=checkout.md"' in page.text and 'href="https://wiki.example.com/checkout"' in page.text
+
+
+def test_the_service_hub_and_overview_show_the_runbooks_panel(client, signed_in):
+    hub = client.get("/services/checkout")
+    assert hub.status_code == 200
+    assert "Runbooks" in hub.text and "Checkout is down" in hub.text and "review not current" in hub.text
+    assert "bus factor 0" in hub.text or "bus factor 1" in hub.text
+    overview = client.get("/")
+    assert overview.status_code == 200 and "lint error(s)" in overview.text and "checkout.md" in overview.text

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from watchkeeper.domain import ConfigSection, Domain, JobSpec, Measure, NavLink, Periodic, Provider, Verb
+from watchkeeper.domain import ConfigSection, Domain, JobSpec, Measure, NavLink, PanelSpec, Periodic, Provider, Verb
 
 DOMAIN = Domain(
     name="runbooks",
@@ -21,6 +21,7 @@ DOMAIN = Domain(
     api=("watchkeeper.runbooks.api:router",),
     pages=("watchkeeper.web.runbooks_pages:router",),
     nav=(NavLink("Runbooks", "/runbooks", 60, "more", permission="runbook.read"),),
+    panels=(PanelSpec("runbooks", 70, "watchkeeper.runbooks.panels:overview", "watchkeeper.runbooks.panels:for_service"),),
     cli=(Verb("runbook", "Runbooks and required documents: list, show, lint, run, review, init, sync.",
               "watchkeeper.runbooks.cli:runbook_app"),),
     config=(ConfigSection(

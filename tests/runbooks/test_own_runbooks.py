@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from watchkeeper.catalog.stages import Stage
 from watchkeeper.configfile import loader, plan
 from watchkeeper.readiness import evaluation

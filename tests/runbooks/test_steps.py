@@ -76,7 +76,7 @@ def test_a_confirmed_step_runs_on_a_worker_with_output_exit_status_audit_and_tim
     refused = _run(client, bob, "hello")
     assert refused.status_code == 422 and "confirmation" in refused.json()["error"]["message"]
     plan = _run(client, bob, "hello", dry_run=True)
-    assert plan.status_code == 202 and plan.json()["command"][:2] == ["/bin/sh", "-c"] and plan.json()["would_run"] is True
+    assert plan.status_code == 200 and plan.json()["command"][:2] == ["/bin/sh", "-c"] and plan.json()["would_run"] is True
     assert 'echo "hello from $RUNBOOK_GREETING"' in plan.json()["command"][2]
     assert _run(client, personas["carol"].headers, "hello", confirm=True).status_code == 403
 
@@ -139,3 +139,59 @@ def _cmdline(pid: str) -> str:
             return f.read()
     except OSError:
         return ""
+
+
+def test_http_steps_go_through_egress_to_allowed_urls_only(client, personas, session, tmp_path, container):
+    import http.server
+    import threading
+
+    hits: list[tuple[str, str, bytes]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            hits.append((self.command, self.path, body))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"flipped": true}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    make_service(session, name="checkout", team="payments")
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "flip.md").write_text(front(body=f"# Flip\n\n```deploy {{step=flip}}\nPOST {base}/api/flip\n\n"
+                                                        f'{{"to": "blue"}}\n```\n\n```deploy {{step=elsewhere}}\n'
+                                                        f"POST {base}/admin/drop\n```\n"))
+    configure(session, tmp_path / "web", runners=[{"name": "deploy", "kind": "http", "allow_urls": [f"{base}/api/"]}])
+    session.commit()
+    alice = personas["alice"].headers
+    run = client.post("/api/v1/runbooks/steps/flip/run", params={"path": "flip.md"}, json={"confirm": True}, headers=alice)
+    assert run.status_code == 202, run.text
+    _work(container)
+    done = client.get(f"/api/v1/runbooks/runs/{run.json()['id']}", headers=alice).json()
+    assert done["status"] == "succeeded" and done["output"].startswith("HTTP 200\n") and '"flipped": true' in done["output"]
+    assert hits == [("POST", "/api/flip", b'{"to": "blue"}')]
+    refused = client.post("/api/v1/runbooks/steps/elsewhere/run", params={"path": "flip.md"}, json={"confirm": True}, headers=alice)
+    assert refused.status_code == 409 and "allow_urls" in refused.json()["error"]["message"]
+    assert len(hits) == 1
+    server.shutdown()
+
+
+def test_a_run_left_running_by_a_dead_worker_is_failed(session, folder, personas):
+    import datetime as dt
+
+    from watchkeeper import clock
+    from watchkeeper.runbooks import steps
+    from watchkeeper.runbooks.models import StepRun
+
+    queued = steps.run_step(session, path="checkout.md", step="hello", actor=personas["alice"].actor, confirm=True)
+    row = session.get(StepRun, queued.id)
+    row.status, row.started_at = "running", clock.utcnow() - dt.timedelta(minutes=10)
+    session.flush()
+    assert steps.reap(session) == 1
+    assert session.get(StepRun, queued.id).status == "failed" and "stopped before it finished" in session.get(StepRun, queued.id).reason
+    assert steps.reap(session) == 0

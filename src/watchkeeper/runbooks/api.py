@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from watchkeeper.api.deps import CurrentActor, SessionDep
 from watchkeeper.runbooks import lint as lint_service
@@ -54,8 +54,9 @@ def approve_review(body: ReviewRequest, session: SessionDep, actor: CurrentActor
 
 @router.post("/runbooks/steps/{step}/run", response_model=StepRunRead | DryRun, status_code=status.HTTP_202_ACCEPTED,
              summary="Run a step (needs confirm=true; dry_run=true shows the exact command and runs nothing)")
-def run_step(step: str, body: StepRunRequest, session: SessionDep, actor: CurrentActor, path: str = PathQuery):
+def run_step(step: str, body: StepRunRequest, session: SessionDep, actor: CurrentActor, response: Response, path: str = PathQuery):
     if body.dry_run:
+        response.status_code = status.HTTP_200_OK  # nothing was queued
         return steps.dry_run(session, path=path, step=step[:64], actor=actor)
     return steps.run_step(session, path=path, step=step[:64], actor=actor, confirm=body.confirm, incident_id=body.incident_id)
 

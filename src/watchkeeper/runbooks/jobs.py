@@ -13,11 +13,13 @@ from watchkeeper.runbooks import service as runbooks
 
 
 def sync(session: Session, payload: dict, ctx: JobContext) -> dict:
-    """Sync the configured folder; nothing to do when none is configured."""
+    """Fail step runs a dead worker left running, then sync the configured folder (nothing to
+    do when none is configured)."""
+    reaped = steps.reap(session)
     if runbooks.settings_row(session) is None:
-        return {"configured": False}
+        return {"configured": False, "reaped": reaped}
     result = runbooks.sync(session, actor=ctx.actor)
-    return result.model_dump()
+    return {**result.model_dump(), "reaped": reaped}
 
 
 def review_reminders(session: Session, payload: dict, ctx: JobContext) -> dict:

@@ -174,6 +174,26 @@ def list_runs(session: Session, *, path: str, actor: Actor, limit: int = 50) -> 
 # ---------------------------------------------------------------------------- running (the worker)
 
 
+REAP_MARGIN = dt.timedelta(minutes=2)
+
+
+def reap(session: Session) -> int:
+    """Fail the runs a dead worker left `running` past their timeout (+2 minutes): nobody will
+    finish them. Audited; returns how many."""
+    now = clock.utcnow()
+    count = 0
+    for run in session.execute(select(StepRun).where(StepRun.status == "running")).scalars():
+        started = clock.ensure_aware(run.started_at) if run.started_at else now
+        if now - started > dt.timedelta(seconds=run.timeout_seconds) + REAP_MARGIN:
+            run.status, run.finished_at = "failed", now
+            run.reason = "the worker running it stopped before it finished; whether the command completed is unknown"
+            count += 1
+            audit.record(session, actor=Actor.system("worker", "worker"), action="runbook.step_ran",
+                         target=f"runbook:{run.path}#{run.step}", after={"run_id": run.id, "status": "failed", "reaped": True})
+    session.flush()
+    return count
+
+
 def clean_output(data: bytes, limit: int) -> tuple[str, bool]:
     """`data` as text of at most `limit` bytes, cut at a character boundary, without control
     characters other than newline and tab; and whether it was cut."""

@@ -195,3 +195,22 @@ def test_a_run_left_running_by_a_dead_worker_is_failed(session, folder, personas
     assert steps.reap(session) == 1
     assert session.get(StepRun, queued.id).status == "failed" and "stopped before it finished" in session.get(StepRun, queued.id).reason
     assert steps.reap(session) == 0
+
+
+def test_a_step_that_changed_after_it_was_confirmed_is_refused(client, personas, folder, session):
+    from watchkeeper.runbooks import service as runbooks
+    from tests.runbooks.helpers import SYSTEM
+
+    alice = personas["alice"].headers
+    seen = client.post("/api/v1/runbooks/steps/hello/run", params={"path": "checkout.md"}, json={"dry_run": True}, headers=alice).json()
+    (folder / "checkout.md").write_text(front(body=BODY.replace('echo "hello from', 'rm -rf /tmp/nothing; echo "hello from')))
+    runbooks.sync(session, actor=SYSTEM)
+    session.commit()
+    refused = client.post("/api/v1/runbooks/steps/hello/run", params={"path": "checkout.md"},
+                          json={"confirm": True, "command_sha256": seen["command_sha256"]}, headers=alice)
+    assert refused.status_code == 409 and "changed since you confirmed it" in refused.json()["error"]["message"]
+    fresh = client.post("/api/v1/runbooks/steps/hello/run", params={"path": "checkout.md"}, json={"dry_run": True}, headers=alice).json()
+    assert fresh["command_sha256"] != seen["command_sha256"]
+    ok = client.post("/api/v1/runbooks/steps/hello/run", params={"path": "checkout.md"},
+                     json={"confirm": True, "command_sha256": fresh["command_sha256"]}, headers=alice)
+    assert ok.status_code == 202

@@ -58,7 +58,8 @@ def run_step(step: str, body: StepRunRequest, session: SessionDep, actor: Curren
     if body.dry_run:
         response.status_code = status.HTTP_200_OK  # nothing was queued
         return steps.dry_run(session, path=path, step=step[:64], actor=actor)
-    return steps.run_step(session, path=path, step=step[:64], actor=actor, confirm=body.confirm, incident_id=body.incident_id)
+    return steps.run_step(session, path=path, step=step[:64], actor=actor, confirm=body.confirm, incident_id=body.incident_id,
+                          command_sha256=body.command_sha256)
 
 
 @router.get("/runbooks/runs", response_model=list[StepRunRead], summary="A document's step runs, newest first (no output)")

@@ -16,6 +16,7 @@ Front matter (YAML between `---` lines at the top of each Markdown file):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Annotated, Literal
 
@@ -203,6 +204,10 @@ class StepRead(BaseModel):
     confirm: bool = True
     timeout_seconds: int | None = None
 
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.command.encode()).hexdigest()
+
 
 class ReviewStatus(BaseModel):
     """Whether a document's review is current: reviewed within its cadence by someone who is not
@@ -280,6 +285,9 @@ class StepRunRequest(Strict):
     confirm: bool = False
     dry_run: bool = False
     incident_id: int | None = Field(None, ge=1)
+    command_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$",
+                                       description="The sha256 of the step text the person confirmed (a dry run and the "
+                                                   "document show it): refused if the step changed since.")
 
 
 class DryRun(BaseModel):
@@ -291,6 +299,7 @@ class DryRun(BaseModel):
     timeout_seconds: int
     would_run: bool
     reason: str | None = None
+    command_sha256: str = ""
 
 
 class ReviewRequest(Strict):

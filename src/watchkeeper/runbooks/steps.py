@@ -17,6 +17,7 @@ incidents domain appends to its timelines. A dry run shows the exact command and
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import signal
 import subprocess
@@ -118,16 +119,27 @@ def dry_run(session: Session, *, path: str, step: str, actor: Actor) -> DryRun:
     _doc, found, runner, why = _prepare(session, path=path, step=step, actor=actor)
     return DryRun(path=path, step=step, runner=found["runner"], runner_kind=runner["kind"] if runner else "unknown",
                   command=_command(runner, found) if runner else found["command"],
-                  timeout_seconds=_timeout(runner, found) if runner else 0, would_run=why is None, reason=why)
+                  timeout_seconds=_timeout(runner, found) if runner else 0, would_run=why is None, reason=why,
+                  command_sha256=_sha(found["command"]))
 
 
-def run_step(session: Session, *, path: str, step: str, actor: Actor, confirm: bool, incident_id: int | None = None) -> StepRunRead:
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_step(session: Session, *, path: str, step: str, actor: Actor, confirm: bool, incident_id: int | None = None,
+             command_sha256: str | None = None) -> StepRunRead:
     """Queue one run of a step. Refused without `confirm`, with a runner off the allow-list,
-    or without permission runbook.run on the document's services. Audited; a worker runs it."""
+    without permission runbook.run on the document's services, or — given the sha256 of the
+    text the person confirmed — when the step changed since (a sync in between). Audited; a
+    worker runs it."""
     doc, found, runner, why = _prepare(session, path=path, step=step, actor=actor)
     if not confirm:
         raise InvalidInput(f"running step '{step}' needs explicit confirmation (confirm=true); nothing was run. "
                            "A dry run shows the exact command", field="confirm", code="runbook.confirmation_required")
+    if command_sha256 is not None and command_sha256 != _sha(found["command"]):
+        raise Conflict(f"step '{step}' of '{path}' changed since you confirmed it (the folder was synced); read it again "
+                       "and confirm the new command; nothing was run", code="runbook.step_changed")
     if why is not None:
         raise Conflict(why + "; nothing was run", code="runbook.runner_not_allowed")
     if incident_id is not None and incident_id < 1:

@@ -41,12 +41,13 @@ def document(request: Request, session: SessionDep, actor: PageActor, path: str,
 @router.post("/runbooks/run", response_class=HTMLResponse)
 def run(request: Request, session: SessionDep, actor: FormActor, path: Annotated[str, Form(max_length=512)],
         step: Annotated[str, Form(max_length=64)], confirm: Annotated[str, Form(max_length=10)] = "",
-        incident_id: Annotated[str, Form(max_length=20)] = ""):
+        incident_id: Annotated[str, Form(max_length=20)] = "", command_sha256: Annotated[str, Form(max_length=64)] = ""):
     holder: dict = {}
 
     def action() -> None:
         incident = int(incident_id) if incident_id.strip().isdigit() else None
-        holder["run"] = steps.run_step(session, path=path, step=step, actor=actor, confirm=confirm == "yes", incident_id=incident)
+        holder["run"] = steps.run_step(session, path=path, step=step, actor=actor, confirm=confirm == "yes", incident_id=incident,
+                                       command_sha256=command_sha256 or None)
 
     response = submit(session, action, done="/runbooks",
                       refused=lambda reason: document(request, session, actor, path=path, error=reason))

@@ -214,3 +214,20 @@ def test_a_step_that_changed_after_it_was_confirmed_is_refused(client, personas,
     ok = client.post("/api/v1/runbooks/steps/hello/run", params={"path": "checkout.md"},
                      json={"confirm": True, "command_sha256": fresh["command_sha256"]}, headers=alice)
     assert ok.status_code == 202
+
+
+def test_a_step_run_from_an_incident_lands_on_its_timeline(client, personas, folder, container, session):
+    from watchkeeper.incidents import service as incidents
+    from watchkeeper.incidents.schemas import IncidentCreate
+
+    from tests.runbooks.helpers import SYSTEM
+
+    incident = incidents.declare(session, data=IncidentCreate(title="Checkout failing", services=["checkout"]), actor=SYSTEM)
+    session.commit()
+    bob = personas["bob"].headers
+    run_id = _run(client, bob, "hello", confirm=True, incident_id=incident.id).json()["id"]
+    _work(container)
+    entries = incidents.get_timeline(session, incident_id=incident.id, actor=SYSTEM)
+    [entry] = [e for e in entries if "ran step 'hello'" in e.summary]
+    assert entry.actor == "bob" and "failed (exit 3)" in entry.summary
+    assert client.get(f"/api/v1/runbooks/runs/{run_id}", headers=bob).json()["incident_id"] == incident.id

@@ -109,6 +109,7 @@ INTERNAL: dict[str, str] = {
     "watchkeeper.runbooks.lint.findings": "the unfiltered report behind lint() (which checks) and the providers",
     "watchkeeper.runbooks.reminders.due_soon": "documents whose review is due, for the reminders job",
     "watchkeeper.runbooks.reminders.send": "writes review reminders to the outbox (the worker's hourly job)",
+    "watchkeeper.runbooks.reminders.ask_reviewers": "emails reviewers from request_review, which checked runbook.update",
     "watchkeeper.runbooks.steps.reap": "fails step runs a dead worker left running (the worker's sync job)",
     # oncall
     "watchkeeper.oncall.coverage.analyse": "coverage of one service, called by the readiness provider and by coverage(), which checks",

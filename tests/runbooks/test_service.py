@@ -208,6 +208,11 @@ def test_scope_permissions_and_reminders(session, shop, tmp_path):
     row = session.execute(select(Outbox)).scalars().one()
     assert "checkout.md" in row.message["subject"] and row.channel["to"] == ["alice@example.com"]
 
+    # Asking for a review emails the reviewers (here: the owners, as none are listed), not the one asking.
+    runbooks.request_review(session, path="checkout.md", actor=shop["dave"].actor, note="steps changed")
+    asked = [r for r in session.execute(select(Outbox)).scalars() if r.message["subject"].startswith("Review asked")]
+    assert [r.channel["to"] for r in asked] == [["alice@example.com"]] and "steps changed" in asked[0].message["text"]
+
 
 def test_not_configured(session, shop):
     with pytest.raises(Conflict, match="no runbooks folder"):

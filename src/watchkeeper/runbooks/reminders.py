@@ -50,6 +50,25 @@ def due_soon(session: Session, *, now: dt.datetime | None = None) -> list[tuple[
     return out
 
 
+def ask_reviewers(session: Session, *, path: str, reviewers: list[str], asked_by: str, note: str | None, review_id: int) -> int:
+    """Email each reviewer (catalog person with an email; else the owners) that a review was asked for."""
+    template = next((c for c in routing.receiver_channels(session, RECEIVER) or [] if c.get("type") == "email"), None)
+    written = 0
+    for handle in reviewers:
+        address = _email(session, handle)
+        if not address or handle == asked_by:
+            continue
+        message = Message(subject=f"Review asked: {path}",
+                          text=f"{asked_by} asks you to review runbook '{path}'" + (f": {note}" if note else ".")
+                               + f" Record it with `watchkeeper runbook review approve {path} --reviewer {handle}` or on "
+                                 f"its page (/runbooks/view?path={path}).")
+        if notify.enqueue(session, key=f"runbook-review-request:{review_id}:{handle[:60]}", receiver=RECEIVER,
+                          channel={**(template or {}), "type": "email", "to": [address]}, message=message,
+                          ref=f"runbook:{path[:200]}") is not None:
+            written += 1
+    return written
+
+
 def send(session: Session, *, now: dt.datetime | None = None) -> int:
     """Write the reminder emails that are due; returns how many were written."""
     written = 0

@@ -418,6 +418,10 @@ def request_review(session: Session, *, path: str, actor: Actor, note: str | Non
     session.flush()
     audit.record(session, actor=actor, action="runbook.review_request", target=f"runbook:{path}",
                  after={"note": note, "commit": doc.last_commit})
+    from watchkeeper.runbooks import reminders  # reminders reads this module: imported when used
+
+    reminders.ask_reviewers(session, path=path, reviewers=doc.reviewers or doc.owners, asked_by=actor.name, note=note,
+                            review_id=review.id)
     return _review_read(review)
 
 

@@ -106,6 +106,8 @@ INTERNAL: dict[str, str] = {
     "watchkeeper.runbooks.documents.runbooks_for_alert": "the port alerting/incidents call for an alert they already showed",
     "watchkeeper.runbooks.lint.coverage": "uncovered alerts, for lint and the readiness provider",
     "watchkeeper.runbooks.lint.bus_factor": "bus factor of a service, for lint and the readiness provider",
+    "watchkeeper.runbooks.lint.activity": "who reviewed and ran steps lately, for the bus factor (lint and readiness)",
+    "watchkeeper.runbooks.service.latest_approvals": "last approved review per document, for lint and readiness batches",
     "watchkeeper.runbooks.lint.findings": "the unfiltered report behind lint() (which checks) and the providers",
     "watchkeeper.runbooks.reminders.due_soon": "documents whose review is due, for the reminders job",
     "watchkeeper.runbooks.reminders.send": "writes review reminders to the outbox (the worker's hourly job)",

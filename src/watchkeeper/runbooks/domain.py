@@ -30,6 +30,7 @@ DOMAIN = Domain(
         "cadence, when owners are reminded, and the allow-list of runners executable steps may use; see docs/runbooks-domain.md.",
     ),),
     reconcilers="watchkeeper.runbooks.config_sync:RECONCILERS",
-    providers=(Provider("runbook_reviewed", "watchkeeper.runbooks.evidence:runbook_reviewed"),),
+    providers=(Provider("runbook_reviewed", "watchkeeper.runbooks.evidence:runbook_reviewed",
+                        "watchkeeper.runbooks.evidence:runbook_reviewed_batch"),),
     measures=(Measure("runbooks_lint_clean", "watchkeeper.runbooks.evidence:lint_clean"),),
 )

@@ -42,11 +42,17 @@ def _covered(docs: list[RunbookDocument], service_name: str | None, labels: dict
     return False
 
 
-def coverage(session: Session, docs: list[RunbookDocument], *, service_name: str | None = None) -> list[Finding]:
-    """Alert rules and SLO burn alerts (of one service, or all) that no runbook covers."""
+def coverage(session: Session, docs: list[RunbookDocument], *, service_name: str | None = None, rules=None,
+             objectives=None) -> list[Finding]:
+    """Alert rules and SLO burn alerts (of one service, or all) that no runbook covers. Batches
+    pass the rules and SLOs they listed once."""
     out: list[Finding] = []
-    for rule in alert_rules.list_rules(session, actor=_READER, service=service_name):
-        if not rule.enabled:
+    if rules is None:
+        rules = alert_rules.list_rules(session, actor=_READER, service=service_name)
+    if objectives is None:
+        objectives = slos.list_slos(session, actor=_READER, service=service_name)
+    for rule in rules:
+        if not rule.enabled or (service_name is not None and rule.service != service_name):
             continue
         labels = {**rule.labels, "alertname": rule.name, "rule": rule.name, "severity": rule.severity,
                   **({"service": rule.service} if rule.service else {})}
@@ -56,8 +62,8 @@ def coverage(session: Session, docs: list[RunbookDocument], *, service_name: str
                            message=f"alert rule '{rule.name}'{' of ' + rule.service if rule.service else ''} has no runbook; "
                                    f"list `{rule.name}` under `alerts:` in one (`watchkeeper runbook init "
                                    f"{rule.service or 'SERVICE'}`) or set its runbook_url annotation"))
-    for slo in slos.list_slos(session, actor=_READER, service=service_name):
-        if not slo.alerting:
+    for slo in objectives:
+        if not slo.alerting or (service_name is not None and slo.service != service_name):
             continue
         labels = {"alertname": "SLOErrorBudgetBurn", "slo": slo.name, "slo_kind": slo.kind,
                   **({"service": slo.service} if slo.service else {})}
@@ -69,31 +75,37 @@ def coverage(session: Session, docs: list[RunbookDocument], *, service_name: str
     return out
 
 
-def _people(session: Session, docs: list[RunbookDocument], now: dt.datetime) -> set[str]:
+def activity(session: Session, *, now: dt.datetime) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(path, reviewer) of reviews approved and (path, person) of steps run in the last 180 days."""
     since = now - BUS_FACTOR_WINDOW
-    people: set[str] = set()
+    reviews = [(p, r) for p, r in session.execute(select(RunbookReview.path, RunbookReview.reviewer).where(
+        RunbookReview.status == "approved", RunbookReview.approved_at >= since)).all() if r]
+    runs = list(session.execute(select(StepRun.path, StepRun.requested_by).where(StepRun.queued_at >= since)).all())
+    return [tuple(x) for x in reviews], [tuple(x) for x in runs]
+
+
+def people(docs: list[RunbookDocument], done: tuple[list, list], now: dt.datetime) -> set[str]:
+    """Distinct people who authored (git), reviewed, or ran steps of `docs` in the last 180 days."""
+    since = now - BUS_FACTOR_WINDOW
+    out: set[str] = set()
+    paths = {d.path for d in docs}
     for doc in docs:
         for author in doc.authors:
             if dt.datetime.fromisoformat(author["at"]) >= since:
-                people.add(author["handle"].lower())
+                out.add(author["handle"].lower())
         if doc.reviewed_by and doc.reviewed_at and doc.reviewed_at >= since.date():
-            people.add(doc.reviewed_by.lower())
-    paths = [d.path for d in docs]
-    if paths:
-        for reviewer in session.execute(select(RunbookReview.reviewer).where(
-                RunbookReview.path.in_(paths), RunbookReview.status == "approved", RunbookReview.approved_at >= since)).scalars():
-            if reviewer:
-                people.add(reviewer.lower())
-        for runner in session.execute(select(StepRun.requested_by).where(
-                StepRun.path.in_(paths), StepRun.queued_at >= since, StepRun.status != "refused")).scalars():
-            people.add(runner.lower())
-    return people
+            out.add(doc.reviewed_by.lower())
+    reviews, runs = done
+    out.update(who.lower() for path, who in reviews if path in paths)
+    out.update(who.lower() for path, who in runs if path in paths)
+    return out
 
 
 def bus_factor(session: Session, *, service_name: str, now: dt.datetime | None = None) -> BusFactor:
     """Distinct people who authored (git), reviewed, or ran steps of the service's documents in the last 180 days."""
-    people = sorted(_people(session, service.documents_of(session, service=service_name), now or clock.utcnow()))
-    return BusFactor(service=service_name, people=people, count=len(people))
+    now = now or clock.utcnow()
+    found = sorted(people(service.documents_of(session, service=service_name), activity(session, now=now), now))
+    return BusFactor(service=service_name, people=found, count=len(found))
 
 
 def _links(doc: RunbookDocument, folder, paths: set[str]) -> list[Finding]:
@@ -128,8 +140,11 @@ def findings(session: Session, *, service_name: str | None = None, now: dt.datet
     paths = {d.path for d in all_docs}
     services = {s.name for s in catalog.list_services(session, actor=_READER)}
     known_alerts = BUILTIN_ALERTS | {r.name for r in alert_rules.list_rules(session, actor=_READER)}
+    approvals = service.latest_approvals(session)
+    cadence = service.default_cadence(session)
+    done = activity(session, now=now)
     for doc in docs:
-        status = service.review_status(session, doc, now=now)
+        status = service.review_status(session, doc, now=now, approval=approvals.get(doc.path), cadence=cadence)
         if not status.current:
             check = "never_reviewed" if status.last_reviewed is None else (
                 "stale" if status.review_due and status.review_due < now.date() else "reviewer_is_author")
@@ -148,7 +163,7 @@ def findings(session: Session, *, service_name: str | None = None, now: dt.datet
     wanted = sorted({s for d in docs for s in d.services if s in services} | ({service_name} if service_name else set()))
     factors = []
     for name in wanted:
-        factor = BusFactor(service=name, people=sorted(_people(session, [d for d in all_docs if name in d.services], now)), count=0)
+        factor = BusFactor(service=name, people=sorted(people([d for d in all_docs if name in d.services], done, now)), count=0)
         factor.count = len(factor.people)
         factors.append(factor)
         if factor.count <= 1:

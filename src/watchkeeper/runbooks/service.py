@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from watchkeeper import clock, durations
 from watchkeeper.audit import service as audit
@@ -176,13 +176,27 @@ def latest_approval(session: Session, path: str) -> RunbookReview | None:
                            .order_by(RunbookReview.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def review_status(session: Session, doc: RunbookDocument, *, now: dt.datetime | None = None) -> ReviewStatus:
+_UNSET = object()
+
+
+def latest_approvals(session: Session) -> dict[str, RunbookReview]:
+    """The last approved review of every document, by path (one query, for lists and batches)."""
+    out: dict[str, RunbookReview] = {}
+    for review in session.execute(select(RunbookReview).where(RunbookReview.status == "approved").order_by(RunbookReview.id)).scalars():
+        out[review.path] = review
+    return out
+
+
+def review_status(session: Session, doc: RunbookDocument, *, now: dt.datetime | None = None, approval=_UNSET,
+                  cadence: dt.timedelta | None = None) -> ReviewStatus:
     """Whether the document's review is current. The newer of the front matter's last_reviewed
-    and the last review approved in Watchkeeper counts."""
+    and the last review approved in Watchkeeper counts. Callers judging many documents pass
+    the approval (latest_approvals) and the default cadence they already read."""
     now = now or clock.utcnow()
-    cadence = dt.timedelta(seconds=doc.review_every_seconds) if doc.review_every_seconds else default_cadence(session)
+    cadence = dt.timedelta(seconds=doc.review_every_seconds) if doc.review_every_seconds else (cadence or default_cadence(session))
     date, by = doc.reviewed_at, doc.reviewed_by
-    approval = latest_approval(session, doc.path)
+    if approval is _UNSET:
+        approval = latest_approval(session, doc.path)
     if approval is not None and approval.approved_at is not None:
         approved = clock.ensure_aware(approval.approved_at).date()
         if date is None or approved >= date:
@@ -218,7 +232,7 @@ def _read(session: Session, doc: RunbookDocument, now: dt.datetime | None = None
 
 def documents_of(session: Session, *, service: str | None = None, kind: str | None = None) -> list[RunbookDocument]:
     """Stored documents (all, of a service, of a kind), by path. For the port and lint, which check first."""
-    query = select(RunbookDocument).order_by(RunbookDocument.path)
+    query = select(RunbookDocument).options(defer(RunbookDocument.body)).order_by(RunbookDocument.path)
     if kind:
         query = query.where(RunbookDocument.kind == kind)
     docs = list(session.execute(query).scalars())

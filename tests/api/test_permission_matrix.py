@@ -275,6 +275,18 @@ MATRIX: dict[tuple[str, str], Row] = {
     ('POST', '/api/v1/runbooks/steps/{step}/run'): Row("U DADD DD A", status=202, body={"confirm": True}, query={"path": "s.md"}),
     ('GET', '/api/v1/runbooks/runs'): Row("U AADA DA A", query={"path": "s.md"}),
     ('GET', '/api/v1/runbooks/runs/{step_run_id}'): Row("U AADA DA A"),
+    ('POST', '/api/v1/incidents/drills'): Row("U DADD DD A", status=201, body={"service": "s"}),
+    ('GET', '/api/v1/incidents/review'): Row("U AAAA DA A"),
+    ('GET', '/api/v1/incidents/postmortems'): Row("U AAAA DA A"),
+    ('PATCH', '/api/v1/incidents/action-items/{item_id}'): Row("U DADD DD A", body={"status": "done", "change_ref": "deploy:1"}),
+    ('POST', '/api/v1/incidents/{incident_id}/postmortem'): Row("U DADD DD A", status=409,
+        why='the seeded incident has its postmortem already'),
+    ('GET', '/api/v1/incidents/{incident_id}/postmortem'): Row("U AADA DA A"),
+    ('PATCH', '/api/v1/incidents/{incident_id}/postmortem'): Row("U DADD DD A", body={"root_cause": "a cause"}),
+    ('POST', '/api/v1/incidents/{incident_id}/postmortem/publish'): Row("U DADD DD A", status=409,
+        why='the seeded incident is not resolved: the permission is checked first'),
+    ('POST', '/api/v1/incidents/{incident_id}/action-items'): Row("U DADD DD A", status=201, body={"title": "fix it"}),
+    ('GET', '/api/v1/status'): Row("A AAAA AA A", why='the public status page: no credential, only what is public'),
 }
 # fmt: on
 
@@ -290,7 +302,7 @@ def _path(path: str, w: World) -> str:
         "alert_id": w.alert_id, "silence_id": w.silence_id, "outbox_id": w.outbox_id, "waiver_id": w.waiver_id,
         "attestation_id": w.attestation_id, "signoff_id": w.signoff_id, "finding_id": w.finding_id,
         "suite": "security", "stage": "PROD", "service": "s", "override_id": w.override_id, "run_id": w.backup_run_id,
-        "deploy_id": w.deploy_id, "gate_override_id": w.gate_override_id, "incident_id": w.incident_id,
+        "deploy_id": w.deploy_id, "gate_override_id": w.gate_override_id, "incident_id": w.incident_id, "item_id": w.action_item_id,
         "step": "hello", "step_run_id": w.step_run_id,
         "escalation_id": w.escalation_id,
         "rollback_id": w.rollback_id,

@@ -144,6 +144,12 @@ INTERNAL: dict[str, str] = {
     "watchkeeper.oncall.escalation.contacts": "how a paged person is reached (the worker's step job)",
     "watchkeeper.oncall.escalation.step": "one escalation step, run by the worker's oncall.step job",
     "watchkeeper.oncall.escalation.check_sla": "a response-target check, run by the worker's oncall.sla_check job",
+    "watchkeeper.incidents.service.known_person": "validates a handle for a checked function",
+    "watchkeeper.incidents.postmortems.due_at": "when a postmortem is due, for checked reads and the review",
+    "watchkeeper.incidents.postmortems.fingerprint": "an incident's fingerprint, for recurrence",
+    "watchkeeper.incidents.postmortems.check_recurrence": "reopens action items when a declared incident recurs (declare checks)",
+    "watchkeeper.incidents.postmortems.verify_due": "periodic: verifies action items whose fix held (worker)",
+    "watchkeeper.incidents.statuspage.public_status": "the public status page: it decides what is public, no data beyond that",
     # alerting
     "watchkeeper.alerting.routing.load": "the routing tree for ingest and flushes",
     "watchkeeper.alerting.routing.receiver_channels": "a receiver's channels, for flushes and drills",
@@ -261,6 +267,7 @@ CREDENTIALS: dict[str, str] = {
     "watchkeeper.notify.service.counts": "the public /metrics counts",
     "watchkeeper.notify.service.oldest_pending_age": "the public /metrics gauge",
     "watchkeeper.monitoring.scope.scope_of": "pages ask which team owns a monitor to show its buttons",
+    "watchkeeper.incidents.statuspage.public_status": "/status, /status/feed.atom and /api/v1/status are public by design",
 }
 
 
@@ -472,7 +479,8 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
     from watchkeeper.signoffs.schemas import SignoffCreate, StakeholderRoleCreate
     from watchkeeper.oncall.schemas import OverrideCreate
     from watchkeeper.incidents.schemas import (
-        IncidentCreate, IncidentFilter, IncidentUpdate, NoteCreate, RoleAssign, StatusChange, StatusUpdate,
+        ActionItemCreate, ActionItemUpdate, IncidentCreate, IncidentFilter, IncidentUpdate, NoteCreate, PostmortemUpdate,
+        RoleAssign, StatusChange, StatusUpdate,
     )
 
     from tests.factories.world import policy_create, schedule_create
@@ -513,7 +521,8 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "IncidentCreate": IncidentCreate(title="i2", services=["s"]), "IncidentFilter": IncidentFilter(),
         "StatusChange": StatusChange(status="resolved"), "IncidentUpdate": IncidentUpdate(severity="SEV4"),
         "RoleAssign": RoleAssign(role="scribe", person="p"), "NoteCreate": NoteCreate(text="a note"),
-        "StatusUpdate": StatusUpdate(message="an update"),
+        "StatusUpdate": StatusUpdate(message="an update"), "PostmortemUpdate": PostmortemUpdate(root_cause="a cause"),
+        "ActionItemCreate": ActionItemCreate(title="fix it"), "ActionItemUpdate": ActionItemUpdate(status="done", change_ref="deploy:1"),
         "ScheduleCreate": schedule_create("sch"), "PolicyCreate": policy_create("pol"),
         "OverrideCreate": OverrideCreate(schedule="sch", person="p", start=dt.datetime(2030, 2, 1, tzinfo=dt.timezone.utc),
                                          end=dt.datetime(2030, 2, 2, tzinfo=dt.timezone.utc)),
@@ -534,6 +543,7 @@ def _arguments(qualified: str, fn: Callable, w: World) -> dict[str, Any]:
         "key": None, "changes": {}, "fields": {},
         "schedule": "sch", "override_id": w.override_id, "escalation_id": w.escalation_id, "person": "p",
         "incident_id": w.incident_id, "into_id": w.incident_id, "fingerprint": "0" * 16,
+        "item_id": w.action_item_id, "day": dt.date(2026, 1, 5),
         "current": "not-the-password-1", "new": "another-password-12345",
         "path": "s.md", "step": "hello", "confirm": True, "annotations": {},
     }

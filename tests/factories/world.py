@@ -1,7 +1,8 @@
 """One of everything, made through the service layers by the system actor: a team `t` with a
 service `s`, a second team `o`, a person `p`, monitor `m`, rule `r`, SLO `o`, receiver `rcv`,
-maintenance window `w`, backup job `bk` (with a queued run), deploys of `s` with a deploy
-policy, freeze `fz`, a pending PROD gate override and a queued drill, an incident on `s`, a runbooks folder with `s.md` (step `hello`,
+maintenance window `w`, backup job `bk` (with a queued run), deploys of `s` with a deploy policy, freeze `fz`, a
+pending PROD gate override and a queued drill, an escalation on policy `pol`, an incident on `s` (with a postmortem
+and an action item), a runbooks folder with `s.md` (step `hello`,
 a queued run), stakeholder role `role`, an alert, a silence, an outbox row, a waiver,
 an attestation, a sign-off, an audit finding, a job, and a user `u` (viewer) with a token and a
 UI session. The permission tests (tests/auth/test_service_permissions.py and
@@ -44,6 +45,7 @@ class World:
     runbooks_path: str = ""
     escalation_id: int = 0
     rollback_id: int = 0
+    action_item_id: int = 0
 
 
 def seed_world(session) -> World:
@@ -98,8 +100,13 @@ def seed_world(session) -> World:
     from watchkeeper.incidents import service as incidents
     from watchkeeper.incidents.schemas import IncidentCreate
 
+    from watchkeeper.incidents import postmortems
+    from watchkeeper.incidents.schemas import ActionItemCreate
+
     incident = incidents.declare(session, data=IncidentCreate(title="i", services=["s"]), actor=SYSTEM)
     runbooks_path, step_run = seed_runbooks(session)
+    postmortems.start_postmortem(session, incident_id=incident.id, actor=SYSTEM)
+    action_item = postmortems.add_action_item(session, incident_id=incident.id, data=ActionItemCreate(title="fix it"), actor=SYSTEM)
     alerting.ingest(session, alerts=[AlertIn(labels={"alertname": "X", "service": "s"})], source="api", actor=SYSTEM)
     alert = alerting.list_alerts(session, filter=AlertFilter(), actor=SYSTEM)[0]
     silence = alerting.create_silence(session, data=SilenceCreate(matchers=["alertname=Y"], duration="1h", comment="maintenance test"), actor=SYSTEM)
@@ -116,7 +123,7 @@ def seed_world(session) -> World:
                                       max_failures=5, window_seconds=60)
     session.flush()
     group_id = session.execute(select(AlertGroup.id)).scalars().first() or 0
-    return World(escalation_id=paging.id, incident_id=incident.id, step_run_id=step_run.id, runbooks_path=runbooks_path, override_id=override.id, backup_run_id=backup_run.id, deploy_id=deploy, gate_override_id=gate_override, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0, rollback_id=drill,
+    return World(escalation_id=paging.id, incident_id=incident.id, step_run_id=step_run.id, runbooks_path=runbooks_path, override_id=override.id, backup_run_id=backup_run.id, deploy_id=deploy, gate_override_id=gate_override, alert_id=alert.id, group_id=group_id, silence_id=silence.id, outbox_id=outbox_id or 0, rollback_id=drill, action_item_id=action_item.id,
                  waiver_id=waiver.id, attestation_id=attestation.id, signoff_id=signoff.id,
                  finding_id=run.findings[0].id, job_id=job_id, token_prefix=token.prefix, cookie=cookie)
 

@@ -10,10 +10,13 @@ import typer
 from watchkeeper.cli.common import emit, local_actor, session_scope, validated
 from watchkeeper.incidents import service as incidents
 from watchkeeper.incidents.schemas import (
+    ActionItemCreate,
+    ActionItemUpdate,
     IncidentCreate,
     IncidentFilter,
     IncidentUpdate,
     NoteCreate,
+    PostmortemUpdate,
     RoleAssign,
     StatusChange,
     StatusUpdate,
@@ -173,3 +176,131 @@ def merge(ctx: typer.Context, incident_id: ID, into: Annotated[int, typer.Argume
     with session_scope(ctx) as session:
         out = incidents.merge(session, incident_id=incident_id, into_id=into, actor=local_actor())
     emit(ctx, _row(out))
+
+
+@incident_app.command("drill")
+def drill(
+    ctx: typer.Context, service: Annotated[str, typer.Argument(help="The service to exercise.")],
+    severity: Annotated[str, typer.Option(help="The drill's severity (SEV1 to SEV4).")] = "SEV2",
+) -> None:
+    """Start a game day: a drill incident that pages, to be acked, resolved and written up."""
+    with session_scope(ctx) as session:
+        out = incidents.start_drill(session, service=service, severity=severity.upper(), actor=local_actor())
+    emit(ctx, _row(out))
+
+
+postmortem_app = typer.Typer(help="Postmortems: start, edit, publish, action items.", no_args_is_help=True)
+incident_app.add_typer(postmortem_app, name="postmortem")
+
+
+@postmortem_app.command("start")
+def postmortem_start(ctx: typer.Context, incident_id: ID) -> None:
+    """Start the postmortem of an incident from the blameless template."""
+    from watchkeeper.incidents import postmortems
+
+    with session_scope(ctx) as session:
+        out = postmortems.start_postmortem(session, incident_id=incident_id, actor=local_actor())
+    emit(ctx, out.model_dump(exclude={"timeline_markdown"}))
+
+
+@postmortem_app.command("show")
+def postmortem_show(ctx: typer.Context, incident_id: ID) -> None:
+    """The postmortem as Markdown: sections, the embedded timeline, the action items."""
+    from watchkeeper.incidents import postmortems
+
+    with session_scope(ctx) as session:
+        pm = postmortems.get_postmortem(session, incident_id=incident_id, actor=local_actor())
+    if ctx.find_root().obj and getattr(ctx.find_root().obj, "json", False):
+        emit(ctx, pm.model_dump())
+        return
+    parts = [f"# Postmortem: incident #{incident_id} ({pm.status}{', OVERDUE' if pm.overdue else ''})"]
+    for title, field in (("Summary", "summary"), ("Impact", "impact"), ("Root cause", "root_cause"),
+                         ("Contributing factors", "contributing_factors"), ("What went well", "went_well")):
+        parts += ["", f"## {title}", "", getattr(pm, field) or "_(to write)_"]
+    parts += ["", "## Action items", ""] + [f"- [{i.status}] {i.title} — {i.owner or 'unowned'}"
+                                           + (f" (fixed by {i.change_ref})" if i.change_ref else "") for i in pm.action_items]
+    parts += ["", "## Incident and timeline", "", pm.timeline_markdown.replace("\n# ", "\n### ")]
+    typer.echo("\n".join(parts))
+
+
+@postmortem_app.command("edit")
+def postmortem_edit(
+    ctx: typer.Context, incident_id: ID,
+    summary: Annotated[str | None, typer.Option(help="Summary (Markdown).")] = None,
+    impact: Annotated[str | None, typer.Option(help="Impact (Markdown).")] = None,
+    root_cause: Annotated[str | None, typer.Option(help="Root cause (Markdown).")] = None,
+    contributing_factors: Annotated[str | None, typer.Option(help="Contributing factors (Markdown).")] = None,
+    went_well: Annotated[str | None, typer.Option(help="What went well (Markdown).")] = None,
+) -> None:
+    """Edit the postmortem's sections."""
+    from watchkeeper.incidents import postmortems
+
+    data = validated(PostmortemUpdate, {"summary": summary, "impact": impact, "root_cause": root_cause,
+                                        "contributing_factors": contributing_factors, "went_well": went_well})
+    with session_scope(ctx) as session:
+        out = postmortems.update_postmortem(session, incident_id=incident_id, data=data, actor=local_actor())
+    emit(ctx, out.model_dump(exclude={"timeline_markdown", "action_items"}))
+
+
+@postmortem_app.command("publish")
+def postmortem_publish(ctx: typer.Context, incident_id: ID) -> None:
+    """Publish the postmortem (the incident must be resolved and the root cause written)."""
+    from watchkeeper.incidents import postmortems
+
+    with session_scope(ctx) as session:
+        out = postmortems.publish_postmortem(session, incident_id=incident_id, actor=local_actor())
+    emit(ctx, out.model_dump(exclude={"timeline_markdown", "action_items"}))
+
+
+@postmortem_app.command("action")
+def postmortem_action(
+    ctx: typer.Context, incident_id: ID, title: Annotated[str, typer.Argument(help="What must be done.")],
+    owner: Annotated[str | None, typer.Option(help="Who does it (handle or username).")] = None,
+    tracker_url: Annotated[str | None, typer.Option(help="The ticket, an http(s) URL.")] = None,
+) -> None:
+    """Add an action item."""
+    from watchkeeper.incidents import postmortems
+
+    data = validated(ActionItemCreate, {"title": title, "owner": owner, "tracker_url": tracker_url})
+    with session_scope(ctx) as session:
+        out = postmortems.add_action_item(session, incident_id=incident_id, data=data, actor=local_actor())
+    emit(ctx, out.model_dump())
+
+
+@postmortem_app.command("done")
+def postmortem_done(
+    ctx: typer.Context, item_id: Annotated[int, typer.Argument(help="Action item number.")],
+    change: Annotated[str, typer.Option(help="The deploy or change record that fixed it, e.g. deploy:42.")],
+) -> None:
+    """Mark an action item done, linked to the change that fixed it (verified later if the failure does not recur)."""
+    from watchkeeper.incidents import postmortems
+
+    data = validated(ActionItemUpdate, {"status": "done", "change_ref": change})
+    with session_scope(ctx) as session:
+        out = postmortems.update_action_item(session, item_id=item_id, data=data, actor=local_actor())
+    emit(ctx, out.model_dump())
+
+
+@incident_app.command("review")
+def review(
+    ctx: typer.Context,
+    day: Annotated[str | None, typer.Option(help="Any day of the week to review (YYYY-MM-DD); default this week.")] = None,
+    timezone: Annotated[str, typer.Option(help="The zone whose Monday starts the week, e.g. Europe/Berlin.")] = "UTC",
+) -> None:
+    """The weekly incident review: MTTA/MTTR, SLA breaches, postmortems and action items (Markdown)."""
+    import datetime as dt
+
+    from watchkeeper import clock
+    from watchkeeper.errors import InvalidInput
+    from watchkeeper.incidents import metrics
+
+    try:
+        when = dt.date.fromisoformat(day) if day else clock.utcnow().date()
+    except ValueError:
+        raise InvalidInput(f"--day: {day!r} is not a date like 2026-03-02", field="day") from None
+    with session_scope(ctx) as session:
+        out = metrics.weekly_review(session, day=when, timezone=timezone, actor=local_actor())
+    if getattr(ctx.find_root().obj, "json", False):
+        emit(ctx, out.model_dump())
+    else:
+        typer.echo(metrics.review_markdown(out), nl=False)

@@ -20,7 +20,7 @@ from watchkeeper import clock
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor
 from watchkeeper.catalog import service as catalog
-from watchkeeper.incidents import paging, settings, timeline
+from watchkeeper.incidents import paging, postmortems, settings, timeline
 from watchkeeper.incidents import service as incidents
 from watchkeeper.incidents.models import AlertLink, Incident
 from watchkeeper.incidents.schemas import OPEN, PolicyConfig, Status
@@ -120,6 +120,7 @@ def _declare(session: Session, policy: PolicyConfig, alerts: list) -> Incident:
         incidents.link_alert(session, row, alert_id=a.id, fingerprint=a.fingerprint, alertname=a.alertname, service=a.service,
                              actor_name=None)
     paging.page(session, row, by=actor, reason="declared", alertname=first.alertname)
+    postmortems.check_recurrence(session, row)
     audit.record(session, actor=actor, action="incident.declare", target=f"incident:{row.id}",
                  after={"title": row.title, "severity": row.severity, "services": services, "policy": policy.name})
     return row

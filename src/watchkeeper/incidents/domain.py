@@ -1,12 +1,27 @@
 """Incidents: declare, lifecycle, roles, timeline, status page, postmortems, review (see watchkeeper/domain.py)."""
 
-from watchkeeper.domain import ConfigSection, Domain, Subscription, Verb
+import datetime as dt
+
+from watchkeeper.domain import (
+    ConfigSection,
+    Domain,
+    JobSpec,
+    NavLink,
+    Periodic,
+    Provider,
+    Subscription,
+    Verb,
+)
 
 DOMAIN = Domain(
     name="incidents",
     package="watchkeeper.incidents",
     models=("watchkeeper.incidents.models",),
-    api=("watchkeeper.incidents.api:router",),
+    jobs=(JobSpec("incidents.verify_action_items", "watchkeeper.incidents.jobs:verify_action_items", max_attempts=3),),
+    periodic=(Periodic("incidents-verify", "incidents.verify_action_items", dt.timedelta(hours=1)),),
+    api=("watchkeeper.incidents.api:router", "watchkeeper.incidents.api:status_router"),
+    pages=("watchkeeper.web.incidents_pages:router",),
+    nav=(NavLink("Incidents", "/incidents", 25),),
     cli=(Verb("incident", "Incidents: declare, follow, update, resolve, review.", "watchkeeper.incidents.cli:incident_app"),),
     config=(ConfigSection(
         "incidents", "watchkeeper.incidents.schemas:IncidentsConfig", "optional",
@@ -15,6 +30,8 @@ DOMAIN = Domain(
         "stored incident settings are left as they are.",
     ),),
     reconcilers="watchkeeper.incidents.config_sync:RECONCILERS",
+    providers=(Provider("incident_process", "watchkeeper.incidents.evidence:incident_process",
+                        "watchkeeper.incidents.evidence:incident_process_batch"),),
     # Alerts attach to and declare incidents; every domain's ServiceActivity lands on the timeline.
     subscriptions=(
         Subscription("watchkeeper.alerting.events:AlertStatusChanged", "watchkeeper.incidents.declare:on_alert_status_changed",

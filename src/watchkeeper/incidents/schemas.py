@@ -281,3 +281,68 @@ class IncidentRead(BaseModel):
 
 class IncidentDetail(IncidentRead):
     timeline: list[EntryRead] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- postmortems
+
+
+class PostmortemUpdate(Strict):
+    summary: str | None = Field(None, max_length=MAX_MARKDOWN)
+    impact: str | None = Field(None, max_length=MAX_MARKDOWN)
+    root_cause: str | None = Field(None, max_length=MAX_MARKDOWN)
+    contributing_factors: str | None = Field(None, max_length=MAX_MARKDOWN)
+    went_well: str | None = Field(None, max_length=MAX_MARKDOWN)
+
+
+class ActionItemCreate(Strict):
+    title: str = Field(min_length=1, max_length=300)
+    owner: str | None = Field(None, pattern=HANDLE)
+    due_at: dt.datetime | None = None
+    tracker_url: Link | None = None
+
+
+class ActionItemUpdate(Strict):
+    status: Literal["open", "done"] | None = None
+    owner: str | None = Field(None, pattern=HANDLE)
+    due_at: dt.datetime | None = None
+    tracker_url: Link | None = None
+    change_ref: str | None = Field(None, min_length=1, max_length=200,
+                                   description="The deploy or change record that fixed it, e.g. deploy:42 or CHG-1234.")
+
+
+class ActionItemRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    incident_id: int
+    title: str
+    owner: str | None
+    due_at: dt.datetime | None
+    status: str
+    tracker_url: str | None
+    change_ref: str | None
+    done_at: dt.datetime | None
+    verified_at: dt.datetime | None
+    recurrence_id: int | None
+    created_at: dt.datetime
+    overdue: bool = False
+
+
+class PostmortemRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    incident_id: int
+    status: str
+    summary: str | None
+    impact: str | None
+    root_cause: str | None
+    contributing_factors: str | None
+    went_well: str | None
+    due_at: dt.datetime | None
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    published_at: dt.datetime | None
+    overdue: bool = False
+    action_items: list[ActionItemRead] = Field(default_factory=list)
+    timeline_markdown: str = ""

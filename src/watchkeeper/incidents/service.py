@@ -86,7 +86,7 @@ def _services(session: Session, names: list[str]):
     return out
 
 
-def _require_on(session: Session, actor: Actor, permission: str, row: Incident) -> None:
+def require_on(actor: Actor, permission: str, row: Incident) -> None:
     """The permission on the incident's team, or on one of its services (a service-scoped grant)."""
     if any(actor.can(permission, team=row.team, service=s) for s in row.services or [None]):
         return
@@ -97,7 +97,7 @@ def visible(actor: Actor, row: Incident) -> bool:
     return any(actor.can("incident.read", team=row.team, service=s) for s in row.services or [None])
 
 
-def _known_person(session: Session, handle: str) -> None:
+def known_person(session: Session, handle: str) -> None:
     try:
         teams.lookup_person(session, handle=handle)
         return
@@ -141,10 +141,11 @@ def declare(session: Session, *, data: IncidentCreate, actor: Actor, drill: bool
     for svc in svcs:
         require(actor, "incident.declare", team=svc.team, service=svc.name)
     if data.commander:
-        _known_person(session, data.commander)
-    commander = data.commander or (actor.name if actor.id is not None else None)
+        known_person(session, data.commander)
+    commander = data.commander or (actor.name if actor.id is not None and not drill else None)
     row = open_incident(session, title=data.title, severity=data.severity, services=data.services, by=actor,
-                        source="drill" if drill else "manual", status=Status.INVESTIGATING, started_at=data.started_at,
+                        source="drill" if drill else "manual", status=Status.TRIGGERED if drill else Status.INVESTIGATING,
+                        started_at=data.started_at,
                         impact=data.impact, customer_facing=data.customer_facing, commander=commander, drill=drill)
     what = "Drill declared" if drill else "Declared"
     timeline.add(session, row.id, kind="declared", who=actor.name,
@@ -154,10 +155,23 @@ def declare(session: Session, *, data: IncidentCreate, actor: Actor, drill: bool
                      details={"role": "commander", "person": commander})
     audit.record(session, actor=actor, action="incident.declare", target=f"incident:{row.id}",
                  after={"title": row.title, "severity": row.severity, "services": row.services, "drill": drill})
-    if settings.severities(session)[row.severity].page:
-        paging.page(session, row, by=actor, reason="declared")
+    if drill or settings.severities(session)[row.severity].page:
+        paging.page(session, row, by=actor, reason="drill" if drill else "declared")
+    from watchkeeper.incidents import postmortems
+
+    postmortems.check_recurrence(session, row)
     session.flush()
     return _read(session, row)
+
+
+def start_drill(session: Session, *, service: str, actor: Actor, severity: str = "SEV2") -> IncidentRead:
+    """A game day: a drill incident on `service` that starts triggered and pages like a real one
+    (messages say DRILL), to be acknowledged, resolved and written up. Marked as a drill
+    everywhere; drills never reach the status page and never take real alerts or activity.
+    Permission `incident.declare` on the service. Audited."""
+    data = IncidentCreate(title=f"Game day: {service}", severity=severity, services=[service],
+                          impact="A drill: no real impact.")
+    return declare(session, data=data, actor=actor, drill=True)
 
 
 # ---------------------------------------------------------------------------- read
@@ -167,7 +181,7 @@ def get_incident(session: Session, *, incident_id: int, actor: Actor) -> Inciden
     """One incident with its timeline (and the timelines of incidents merged into it).
     Permission `incident.read` on its team or a service."""
     row = _row(session, incident_id)
-    _require_on(session, actor, "incident.read", row)
+    require_on(actor, "incident.read", row)
     detail = _read(session, row, IncidentDetail)
     detail.timeline = timeline.entries(session, _merged_ids(session, row.id))
     return detail
@@ -247,7 +261,7 @@ def change_status(session: Session, *, incident_id: int, data: StatusChange, act
     """Move the incident along its lifecycle; an invalid move raises InvalidTransition with one
     line naming the allowed next statuses. Permission `incident.update`. Audited."""
     row = _row(session, incident_id)
-    _require_on(session, actor, "incident.update", row)
+    require_on(actor, "incident.update", row)
     _apply_status(session, row, data.status, actor, message=data.message, visibility=data.visibility)
     session.flush()
     return _read(session, row)
@@ -279,7 +293,7 @@ def update_incident(session: Session, *, incident_id: int, data: IncidentUpdate,
     """Change title, severity, impact or customer-facing. A severity change is on the timeline
     and pages when the new severity pages and the old did not. Permission `incident.update`. Audited."""
     row = _row(session, incident_id)
-    _require_on(session, actor, "incident.update", row)
+    require_on(actor, "incident.update", row)
     if Status(row.status) not in OPEN and data.severity:
         raise Conflict(f"incident #{row.id} is {row.status}; its severity can no longer change", code="incidents.closed")
     sevs = settings.severities(session)
@@ -312,9 +326,9 @@ def update_incident(session: Session, *, incident_id: int, data: IncidentUpdate,
 def assign_role(session: Session, *, incident_id: int, data: RoleAssign, actor: Actor) -> IncidentRead:
     """Assign, hand over or clear commander, communications or scribe. Permission `incident.update`. Audited."""
     row = _row(session, incident_id)
-    _require_on(session, actor, "incident.update", row)
+    require_on(actor, "incident.update", row)
     if data.person:
-        _known_person(session, data.person)
+        known_person(session, data.person)
     role = data.role.value
     before = getattr(row, role)
     if before == data.person:
@@ -338,7 +352,7 @@ def assign_role(session: Session, *, incident_id: int, data: RoleAssign, actor: 
 def add_note(session: Session, *, incident_id: int, data: NoteCreate, actor: Actor) -> EntryRead:
     """An internal Markdown note on the timeline. Permission `incident.update`. Audited."""
     row = _row(session, incident_id)
-    _require_on(session, actor, "incident.update", row)
+    require_on(actor, "incident.update", row)
     entry = timeline.add(session, row.id, kind="note", who=actor.name, summary=plain(data.text, 200), body=data.text)
     audit.record(session, actor=actor, action="incident.note", target=f"incident:{row.id}", after={"entry": entry.id})
     return entry
@@ -348,7 +362,7 @@ def post_update(session: Session, *, incident_id: int, data: StatusUpdate, actor
     """A status update to stakeholders; `public` ones appear on /status. With `status` it also
     moves the lifecycle (refused like change_status). Permission `incident.update`. Audited."""
     row = _row(session, incident_id)
-    _require_on(session, actor, "incident.update", row)
+    require_on(actor, "incident.update", row)
     if data.status is not None and data.status.value != row.status:
         _apply_status(session, row, data.status, actor)
     elif Status(row.status) not in OPEN and row.status != Status.RESOLVED.value:
@@ -366,7 +380,7 @@ def attach_alert(session: Session, *, incident_id: int, fingerprint: str, actor:
     from watchkeeper.alerting import service as alerting
 
     row = _row(session, incident_id)
-    _require_on(session, actor, "incident.update", row)
+    require_on(actor, "incident.update", row)
     alert = alerting.find_alert(session, fingerprint=fingerprint)
     if alert is None:
         raise InvalidInput(f"no alert with fingerprint '{fingerprint}'; `watchkeeper alert list` shows them", field="fingerprint")
@@ -402,9 +416,9 @@ def merge(session: Session, *, incident_id: int, into_id: int, actor: Actor) -> 
     timeline shows both), its alerts and services join the survivor, and it is closed as
     `merged`. Permission `incident.update` on both. Audited."""
     src = _row(session, incident_id)
-    _require_on(session, actor, "incident.update", src)
+    require_on(actor, "incident.update", src)
     dst = _row(session, into_id)
-    _require_on(session, actor, "incident.update", dst)
+    require_on(actor, "incident.update", dst)
     if incident_id == into_id:
         raise InvalidInput("an incident cannot be merged into itself; name two different incidents", field="into")
     for r in (src, dst):
@@ -436,7 +450,7 @@ def merge(session: Session, *, incident_id: int, into_id: int, actor: Actor) -> 
 def page_again(session: Session, *, incident_id: int, actor: Actor) -> IncidentRead:
     """Page the affected services' on-call again (e.g. nobody acknowledged). Permission `incident.update`."""
     row = _row(session, incident_id)
-    _require_on(session, actor, "incident.update", row)
+    require_on(actor, "incident.update", row)
     if Status(row.status) not in OPEN:
         raise Conflict(f"incident #{row.id} is {row.status}; nobody needs paging", code="incidents.closed")
     paging.page(session, row, by=actor, reason="paged again")

@@ -1,0 +1,104 @@
+"""The readiness item `incident_process` (each missing part named), and the incident pages:
+declare → update → resolve through the UI forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from tests.factories.catalog import SYSTEM
+from watchkeeper import clock
+from watchkeeper.catalog import service as catalog
+from watchkeeper.evidence import Status as EvidenceStatus
+from watchkeeper.incidents import evidence, settings
+from watchkeeper.incidents import service as incidents
+from watchkeeper.incidents.schemas import IncidentFilter
+
+
+def _policy(session):
+    from watchkeeper.oncall import policies
+    from watchkeeper.oncall import service as oncall
+    from watchkeeper.oncall.schemas import PolicyCreate, ScheduleCreate
+
+    oncall.create_schedule(session, data=ScheduleCreate(name="pay", team="payments", layers=[
+        {"name": "l1", "members": ["ann", "ben"], "start": "2026-01-01"}]), actor=SYSTEM)
+    policies.create_policy(session, data=PolicyCreate(name="pay", team="payments", services=["checkout"],
+                                                      levels=[{"targets": [{"kind": "schedule", "name": "pay"}]}]), actor=SYSTEM)
+
+
+def _evidence(session):
+    return evidence.incident_process(session, catalog.lookup_service(session, name="checkout"))
+
+
+def test_incident_process_names_every_missing_part_then_passes(session, world):
+    ev = _evidence(session)
+    assert ev.status == EvidenceStatus.FAIL
+    assert ev.reason == (
+        "severities are not defined (incidents.severities in watchkeeper.yaml); "
+        "no escalation path for SEV1/SEV2: no on-call escalation policy covers it (oncall.policies); "
+        "no incident-process document is linked (incidents.process_document: url, reviewed_at, reviewed_by); "
+        "no incident or drill on it in the last 90 days; run a game day: `watchkeeper incident drill checkout`")
+    settings.put_setting(session, kind="severity", name="SEV2", value={"description": "Major", "page": True, "ack_within": "15m"},
+                         actor=SYSTEM)
+    _policy(session)
+    settings.put_setting(session, kind="settings", name="process_document", value={
+        "url": "https://wiki.example.com/incidents", "reviewed_at": "2026-02-01", "reviewed_by": "ann"}, actor=SYSTEM)
+    drill = incidents.start_drill(session, service="checkout", actor=SYSTEM)
+    clock.advance(dt.timedelta(minutes=20))
+    incidents.acknowledge(session, incident_id=drill.id, actor=SYSTEM)
+    ev = _evidence(session)
+    assert ev.status == EvidenceStatus.FAIL and ev.reason == (
+        f"no incident or drill on it in 90 days met its ack target (incident #{drill.id} was acknowledged after 20m, "
+        "over the SEV2 target of 15m); run `watchkeeper incident drill checkout`")
+    again = incidents.start_drill(session, service="checkout", actor=SYSTEM)
+    clock.advance(dt.timedelta(minutes=4))
+    incidents.acknowledge(session, incident_id=again.id, actor=SYSTEM)
+    ev = _evidence(session)
+    assert ev.status == EvidenceStatus.PASS and ev.link == f"/incidents/{again.id}"
+    assert ev.reason == (f"severities defined, escalation policy pay, process document reviewed 2026-02-01, "
+                         f"game day #{again.id} acknowledged within its SEV2 target")
+    clock.advance(dt.timedelta(days=91))
+    assert "no incident or drill on it in the last 90 days" in _evidence(session).reason
+
+
+def test_the_readiness_engine_asks_the_provider(session, world, readiness_wiring):
+    from watchkeeper.catalog.stages import Stage
+    from watchkeeper.readiness import evaluation
+
+    report = evaluation.get_report(session, service="checkout", stage=Stage.PROD, actor=world["root"].actor)
+    [item] = [i for i in report.items if i.check == "incident_process"]
+    assert item.reason.startswith("severities are not defined")
+
+
+def _login(client, persona) -> str:
+    r = client.post("/login", data={"username": persona.username, "password": persona.password, "next": "/incidents"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/incidents").text).group(1)
+
+
+def test_declare_update_and_resolve_through_the_pages(client, session, world):
+    csrf = _login(client, world["alice"])
+    refused = client.post("/incidents", data={"csrf_token": csrf, "title": "x", "services": "nope"})
+    assert refused.status_code == 200 and "no service named &#39;nope&#39;" in refused.text
+    r = client.post("/incidents", data={"csrf_token": csrf, "title": "Checkout errors", "services": "checkout", "severity": "SEV3",
+                                        "impact": "Some **cards** fail"}, follow_redirects=False)
+    assert r.status_code == 303
+    incident_id = int(r.headers["location"].rsplit("/", 1)[1])
+    page = client.get(f"/incidents/{incident_id}")
+    assert page.status_code == 200 and "<strong>cards</strong>" in page.text and "Public (status page)" in page.text
+    r = client.post(f"/incidents/{incident_id}/updates", data={"csrf_token": csrf, "message": "We found it <script>x</script>",
+                                                              "visibility": "public", "status": "identified"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    bad = client.post(f"/incidents/{incident_id}/updates", data={"csrf_token": csrf, "message": "", "status": "triggered"})
+    assert "cannot go back to triggered" in bad.text
+    client.post(f"/incidents/{incident_id}/notes", data={"csrf_token": csrf, "text": "internal only"})
+    client.post(f"/incidents/{incident_id}/updates", data={"csrf_token": csrf, "message": "Fixed", "visibility": "internal",
+                                                          "status": "resolved"})
+    page = client.get(f"/incidents/{incident_id}").text
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
+    [inc] = incidents.list_incidents(session, filter=IncidentFilter(status="all"), actor=SYSTEM)
+    assert inc.status.value == "resolved"
+    assert "Checkout errors" in client.get("/incidents?status=closed").text
+    assert client.post(f"/incidents/{incident_id}/notes", data={"text": "no csrf"}).status_code in (400, 403)

@@ -20,6 +20,9 @@ PUBLIC_EXACT = {
     "/openapi.json": "the API description",
     "/docs": "API docs page (Swagger UI, assets from the package)",
     "/redoc": "API docs page (ReDoc, assets from the package)",
+    "/status": "the public status page (incidents/statuspage.py decides what is public)",
+    "/status/feed.atom": "the public status page's Atom feed",
+    "/api/v1/status": "the public status page as JSON",
 }
 # Prefixes whose routes authenticate by a secret in the URL (checked by their own tests).
 PUBLIC_PREFIXES = ("/static", "/api-docs-assets", "/ping/", "/ack/")

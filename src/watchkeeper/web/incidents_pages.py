@@ -112,7 +112,7 @@ def acknowledge(request: Request, incident_id: int, session: SessionDep, actor: 
 
 
 def _headers() -> dict[str, str]:
-    return {"Cache-Control": "public, max-age=30"}
+    return {"Cache-Control": "no-cache"}
 
 
 @router.get("/status", response_class=HTMLResponse)

@@ -30,7 +30,8 @@ def test_the_incidents_section_applies_idempotently_and_prunes_what_it_owns(sess
     first = plan.apply(session, loader.load_text(CONFIG, file="w.yaml"), actor=system_actor)
     assert _changes(first) == [
         ("create", "incident_policy", "critical-tier1-prod"), ("create", "incident_policy", "three-services"),
-        ("create", "incident_settings", "postmortems"), ("create", "incident_settings", "process_document"),
+        ("create", "incident_settings", "notify"), ("create", "incident_settings", "postmortems"),
+        ("create", "incident_settings", "process_document"),
         ("create", "incident_settings", "status_page"),
         ("create", "incident_severity", "SEV1"), ("create", "incident_severity", "SEV2")]
     assert [s.name for s in settings.declared_severities(session)] == ["SEV1", "SEV2"]

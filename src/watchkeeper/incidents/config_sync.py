@@ -29,7 +29,8 @@ def _singletons(cfg) -> dict[str, dict]:
     sec = _section(cfg)
     if sec is None:
         return {}
-    out = {"status_page": sec.status_page.model_dump(mode="json"), "postmortems": sec.postmortems.model_dump(mode="json")}
+    out = {"status_page": sec.status_page.model_dump(mode="json"), "postmortems": sec.postmortems.model_dump(mode="json"),
+           "notify": sec.notify.model_dump(mode="json")}
     if sec.process_document is not None:
         out["process_document"] = sec.process_document.model_dump(mode="json")
     return {name: {"name": name, **fields} for name, fields in out.items()}

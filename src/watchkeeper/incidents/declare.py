@@ -113,9 +113,10 @@ def _declare(session: Session, policy: PolicyConfig, alerts: list) -> Incident:
     row = incidents.open_incident(session, title=title[:200], severity=policy.severity, services=services, by=actor,
                                   source="alert", status=Status.TRIGGERED, policy=policy.name,
                                   started_at=min(a.starts_at for a in alerts))
-    timeline.add(session, row.id, kind="declared", who=None,
-                 summary=f"Declared {row.severity} automatically by policy {policy.name}: {title}",
-                 details={"policy": policy.name, "services": services})
+    declared = timeline.add(session, row.id, kind="declared", who=None,
+                            summary=f"Declared {row.severity} automatically by policy {policy.name}: {title}",
+                            details={"policy": policy.name, "services": services})
+    paging.announce(session, row, what=declared.summary, entry_id=declared.id)
     for a in alerts:
         incidents.link_alert(session, row, alert_id=a.id, fingerprint=a.fingerprint, alertname=a.alertname, service=a.service,
                              actor_name=None)

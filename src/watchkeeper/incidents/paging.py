@@ -10,6 +10,8 @@ nobody was paged."""
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth.service import Actor
@@ -17,6 +19,7 @@ from watchkeeper.incidents import timeline
 from watchkeeper.incidents.models import Incident
 
 _ROUTER = Actor.system("incidents", "system")
+log = logging.getLogger(__name__)
 
 
 def page(session: Session, row: Incident, *, by: Actor, reason: str, alertname: str | None = None) -> str:
@@ -56,3 +59,48 @@ def page(session: Session, row: Incident, *, by: Actor, reason: str, alertname: 
     timeline.add(session, row.id, kind="paged", who=by.name, summary=summary,
                  details={"via": "notify", "receivers": receivers, "reason": reason})
     return summary
+
+
+def _send(session: Session, receivers: list[str], *, key: str, message, ref: str) -> list[str]:
+    from watchkeeper.alerting import routing
+    from watchkeeper.notify import service as notify
+
+    sent = []
+    for name in receivers:
+        channels = routing.receiver_channels(session, name)
+        if channels is None:
+            log.warning("incidents.notify names an unknown receiver", extra={"receiver": name})
+            continue
+        for i, channel in enumerate(channels):
+            notify.enqueue(session, key=f"{key}:{name}:{i}", receiver=name, channel=channel, message=message, ref=ref)
+        sent.append(name)
+    return sent
+
+
+def announce(session: Session, row: Incident, *, what: str, entry_id: int, body: str | None = None) -> list[str]:
+    """Tell the internal subscribers (incidents.notify.receivers) of a change: declared, a
+    status change, a status update. Internal: goes to receivers, never to the status page."""
+    from watchkeeper.incidents import settings
+    from watchkeeper.notify.schemas import Message
+
+    receivers = settings.notify_rules(session).receivers
+    if not receivers:
+        return []
+    tag = "[DRILL] " if row.drill else ""
+    text = f"{tag}{row.severity} incident #{row.id} on {', '.join(row.services)}: {row.title}\n{what}\nStatus: {row.status}"
+    if body:
+        text += f"\n\n{body}"
+    message = Message(subject=f"{tag}[{row.severity}] #{row.id} {row.title}: {what}"[:300], text=text,
+                      short=f"{tag}#{row.id} {what}"[:300],
+                      data={"incident": row.id, "severity": row.severity, "status": row.status, "what": what, "drill": row.drill})
+    return _send(session, receivers, key=f"incident:{row.id}:announce:{entry_id}", message=message, ref=f"incident:{row.id}")
+
+
+def send_review(session: Session, *, week_key: str, subject: str, text: str) -> list[str]:
+    """The weekly review to incidents.notify.review_receivers, once per week (idempotency key)."""
+    from watchkeeper.incidents import settings
+    from watchkeeper.notify.schemas import Message
+
+    receivers = settings.notify_rules(session).review_receivers
+    return _send(session, receivers, key=f"incident-review:{week_key}", message=Message(subject=subject, text=text),
+                 ref=f"incident-review:{week_key}")

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from watchkeeper.durations import Duration
-from watchkeeper.validation import Link, Strict
+from watchkeeper.validation import Link, Strict, TimeZone
 
 SEVERITY_NAMES = ("SEV1", "SEV2", "SEV3", "SEV4")
 HANDLE = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$"
@@ -128,6 +128,16 @@ class PostmortemConfig(Strict):
     verify_after: Duration = Field(dt.timedelta(days=30), description="An action item is verified after this long without recurrence.")
 
 
+class NotifyConfig(Strict):
+    """Internal subscribers: alerting receivers (by name) told of every incident declared, status
+    change and status update; and the weekly review email."""
+
+    receivers: list[str] = Field(default_factory=list, max_length=20, description="Receivers told of incident changes.")
+    review_receivers: list[str] = Field(default_factory=list, max_length=20,
+                                        description="Receivers sent the weekly review every Monday at 09:00 in review_timezone.")
+    review_timezone: TimeZone = Field("UTC", description="The zone whose Monday starts the reviewed week.")
+
+
 class IncidentsConfig(Strict):
     """The `incidents:` section of watchkeeper.yaml."""
 
@@ -136,6 +146,7 @@ class IncidentsConfig(Strict):
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     process_document: ProcessDocument | None = None
     postmortems: PostmortemConfig = Field(default_factory=PostmortemConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
     @model_validator(mode="after")
     def _unique(self) -> IncidentsConfig:

@@ -148,13 +148,14 @@ def declare(session: Session, *, data: IncidentCreate, actor: Actor, drill: bool
                         started_at=data.started_at,
                         impact=data.impact, customer_facing=data.customer_facing, commander=commander, drill=drill)
     what = "Drill declared" if drill else "Declared"
-    timeline.add(session, row.id, kind="declared", who=actor.name,
+    declared = timeline.add(session, row.id, kind="declared", who=actor.name,
                  summary=f"{what} {row.severity} by {actor.name}: {row.title}", details={"services": row.services})
     if commander:
         timeline.add(session, row.id, kind="role.assigned", who=actor.name, summary=f"{commander} is commander",
                      details={"role": "commander", "person": commander})
     audit.record(session, actor=actor, action="incident.declare", target=f"incident:{row.id}",
                  after={"title": row.title, "severity": row.severity, "services": row.services, "drill": drill})
+    paging.announce(session, row, what=declared.summary, entry_id=declared.id, body=row.impact)
     if drill or settings.severities(session)[row.severity].page:
         paging.page(session, row, by=actor, reason="drill" if drill else "declared")
     from watchkeeper.incidents import postmortems
@@ -251,8 +252,9 @@ def _apply_status(session: Session, row: Incident, target: Status, actor: Actor,
     if target in (Status.RESOLVED, Status.CANCELLED):
         row.closed_at = now
     summary = f"Status {current.value} → {target.value}" + (f" ({via})" if via else "")
-    timeline.add(session, row.id, kind="status", who=actor.name, summary=summary, body=message, visibility=visibility.value,
-                 details={"from": current.value, "to": target.value})
+    entry = timeline.add(session, row.id, kind="status", who=actor.name, summary=summary, body=message, visibility=visibility.value,
+                         details={"from": current.value, "to": target.value})
+    paging.announce(session, row, what=summary, entry_id=entry.id, body=message)
     audit.record(session, actor=actor, action=f"incident.{'ack' if target == Status.ACKNOWLEDGED else 'status'}",
                  target=f"incident:{row.id}", before={"status": current.value}, after={"status": target.value})
 
@@ -370,6 +372,7 @@ def post_update(session: Session, *, incident_id: int, data: StatusUpdate, actor
     entry = timeline.add(session, row.id, kind="update", who=actor.name, summary=plain(data.message, 200), body=data.message,
                          visibility=data.visibility.value, details={"status": row.status})
     row.updated_at = clock.utcnow()
+    paging.announce(session, row, what=f"{data.visibility.value.capitalize()} update", entry_id=entry.id, body=data.message)
     audit.record(session, actor=actor, action="incident.update_posted", target=f"incident:{row.id}",
                  after={"entry": entry.id, "visibility": data.visibility.value})
     return entry

@@ -14,6 +14,7 @@ from watchkeeper.errors import InvalidInput
 from watchkeeper.incidents.models import Setting
 from watchkeeper.incidents.schemas import (
     DEFAULT_SEVERITIES,
+    NotifyConfig,
     PolicyConfig,
     PostmortemConfig,
     ProcessDocument,
@@ -22,7 +23,8 @@ from watchkeeper.incidents.schemas import (
 )
 
 KINDS = ("severity", "policy", "settings")
-SINGLETONS = {"status_page": StatusPageConfig, "process_document": ProcessDocument, "postmortems": PostmortemConfig}
+SINGLETONS = {"status_page": StatusPageConfig, "process_document": ProcessDocument, "postmortems": PostmortemConfig,
+              "notify": NotifyConfig}
 
 
 def _rows(session: Session, kind: str) -> list[Setting]:
@@ -63,6 +65,10 @@ def process_document(session: Session) -> ProcessDocument | None:
 
 def postmortem_rules(session: Session) -> PostmortemConfig:
     return _singleton(session, "postmortems")
+
+
+def notify_rules(session: Session) -> NotifyConfig:
+    return _singleton(session, "notify")
 
 
 def list_settings(session: Session, *, kind: str, actor: Actor) -> dict[str, tuple[str, dict]]:

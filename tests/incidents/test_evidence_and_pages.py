@@ -12,7 +12,7 @@ from watchkeeper.catalog import service as catalog
 from watchkeeper.evidence import Status as EvidenceStatus
 from watchkeeper.incidents import evidence, settings
 from watchkeeper.incidents import service as incidents
-from watchkeeper.incidents.schemas import IncidentFilter
+from watchkeeper.incidents.schemas import IncidentCreate, IncidentFilter
 
 
 def _policy(session):
@@ -102,3 +102,34 @@ def test_declare_update_and_resolve_through_the_pages(client, session, world):
     assert inc.status.value == "resolved"
     assert "Checkout errors" in client.get("/incidents?status=closed").text
     assert client.post(f"/incidents/{incident_id}/notes", data={"text": "no csrf"}).status_code in (400, 403)
+
+
+def test_the_postmortem_editor_previews_saves_publishes_and_tracks_items(client, session, world):
+    csrf = _login(client, world["alice"])
+    inc = incidents.declare(session, data=IncidentCreate(
+        title="Checkout errors", services=["checkout"], severity="SEV2"), actor=world["alice"].actor)
+    session.commit()
+    page = client.get(f"/incidents/{inc.id}/postmortem").text
+    assert "Start the postmortem" in page
+    client.post(f"/incidents/{inc.id}/postmortem/start", data={"csrf_token": csrf})
+    preview = client.post(f"/incidents/{inc.id}/postmortem", data={"csrf_token": csrf, "root_cause": "A **bad** push",
+                                                                    "action": "preview"})
+    assert "Preview (not saved)" in preview.text and "<strong>bad</strong>" in preview.text
+    assert "A **bad** push" not in client.get(f"/incidents/{inc.id}/postmortem").text  # preview saved nothing
+    refused = client.post(f"/incidents/{inc.id}/postmortem", data={"csrf_token": csrf, "root_cause": "A **bad** push",
+                                                                    "action": "publish"})
+    assert "resolve it before publishing its postmortem" in refused.text and "A **bad** push" in refused.text
+    client.post(f"/incidents/{inc.id}/action-items", data={"csrf_token": csrf, "title": "Validate config", "owner": "ann"})
+    from watchkeeper.incidents import postmortems
+
+    [item] = postmortems.get_postmortem(session, incident_id=inc.id, actor=SYSTEM).action_items
+    client.post(f"/incidents/{inc.id}/action-items/{item.id}", data={"csrf_token": csrf, "status": "done", "change_ref": "deploy:9"})
+    incidents.resolve(session, incident_id=inc.id, actor=world["alice"].actor)
+    session.commit()
+    r = client.post(f"/incidents/{inc.id}/postmortem", data={"csrf_token": csrf, "root_cause": "A bad push", "action": "publish"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    pm = postmortems.get_postmortem(session, incident_id=inc.id, actor=SYSTEM)
+    assert (pm.status, pm.root_cause, pm.action_items[0].change_ref) == ("published", "A bad push", "deploy:9")
+    review = client.get("/incidents/review", params={"timezone": "Europe/Berlin"})
+    assert review.status_code == 200 and "Checkout errors" in review.text and "(Europe/Berlin)" in review.text

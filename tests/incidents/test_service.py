@@ -181,3 +181,17 @@ def test_markdown_is_rendered_safely():
     assert "&lt;script&gt;" in html and '<a href="https://e.com/a" rel="nofollow noopener">ok</a>' in html
     assert "<strong>bold</strong>" in html and "<code>&lt;b&gt;</code>" in html and "<ul><li>a</li><li><em>b</em></li></ul>" in html
     assert markdown.render('[x](" onmouseover="alert(1))') == '<p>[x](&quot; onmouseover=&quot;alert(1))</p>'
+
+
+def test_the_panels_show_open_incidents_in_scope(session, world):
+    from watchkeeper.incidents import panels
+
+    root = world["root"].actor
+    pay = declare(session, root, severity="SEV2")
+    declare(session, root, services=("search",), title="Search down")
+    alice_view = panels.overview(session, actor=world["alice"].actor)
+    assert [i.label for i in alice_view.items] == [f"#{pay.id} Checkout errors"] and alice_view.tone == "bad"
+    assert alice_view.summary == "1 open"
+    assert panels.overview(session, actor=world["carol"].actor) is None
+    hub = panels.for_service(session, service="search", actor=root)
+    assert [i.label.split(" ", 1)[1] for i in hub.items] == ["Search down"]

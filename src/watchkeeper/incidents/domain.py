@@ -7,6 +7,7 @@ from watchkeeper.domain import (
     Domain,
     JobSpec,
     NavLink,
+    PanelSpec,
     Periodic,
     Provider,
     Subscription,
@@ -24,6 +25,7 @@ DOMAIN = Domain(
     api=("watchkeeper.incidents.api:router", "watchkeeper.incidents.api:status_router"),
     pages=("watchkeeper.web.incidents_pages:router",),
     nav=(NavLink("Incidents", "/incidents", 25),),
+    panels=(PanelSpec("incidents", 5, "watchkeeper.incidents.panels:overview", "watchkeeper.incidents.panels:for_service"),),
     cli=(Verb("incident", "Incidents: declare, follow, update, resolve, review.", "watchkeeper.incidents.cli:incident_app"),),
     config=(ConfigSection(
         "incidents", "watchkeeper.incidents.schemas:IncidentsConfig", "optional",

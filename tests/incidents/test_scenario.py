@@ -138,3 +138,20 @@ def test_generic_alert_ingest_path_declares_too(session, world):
     alerting.ingest(session, alerts=[alert("LedgerDown", service="ledger", severity="critical")], source="api", actor=SYSTEM)
     [inc] = incidents.list_incidents(session, filter=IncidentFilter(), actor=SYSTEM)
     assert inc.title == "LedgerDown on ledger"
+
+
+def test_services_firing_on_one_dependency_chain(session, world):
+    from tests.factories.catalog import make_service
+    from watchkeeper.incidents import settings
+
+    make_service(session, name="pay-db", team="payments")
+    make_service(session, name="pay-api", team="payments", depends_on=["pay-db"])
+    settings.delete_setting(session, kind="policy", name="critical-tier1-prod", actor=SYSTEM)
+    settings.put_setting(session, kind="policy", name="chain", value={
+        "severity": "SEV2", "alert_severity": [], "services_firing": 2, "within": "10m", "dependency_chain": True}, actor=SYSTEM)
+    _ingest(session, _am("firing", "SearchSlow", "search", "warning", clock.utcnow()))
+    _ingest(session, _am("firing", "ApiErrors", "pay-api", "warning", clock.utcnow()))
+    assert incidents.list_incidents(session, filter=IncidentFilter(), actor=SYSTEM) == []  # search is not on pay-api's chain
+    _ingest(session, _am("firing", "DbDown", "pay-db", "critical", clock.utcnow()))
+    [inc] = incidents.list_incidents(session, filter=IncidentFilter(), actor=SYSTEM)
+    assert sorted(inc.services) == ["pay-api", "pay-db"] and inc.policy == "chain"

@@ -101,7 +101,27 @@ def _firing_together(session: Session, policy: PolicyConfig, alert) -> list:
             services[other.service] = catalog.find_service(session, name=other.service)
         if _counts(policy, other, services[other.service]):
             out.append(other)
+    if policy.dependency_chain:
+        chain = _chain(session, alert.service)
+        out = [a for a in out if a.service in chain]
     return out
+
+
+def _chain(session: Session, service: str) -> set[str]:
+    """Every service connected to `service` through depends_on, in either direction."""
+    graph = catalog.dependency_graph(session)
+    links: dict[str, set[str]] = {}
+    for name, deps in graph.items():
+        for dep in deps:
+            links.setdefault(name, set()).add(dep)
+            links.setdefault(dep, set()).add(name)
+    seen, todo = {service}, [service]
+    while todo:
+        for nxt in links.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
 
 
 def _declare(session: Session, policy: PolicyConfig, alerts: list) -> Incident:

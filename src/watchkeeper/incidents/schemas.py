@@ -87,6 +87,8 @@ class PolicyConfig(Strict):
     stages: list[Literal["POC", "MVP", "MMP", "PROD"]] = Field(default_factory=list, description="Service stages that count (empty: any).")
     services_firing: int | None = Field(None, ge=2, le=100, description="Declare when this many services fire within `within`.")
     within: Duration = Field(dt.timedelta(minutes=10), description="Window for services_firing, e.g. 10m.")
+    dependency_chain: bool = Field(False, description="With services_firing: count only services connected to the "
+                                                       "newest alert's service through depends_on (one dependency chain).")
 
     @field_validator("tiers")
     @classmethod

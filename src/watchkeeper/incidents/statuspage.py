@@ -89,7 +89,21 @@ class PublicStatus(BaseModel):
     maintenance: list[PublicMaintenance]
 
 
+_CACHE: dict[tuple, dict[dt.date, float | None]] = {}
+CACHE_SECONDS = 300  # the page is public: 90 days of roll-ups are read at most every 5 minutes per component
+
+
 def _daily_uptime(session: Session, monitors: list[str], days: list[dt.date], now: dt.datetime) -> dict[dt.date, float | None]:
+    bind = session.get_bind()
+    key = (str(getattr(bind, "engine", bind).url), tuple(monitors), int(now.timestamp()) // CACHE_SECONDS)
+    if key not in _CACHE:
+        if len(_CACHE) > 256:
+            _CACHE.clear()
+        _CACHE[key] = _read_daily_uptime(session, monitors, days, now)
+    return _CACHE[key]
+
+
+def _read_daily_uptime(session: Session, monitors: list[str], days: list[dt.date], now: dt.datetime) -> dict[dt.date, float | None]:
     from watchkeeper.monitoring.metrics import language, store
 
     buckets: dict[dt.date, list[float]] = defaultdict(list)

@@ -151,6 +151,7 @@ INTERNAL: dict[str, str] = {
     "watchkeeper.incidents.postmortems.due_at": "when a postmortem is due, for checked reads and the review",
     "watchkeeper.incidents.postmortems.fingerprint": "an incident's fingerprint, for recurrence",
     "watchkeeper.incidents.postmortems.check_recurrence": "reopens action items when a declared incident recurs (declare checks)",
+    "watchkeeper.incidents.postmortems.notify_overdue": "periodic: tells subscribers of overdue postmortems (worker)",
     "watchkeeper.incidents.postmortems.verify_due": "periodic: verifies action items whose fix held (worker)",
     "watchkeeper.incidents.statuspage.public_status": "the public status page: it decides what is public, no data beyond that",
     # alerting

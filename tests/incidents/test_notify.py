@@ -50,3 +50,17 @@ def test_the_weekly_review_is_sent_monday_from_nine_local_once(session, world):
     [row] = session.execute(select(Outbox).where(Outbox.ref.like("incident-review:%"))).scalars().all()
     assert row.message["subject"] == "Incident review: week of 2026-03-02"
     assert row.message["text"].startswith("# Incident review: week of 2026-03-02 (Europe/Berlin)")
+
+
+def test_an_overdue_postmortem_is_announced_once(session, world):
+    from watchkeeper.incidents import postmortems
+
+    _setup(session)
+    inc = declare(session, world["alice"].actor, severity="SEV2")
+    incidents.resolve(session, incident_id=inc.id, actor=world["bob"].actor)
+    assert postmortems.notify_overdue(session) == []
+    clock.advance(dt.timedelta(days=5, minutes=1))
+    assert jobs.verify_action_items(session, {}, None) == {"verified": 0, "overdue_notified": [inc.id]}
+    assert postmortems.notify_overdue(session) == [inc.id]  # the outbox keeps it to one message
+    subjects = [r.message["subject"] for r in session.execute(select(Outbox).where(Outbox.ref == f"incident:{inc.id}")).scalars()]
+    assert subjects.count(f"[SEV2] #{inc.id} Checkout errors: Postmortem overdue") == 1

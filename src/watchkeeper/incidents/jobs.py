@@ -8,8 +8,9 @@ from watchkeeper.incidents import postmortems
 
 
 def verify_action_items(session: Session, payload: dict, ctx) -> dict:
-    """Verify the done action items whose fix has held for `verify_after` (periodic)."""
-    return {"verified": postmortems.verify_due(session)}
+    """Verify the done action items whose fix has held for `verify_after`, and tell the
+    subscribers of newly overdue postmortems (periodic, hourly)."""
+    return {"verified": postmortems.verify_due(session), "overdue_notified": postmortems.notify_overdue(session)}
 
 
 def weekly_review_email(session: Session, payload: dict, ctx) -> dict:

@@ -77,7 +77,8 @@ def _send(session: Session, receivers: list[str], *, key: str, message, ref: str
     return sent
 
 
-def announce(session: Session, row: Incident, *, what: str, entry_id: int, body: str | None = None) -> list[str]:
+def announce(session: Session, row: Incident, *, what: str, entry_id: int, body: str | None = None,
+             key: str | None = None) -> list[str]:
     """Tell the internal subscribers (incidents.notify.receivers) of a change: declared, a
     status change, a status update. Internal: goes to receivers, never to the status page."""
     from watchkeeper.incidents import settings
@@ -93,7 +94,8 @@ def announce(session: Session, row: Incident, *, what: str, entry_id: int, body:
     message = Message(subject=f"{tag}[{row.severity}] #{row.id} {row.title}: {what}"[:300], text=text,
                       short=f"{tag}#{row.id} {what}"[:300],
                       data={"incident": row.id, "severity": row.severity, "status": row.status, "what": what, "drill": row.drill})
-    return _send(session, receivers, key=f"incident:{row.id}:announce:{entry_id}", message=message, ref=f"incident:{row.id}")
+    return _send(session, receivers, key=f"incident:{row.id}:{key or f'announce:{entry_id}'}", message=message,
+                 ref=f"incident:{row.id}")
 
 
 def send_review(session: Session, *, week_key: str, subject: str, text: str) -> list[str]:

@@ -242,3 +242,21 @@ def verify_due(session: Session) -> int:
         count += 1
     session.flush()
     return count
+
+
+def notify_overdue(session: Session) -> list[int]:
+    """Tell the internal subscribers once about each required postmortem now overdue (unpublished
+    past its due date, or never started): the worker's hourly job. Returns the incidents."""
+    from watchkeeper.incidents import paging
+
+    now = clock.utcnow()
+    rules = settings.postmortem_rules(session)
+    published = set(session.execute(select(Postmortem.incident_id).where(Postmortem.status == "published")).scalars())
+    out = []
+    for row in session.execute(select(Incident).where(Incident.resolved_at.is_not(None), Incident.drill.is_(False),
+                                                      Incident.severity.in_(rules.required_for))).scalars():
+        if row.id in published or row.resolved_at + rules.due_within > now:
+            continue
+        if paging.announce(session, row, what="Postmortem overdue", entry_id=0, key="postmortem-overdue"):
+            out.append(row.id)
+    return out

@@ -71,8 +71,15 @@ def show(ctx: typer.Context, incident_id: ID) -> None:
     """One incident and its timeline."""
     with session_scope(ctx) as session:
         out = incidents.get_incident(session, incident_id=incident_id, actor=local_actor())
-    emit(ctx, {**_row(out), "timeline": [f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor or 'system'}: {e.summary}"
-                                         + (" (public)" if e.visibility == "public" else "") for e in out.timeline]})
+    lines = [f"{e.at:%Y-%m-%d %H:%M:%S}  {e.actor or 'system'}: {e.summary}" + (" (public)" if e.visibility == "public" else "")
+             for e in out.timeline]
+    if getattr(ctx.find_root().obj, "json", False):
+        emit(ctx, {**_row(out), "timeline": [e.model_dump() for e in out.timeline]})
+        return
+    emit(ctx, {k: v for k, v in _row(out).items() if k not in ("merged",)})
+    typer.echo("\ntimeline:")
+    for line in lines:
+        typer.echo(f"  {line}")
 
 
 @incident_app.command("export")

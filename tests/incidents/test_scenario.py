@@ -155,3 +155,25 @@ def test_services_firing_on_one_dependency_chain(session, world):
     _ingest(session, _am("firing", "DbDown", "pay-db", "critical", clock.utcnow()))
     [inc] = incidents.list_incidents(session, filter=IncidentFilter(), actor=SYSTEM)
     assert sorted(inc.services) == ["pay-api", "pay-db"] and inc.policy == "chain"
+
+
+def test_alerts_that_concern_no_incident_cost_no_incident_query_each(session, world):
+    """Ingest stays cheap: the subscriber decides from a per-transaction snapshot (two queries),
+    not with queries per alert."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    engine = session.get_bind().engine
+
+    def count(conn, cursor, statement, *args):
+        if "incidents_" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        alerting.ingest(session, alerts=[alert(f"Noise{i}", service="search", severity="warning") for i in range(200)],
+                        source="api", actor=SYSTEM)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) <= 3, statements  # the snapshot (open incidents, linked alerts, policies)
+    assert incidents.list_incidents(session, filter=IncidentFilter(status="all"), actor=SYSTEM) == []

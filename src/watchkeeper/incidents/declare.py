@@ -20,7 +20,7 @@ from watchkeeper import clock
 from watchkeeper.audit import service as audit
 from watchkeeper.auth.service import Actor
 from watchkeeper.catalog import service as catalog
-from watchkeeper.incidents import paging, postmortems, settings, timeline
+from watchkeeper.incidents import _snapshot, paging, postmortems, timeline
 from watchkeeper.incidents import service as incidents
 from watchkeeper.incidents.models import AlertLink, Incident
 from watchkeeper.incidents.schemas import OPEN, PolicyConfig, Status
@@ -49,12 +49,18 @@ def on_alert_status_changed(session: Session, event) -> None:
     """alerting's AlertStatusChanged: attach, declare, or note the resolution."""
     from watchkeeper.alerting import service as alerting
 
+    snap = _snapshot.get(session)
     if event.status != "firing":
+        if event.fingerprint not in snap.linked:
+            return
         for row in _open_linked(session, event.fingerprint):
             timeline.add(session, row.id, kind="alert.resolved", summary=f"Alert {event.alertname} resolved"
                          + (f" on {event.service}" if event.service else ""), link=f"/alerts/{event.alert_id}",
                          details={"fingerprint": event.fingerprint, "alert_id": event.alert_id})
         return
+    candidates = [p for p in snap.policies if not p.alert_severity or (event.severity or "") in p.alert_severity]
+    if event.fingerprint not in snap.linked and event.service not in snap.open_services and not candidates:
+        return  # concerns no incident: decided without a query
     alert = alerting.find_alert(session, fingerprint=event.fingerprint)
     if alert is None or alert.drill_id:
         return
@@ -72,7 +78,7 @@ def on_alert_status_changed(session: Session, event) -> None:
     if targets:
         return
     svc = catalog.find_service(session, name=alert.service)
-    for policy in settings.policies(session):
+    for policy in candidates:
         if not _counts(policy, alert, svc):
             continue
         if policy.services_firing is None:
@@ -150,6 +156,8 @@ def _declare(session: Session, policy: PolicyConfig, alerts: list) -> Incident:
 def on_alert_acknowledged(session: Session, event) -> None:
     """alerting's AlertAcknowledged: on the timeline of the open incidents it is linked to; a
     triggered incident is acknowledged with it (the page was answered)."""
+    if event.fingerprint not in _snapshot.get(session).linked:
+        return
     for row in _open_linked(session, event.fingerprint):
         link = session.execute(select(AlertLink).where(AlertLink.incident_id == row.id,
                                                        AlertLink.fingerprint == event.fingerprint)).scalar_one()

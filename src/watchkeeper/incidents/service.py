@@ -17,7 +17,7 @@ from watchkeeper.auth.service import Actor, require
 from watchkeeper.catalog import service as catalog
 from watchkeeper.catalog import teams
 from watchkeeper.errors import Conflict, InvalidInput, NotFound
-from watchkeeper.incidents import lifecycle, paging, settings, timeline
+from watchkeeper.incidents import _snapshot, lifecycle, paging, settings, timeline
 from watchkeeper.incidents.markdown import plain
 from watchkeeper.incidents.models import AlertLink, Incident
 from watchkeeper.incidents.schemas import (
@@ -130,6 +130,7 @@ def open_incident(session: Session, *, title: str, severity: str, services: list
         row.acknowledged_at, row.acknowledged_by = now, by.name
     session.add(row)
     session.flush()
+    _snapshot.forget(session)
     return row
 
 
@@ -241,6 +242,7 @@ def _apply_status(session: Session, row: Incident, target: Status, actor: Actor,
     refused = lifecycle.refusal(row.id, current, target)
     if refused:
         raise InvalidTransition(refused, field="status")
+    _snapshot.forget(session)
     now = clock.utcnow()
     row.status, row.updated_at = target.value, now
     if target == Status.ACKNOWLEDGED and row.acknowledged_at is None:
@@ -404,6 +406,7 @@ def link_alert(session: Session, row: Incident, *, alert_id: int | None, fingerp
         return False
     session.add(AlertLink(incident_id=row.id, alert_id=alert_id, fingerprint=fingerprint, alertname=alertname, service=service,
                           linked_at=clock.utcnow()))
+    _snapshot.forget(session)
     if service and service not in (row.services or []) and catalog.find_service(session, name=service):
         row.services = [*row.services, service]
     verb = "fired" if status == "firing" else status
@@ -420,6 +423,7 @@ def merge(session: Session, *, incident_id: int, into_id: int, actor: Actor) -> 
     `merged`. Permission `incident.update` on both. Audited."""
     src = _row(session, incident_id)
     require_on(actor, "incident.update", src)
+    _snapshot.forget(session)
     dst = _row(session, into_id)
     require_on(actor, "incident.update", dst)
     if incident_id == into_id:

@@ -100,6 +100,7 @@ def put_setting(session: Session, *, kind: str, name: str, value: dict, actor: A
     else:
         row.value, row.managed_by = value, managed_by
     session.flush()
+    session.info.pop("incidents.snapshot", None)  # the alert subscribers' cached policies
     audit.record(session, actor=actor, action="incident.configure", target=f"incidents:{kind}:{name}", before=before, after=value)
 
 
@@ -108,4 +109,5 @@ def delete_setting(session: Session, *, kind: str, name: str, actor: Actor) -> N
     require(actor, "incident.configure")
     session.execute(delete(Setting).where(Setting.kind == kind, Setting.name == name))
     session.flush()
+    session.info.pop("incidents.snapshot", None)
     audit.record(session, actor=actor, action="incident.configure", target=f"incidents:{kind}:{name}", after=None)

@@ -36,7 +36,8 @@ def test_incident_process_names_every_missing_part_then_passes(session, world):
     assert ev.reason == (
         "severities are not defined (incidents.severities in watchkeeper.yaml); "
         "no escalation path for SEV1/SEV2: no on-call escalation policy covers it (oncall.policies); "
-        "no incident-process document is linked (incidents.process_document: url, reviewed_at, reviewed_by); "
+        "no incident-process document: add a runbook with `kind: incident-process` naming the service "
+        "(or attest a URL in incidents.process_document); "
         "no incident or drill on it in the last 90 days; run a game day: `watchkeeper incident drill checkout`")
     settings.put_setting(session, kind="severity", name="SEV2", value={"description": "Major", "page": True, "ack_within": "15m"},
                          actor=SYSTEM)
@@ -55,7 +56,8 @@ def test_incident_process_names_every_missing_part_then_passes(session, world):
     incidents.acknowledge(session, incident_id=again.id, actor=SYSTEM)
     ev = _evidence(session)
     assert ev.status == EvidenceStatus.PASS and ev.link == f"/incidents/{again.id}"
-    assert ev.reason == (f"severities defined, escalation policy pay, process document reviewed 2026-02-01, "
+    assert ev.reason == ("severities defined, escalation policy pay, process document https://wiki.example.com/incidents "
+                         f"reviewed 2026-02-01, "
                          f"game day #{again.id} acknowledged within its SEV2 target")
     clock.advance(dt.timedelta(days=91))
     assert "no incident or drill on it in the last 90 days" in _evidence(session).reason
@@ -133,3 +135,24 @@ def test_the_postmortem_editor_previews_saves_publishes_and_tracks_items(client,
     assert (pm.status, pm.root_cause, pm.action_items[0].change_ref) == ("published", "A bad push", "deploy:9")
     review = client.get("/incidents/review", params={"timezone": "Europe/Berlin"})
     assert review.status_code == 200 and "Checkout errors" in review.text and "(Europe/Berlin)" in review.text
+
+
+def test_an_incident_process_runbook_is_the_document(session, world, tmp_path):
+    """The runbooks domain's port answers first: a runbook of kind incident-process naming the
+    service, judged by its review; a stale one is named with the runbooks domain's reason."""
+    from tests.factories.world import runbooks_config
+    from watchkeeper.runbooks import service as runbooks
+
+    def write(date):
+        (tmp_path / "process.md").write_text(
+            "---\ntitle: How we run incidents\nservices: [checkout]\nkind: incident-process\n"
+            f"last_reviewed: {{date: {date}, by: ann}}\n---\n# Incidents\n\nDeclare, page, fix, write up.\n", encoding="utf-8")
+        runbooks.sync(session, actor=SYSTEM, strict=True)
+
+    runbooks.configure(session, data=runbooks_config(str(tmp_path)), actor=SYSTEM)
+    write("2026-02-20")
+    ev = _evidence(session)
+    assert "incident-process" not in ev.reason and ev.details["process_document"] == "process.md reviewed 2026-02-20"
+    write("2025-01-02")
+    reason = _evidence(session).reason
+    assert "the incident-process runbook process.md does not count: " in reason, reason

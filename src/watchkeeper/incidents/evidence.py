@@ -1,7 +1,7 @@
 """Readiness evidence for `incident_process`: PASS when severities are defined, the service has
 an escalation path for SEV1/SEV2 (an on-call escalation policy covers it), an incident-process
-document is linked and was reviewed within a year (a URL attestation in incidents.process_document
-until the runbooks domain tracks documents), and an incident or game day on the service within
+document is current (a runbook of kind `incident-process` naming the service, reviewed as the
+runbooks domain requires; else a URL attestation in incidents.process_document reviewed within a year), and an incident or game day on the service within
 90 days was acknowledged within its severity's ack target. The reason names every missing part."""
 
 from __future__ import annotations
@@ -59,12 +59,10 @@ def incident_process(session: Session, service) -> Evidence:
     details["escalation_policy"] = policy.name if policy else None
     if policy is None:
         missing.append("no escalation path for SEV1/SEV2: no on-call escalation policy covers it (oncall.policies)")
-    doc = settings.process_document(session)
-    details["process_document"] = doc.url if doc else None
-    if doc is None:
-        missing.append("no incident-process document is linked (incidents.process_document: url, reviewed_at, reviewed_by)")
-    elif dt.datetime.combine(doc.reviewed_at, dt.time(), tzinfo=dt.UTC) < now - DOCUMENT_REVIEW:
-        missing.append(f"the incident-process document was last reviewed {doc.reviewed_at}; review it (within a year)")
+    document, why_not = _document(session, service.name, now)
+    details["process_document"] = document
+    if why_not:
+        missing.append(why_not)
     row, why = _exercised(session, service.name, now)
     details["exercised_by"] = row.id if row else None
     if why:
@@ -73,8 +71,28 @@ def incident_process(session: Session, service) -> Evidence:
         return Evidence(status=Status.FAIL, reason="; ".join(missing), observed_at=now, link="/incidents", details=details)
     kind = "game day" if row.drill else "incident"
     return Evidence(status=Status.PASS, observed_at=now, link=f"/incidents/{row.id}", details=details,
-                    reason=f"severities defined, escalation policy {policy.name}, process document reviewed {doc.reviewed_at}, "
+                    reason=f"severities defined, escalation policy {policy.name}, process document {document}, "
                            f"{kind} #{row.id} acknowledged within its {row.severity} target")
+
+
+def _document(session: Session, service: str, now: dt.datetime) -> tuple[str | None, str | None]:
+    """The incident-process document: a runbook of kind `incident-process` naming the service
+    (the runbooks domain judges its review), else the URL attestation in
+    incidents.process_document. Returns (what it is, why it does not count)."""
+    from watchkeeper.runbooks import documents
+
+    doc = documents.reviewed_document(session, service=service, kind="incident-process")
+    if doc is not None:
+        if doc.current:
+            return f"{doc.path} reviewed {doc.last_reviewed}", None
+        return doc.path, f"the incident-process runbook {doc.path} does not count: {doc.reason}"
+    attested = settings.process_document(session)
+    if attested is None:
+        return None, ("no incident-process document: add a runbook with `kind: incident-process` naming the service "
+                      "(or attest a URL in incidents.process_document)")
+    if dt.datetime.combine(attested.reviewed_at, dt.time(), tzinfo=dt.UTC) < now - DOCUMENT_REVIEW:
+        return attested.url, f"the incident-process document was last reviewed {attested.reviewed_at}; review it (within a year)"
+    return f"{attested.url} reviewed {attested.reviewed_at}", None
 
 
 def incident_process_batch(session: Session, services: Sequence) -> dict[str, Evidence]:

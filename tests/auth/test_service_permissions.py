@@ -69,6 +69,7 @@ INTERNAL_MODULES: dict[str, str] = {
     "watchkeeper.assessments.measures": "measures read by the built-in suites, after run_builtin checked",
     "watchkeeper.db.statements": "SQL helpers",
     "watchkeeper.events": "the in-process event bus",
+    "watchkeeper.incidents._snapshot": "the alert subscribers' per-transaction cache of what concerns incidents",
     "watchkeeper.monitoring.probes._rows": "row helpers of the probes room",
     "watchkeeper.monitoring.probes._transitions": "status transitions made by results and heartbeats",
     "watchkeeper.monitoring.probes.results": "probe results, written by the runner (the worker)",

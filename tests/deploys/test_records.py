@@ -36,6 +36,7 @@ def test_start_and_finish_are_recorded_audited_and_on_the_timeline(session, acti
     assert (first.status, first.tests_status, first.tests_passed, first.tests_skipped) == ("in_progress", "passed", 120, 3)
     assert first.triggered_by == "pipeline #7" and first.recorded_by == SYSTEM.name
     assert first.rollback_version is None  # nothing deployed before: no way back yet
+    assert (first.gate, first.gate_reasons) == ("allowed", [])  # what the gate said at the start is recorded
     done = deploys.finish_deploy(session, deploy_id=first.id, data=DeployFinish(outcome="succeeded"), actor=SYSTEM)
     assert done.status == "succeeded" and done.finished_at is not None
 
@@ -44,6 +45,7 @@ def test_start_and_finish_are_recorded_audited_and_on_the_timeline(session, acti
         {"service": "shop", "rollback": {"command": {"command": ["/usr/local/bin/rollback", "{version}"]}}}), actor=SYSTEM)
     second = _start(session, "1.1.0")
     assert second.tests_status == "untested" and second.tests_url is None
+    assert second.gate == "refused" and [r["rule"] for r in second.gate_reasons] == ["tests"]
     assert (second.rollback_version, second.rollback_how) == ("1.0.0", "command: /usr/local/bin/rollback {version}")
     deploys.finish_deploy(session, deploy_id=second.id, data=DeployFinish(outcome="rolled_back", reason="5xx after 2 min"), actor=SYSTEM)
     with pytest.raises(Conflict, match="already finished"):

@@ -175,3 +175,16 @@ def evaluate(session: Session, svc: ServiceRead, *, stage: Stage, version: str, 
     not_checked = [] if incidents is not None else [
         GateReason(rule="incident", reason="open SEV1/SEV2 incidents are not checked: the incidents domain is not installed")]
     return reasons, not_checked
+
+
+def approved_override(session: Session, service: str, version: str, stage: Stage) -> bool:
+    """Whether an approved, unexpired override covers this version at this stage (read only)."""
+    from watchkeeper import clock
+    from watchkeeper.deploys.models import Override
+
+    now = clock.utcnow()
+    for row in session.execute(select(Override).where(Override.service == service, Override.version == version,
+                                                      Override.stage == Stage(stage).value)).scalars():
+        if row.approved_at is not None and clock.ensure_aware(row.expires_at) > now:
+            return True
+    return False

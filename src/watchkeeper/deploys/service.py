@@ -52,6 +52,15 @@ def start_deploy(session: Session, *, data: DeployStart, actor: Actor, gate: str
     require(actor, "deploy.create", team=svc.team, service=svc.name)
     target = rules.rollback_target(session, service=svc.name, environment=data.environment, version=data.version, given=data.rollback)
     tests = data.tests
+    if gate is None:
+        # What the gate says at the start is recorded with the deploy (it does not stop it: CI asks
+        # `deploy check` before it deploys); an approved override of this version counts.
+        stage = data.stage or svc.stage
+        refusals, _ = rules.evaluate(session, svc, stage=stage, version=data.version, environment=data.environment,
+                                     tests=tests, rollback=data.rollback, at=clock.utcnow())
+        gate_reasons = [r.model_dump() for r in refusals]
+        gate = "allowed" if not refusals else ("overridden" if rules.approved_override(session, svc.name, data.version, stage)
+                                               else "refused")
     row = Deploy(
         service=svc.name, environment=data.environment, stage=(data.stage or svc.stage).value, version=data.version,
         commit=data.commit, artifact=data.artifact, triggered_by=data.triggered_by or actor.name, recorded_by=actor.name,
